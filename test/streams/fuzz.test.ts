@@ -101,8 +101,10 @@ function fuzzed(
     }
     case 'mutated': {
       const out = base.slice();
-      for (let k = 0; k < 1 + Math.floor(rnd() * 4); k++)
-        out[Math.floor(rnd() * out.length)] ^= 1 << Math.floor(rnd() * 8);
+      for (let k = 0; k < 1 + Math.floor(rnd() * 4); k++) {
+        const at = Math.floor(rnd() * out.length);
+        out[at] = (out[at] ?? 0) ^ (1 << Math.floor(rnd() * 8));
+      }
       return out;
     }
     case 'nan': {

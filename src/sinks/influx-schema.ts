@@ -1,0 +1,90 @@
+import type { Alert } from '../streams/contracts/outputs.ts';
+import type { InputStream } from '../streams/contracts/topics.ts';
+import type { StreamSummary } from '../streams/summary.ts';
+import { channelFigures, PRIMARY_CHANNEL } from '../streams/summary.ts';
+import type { FieldValue, Point } from './point.ts';
+import { usToNs } from './point.ts';
+
+/**
+ * The time-series schema (docs/influxdb.md): which measurements, tags and fields the pipeline writes.
+ * Pure functions from pipeline records to Points. Every point's time is event time.
+ *
+ * - `window_summary` tags vehicle, stream — one row per stream per window, time = window start:
+ *   present (bool), missing_reason (string, when absent), messages, samples, bytes, invalid, gaps,
+ *   missing, duplicates, out_of_order, non_finite, clipped, window_ms, late_dropped, and min/mean/max/rms/n
+ *   of the stream's primary channel (ecg: ECG or RR; audio: pcm; weather: temperature_2m).
+ * - `window_channel` tags vehicle, stream, channel — n, min, mean, max, rms of every channel.
+ * - `alert` tags vehicle, kind, stream — state ("raised"/"cleared"), reason, message, active (bool).
+ */
+export type StreamSlot = { present: true; summary: StreamSummary } | { present: false; reason: string };
+
+export interface WindowRecordLike {
+  readonly startUs: number;
+  readonly endUs: number;
+  readonly lateDropped?: number;
+  readonly streams: Partial<Record<InputStream, StreamSlot>>;
+}
+
+function primaryChannel(s: StreamSummary): string | undefined {
+  const preferred = PRIMARY_CHANNEL[s.stream];
+  if (preferred !== null && s.channels.has(preferred)) return preferred;
+  if (s.stream === 'ecg') return ['rr', 'hr'].find((c) => s.channels.has(c));
+  return undefined;
+}
+
+export function windowPoints(vehicleId: string, w: WindowRecordLike): Point[] {
+  const timeNs = usToNs(w.startUs);
+  const windowMs = (w.endUs - w.startUs) / 1000;
+  const points: Point[] = [];
+  for (const [stream, slot] of Object.entries(w.streams) as [InputStream, StreamSlot][]) {
+    const tags = { vehicle: vehicleId, stream };
+    if (!slot.present) {
+      points.push({
+        measurement: 'window_summary',
+        tags,
+        fields: { present: false, missing_reason: slot.reason, messages: 0, samples: 0, window_ms: windowMs },
+        timeNs,
+      });
+      continue;
+    }
+    const s = slot.summary;
+    const fields: Record<string, FieldValue> = {
+      present: true,
+      messages: s.messages,
+      samples: s.samples,
+      bytes: s.bytes,
+      invalid: s.invalid,
+      gaps: s.gaps,
+      missing: s.missing,
+      duplicates: s.duplicates,
+      out_of_order: s.outOfOrder,
+      non_finite: s.nonFinite,
+      clipped: s.clipped,
+      window_ms: windowMs,
+      late_dropped: w.lateDropped ?? 0,
+    };
+    const primary = primaryChannel(s);
+    const stats = primary === undefined ? undefined : s.channels.get(primary);
+    if (stats !== undefined && stats.n > 0) Object.assign(fields, channelFigures(stats));
+    points.push({ measurement: 'window_summary', tags, fields, timeNs });
+    for (const [channel, c] of s.channels) {
+      if (c.n === 0) continue;
+      points.push({
+        measurement: 'window_channel',
+        tags: { ...tags, channel },
+        fields: channelFigures(c),
+        timeNs,
+      });
+    }
+  }
+  return points;
+}
+
+export function alertPoint(a: Alert): Point {
+  return {
+    measurement: 'alert',
+    tags: { vehicle: a.vehicleId, kind: a.kind, stream: a.stream },
+    fields: { state: a.state, reason: a.reason, message: a.message, active: a.state === 'raised' },
+    timeNs: usToNs(a.tUs),
+  };
+}
