@@ -1,0 +1,19 @@
+import type { PipelineStats } from '../pipeline.ts';
+import type { Sink } from '../sinks/sink.ts';
+
+/** The end-of-run summary table printed by `run` and `demo`. */
+export function formatTotals(stats: PipelineStats, sinks: readonly Sink[]): string {
+  const rows = Object.entries(stats.status.totals()).map(
+    ([stream, c]) =>
+      `  ${stream.padEnd(8)} ${String(c.messages).padStart(8)} ${String(c.invalid).padStart(8)} ${String(c.gaps).padStart(6)} ${String(c.missing).padStart(8)} ${String(c.duplicates).padStart(6)} ${String(c.outOfOrder).padStart(6)} ${String(c.dropped).padStart(8)}`,
+  );
+  return [
+    '  stream   messages  invalid   gaps  missing   dups    ooo  dropped',
+    ...rows,
+    `  windows ${stats.windows}, points ${stats.points}, alerts ${stats.alerts}, unroutable ${stats.unroutable}`,
+    ...sinks.map((s) => {
+      const k = s.stats();
+      return `  sink ${s.name}: written ${k.written}, dropped ${k.dropped}, buffered ${k.buffered}, failed writes ${k.failedWrites}`;
+    }),
+  ].join('\n');
+}

@@ -1,0 +1,207 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+
+/**
+ * The configuration schema: the single source of truth. Parsed and validated at start-up
+ * (`loadConfig`), with defaults; docs/config.md is generated from these definitions
+ * (`npm run docs:config`). Durations are in ms unless the name says otherwise.
+ */
+const ms = (def: number, what: string) => z.number().int().positive().default(def).describe(`${what} (ms)`);
+
+interface StreamDefaults {
+  readonly faultTimeoutMs: number | null;
+  readonly idleMs: number;
+  readonly holdsWatermark: boolean;
+}
+
+/** Per-stream settings; each field defaults to the stream's own value, so a config may set one alone. */
+function streamSchema(d: StreamDefaults) {
+  return z
+    .object({
+      faultTimeoutMs: z
+        .number()
+        .int()
+        .positive()
+        .nullable()
+        .default(d.faultTimeoutMs)
+        .describe(
+          'Raise `sensor_fault` when the stream sends no valid data for this long (event time, ms); null: not monitored',
+        ),
+      idleMs: ms(d.idleMs, 'A stream silent this long stops holding back the vehicle watermark'),
+      holdsWatermark: z
+        .boolean()
+        .default(d.holdsWatermark)
+        .describe('Whether windows wait for this stream (false for slow context streams)'),
+    })
+    .strict()
+    .prefault({});
+}
+
+const fast: StreamDefaults = { faultTimeoutMs: 5000, idleMs: 5000, holdsWatermark: true };
+
+export const configSchema = z
+  .object({
+    pipelineId: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .default('drivesense')
+      .describe('Name of this pipeline instance (status topic, client ids)'),
+    vehicles: z
+      .array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/))
+      .nullable()
+      .default(null)
+      .describe('Vehicle ids to serve; null: every vehicle seen on the broker'),
+    mqtt: z
+      .object({
+        url: z
+          .string()
+          .regex(/^(mqtts?|wss?|tcp):\/\//)
+          .default('mqtt://127.0.0.1:1883')
+          .describe('Broker URL'),
+        protocol: z
+          .union([z.literal('auto'), z.literal(5), z.literal(4)])
+          .default('auto')
+          .describe('MQTT version: 5, 4 (3.1.1) or auto (5, falling back to 3.1.1)'),
+        username: z.string().optional().describe('User name'),
+        password: z.string().optional().describe('Password'),
+        clientIdPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,32}$/)
+          .default('drivesense')
+          .describe('Client id prefix; host, pid and a random suffix are appended'),
+        keepaliveS: z.number().int().min(5).max(600).default(30).describe('Keep-alive (s)'),
+        connectTimeoutMs: ms(10_000, 'Connection timeout'),
+        reconnectMinMs: ms(500, 'First reconnect delay, doubled per failure'),
+        reconnectMaxMs: ms(30_000, 'Longest reconnect delay'),
+        sessionExpiryS: z
+          .number()
+          .int()
+          .min(0)
+          .default(3600)
+          .describe('MQTT 5 session expiry: how long the broker keeps QoS 1 messages for us while away (s)'),
+        maxQueuedPublishes: z
+          .number()
+          .int()
+          .min(0)
+          .default(10_000)
+          .describe('Outgoing QoS 1 messages kept while disconnected; more are dropped and counted'),
+      })
+      .strict()
+      .prefault({}),
+    influx: z
+      .object({
+        url: z.string().url().default('http://127.0.0.1:8086').describe('InfluxDB 1.x URL'),
+        database: z.string().min(1).default('drivesense').describe('Database (created when missing)'),
+        retentionPolicy: z
+          .object({
+            name: z
+              .string()
+              .min(1)
+              .default('drivesense_keep')
+              .describe('Retention policy written into (created when missing, made the default)'),
+            duration: z
+              .string()
+              .regex(/^(INF|\d+[smhdw])$/)
+              .default('INF')
+              .describe(
+                "Retention (INF keeps replayed old drives: InfluxDB refuses points older than a policy's duration)",
+              ),
+          })
+          .strict()
+          .prefault({}),
+        batchSize: z.number().int().positive().default(5000).describe('Points per write request'),
+        batchIntervalMs: ms(1000, 'Longest wait before a partial batch is written'),
+        maxBufferPoints: z
+          .number()
+          .int()
+          .positive()
+          .default(200_000)
+          .describe(
+            'Points buffered while InfluxDB is unreachable; the oldest beyond this are dropped and counted',
+          ),
+      })
+      .strict()
+      .nullable()
+      .default(null)
+      .describe('InfluxDB sink; null: disabled'),
+    files: z
+      .object({
+        dir: z.string().default('./out').describe('Directory for the file sink'),
+        format: z.enum(['lp', 'jsonl']).default('lp').describe('Line protocol or JSON lines'),
+      })
+      .strict()
+      .nullable()
+      .default(null)
+      .describe('File sink (the embedded default); null: disabled'),
+    windows: z
+      .object({
+        sizeMs: ms(1000, 'Window length'),
+        slideMs: ms(1000, 'Window slide (equal to sizeMs: tumbling)'),
+        allowedLatenessMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(500)
+          .describe('How long after its end a window waits for late data (ms)'),
+      })
+      .strict()
+      .prefault({})
+      .refine(
+        (w) => w.slideMs <= w.sizeMs && w.sizeMs % w.slideMs === 0,
+        'windows.sizeMs must be a multiple of slideMs',
+      ),
+    streams: z
+      .object({
+        ecg: streamSchema(fast),
+        can: streamSchema(fast),
+        audio: streamSchema(fast),
+        camera: streamSchema(fast),
+        weather: streamSchema({ faultTimeoutMs: 1_800_000, idleMs: 1_800_000, holdsWatermark: false }),
+      })
+      .strict()
+      .prefault({}),
+    status: z
+      .object({
+        intervalMs: ms(5000, 'How often each vehicle status is published'),
+        quietMs: ms(
+          5000,
+          'Grace of processing time without any message from a vehicle (and with the broker connection up) after which its event time advances with processing time: closes windows and reports faults when a whole vehicle falls silent',
+        ),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates a config object; every problem is listed with its path. */
+export function parseConfig(input: unknown, source = 'config'): Config {
+  const r = configSchema.safeParse(input);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
+  }
+  return r.data;
+}
+
+export async function loadConfig(path: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config ${path}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseConfig(json, path);
+}

@@ -1,0 +1,263 @@
+import type { Observable, SchedulerLike, Subscription } from 'rxjs';
+import {
+  endWith,
+  filter,
+  groupBy,
+  ignoreElements,
+  interval,
+  map,
+  merge,
+  mergeMap,
+  share,
+  Subject,
+  takeUntil,
+  tap,
+} from 'rxjs';
+import type { Config } from './config/schema.ts';
+import { alertSchema, encodeJson, statusSchema } from './streams/contracts/outputs.ts';
+import type { Alert } from './streams/contracts/outputs.ts';
+import type { InputStream } from './streams/contracts/topics.ts';
+import { INPUT_STREAMS, QOS, topicFor } from './streams/contracts/topics.ts';
+import type { DecodedEvent, IngestEvent, InvalidEvent, RawMessage } from './streams/ingest.ts';
+import { decodeAndTrack } from './streams/ingest.ts';
+import type { StreamSpec, TaggedItem } from './streams/align.ts';
+import { alignStreams } from './streams/align.ts';
+import { SensorFaultRule } from './streams/rules/sensor-fault.ts';
+import { StatusTracker } from './streams/status-tracker.ts';
+import type { StreamSummary } from './streams/summary.ts';
+import { addEvent, emptySummary } from './streams/summary.ts';
+import type { Watermark } from './streams/windows.ts';
+import { watermark } from './streams/windows.ts';
+import { alertPoint, windowPoints } from './sinks/influx-schema.ts';
+import type { StreamSlot } from './sinks/influx-schema.ts';
+import type { Sink } from './sinks/sink.ts';
+
+/**
+ * The pipeline's wiring, and nothing else: raw messages → decode/validate → per-vehicle event-time windows
+ * → summaries to the sinks; sensor-fault rule → alerts to MQTT and the sinks; counters → `…/status`.
+ *
+ * I/O comes in through `PipelineIO` (an Observable of raw messages, the sinks, a publish function and a
+ * scheduler), so the same code runs live, in replay and in tests. Time: windows and alerts run in event
+ * time; the scheduler only drives status reports and the quiet-vehicle clock (see `quietMs`).
+ */
+export interface PipelineIO {
+  readonly raw$: Observable<RawMessage>;
+  readonly sinks: readonly Sink[];
+  /** Publishes an output message; returns false when it was dropped (the edge counts it). */
+  readonly publish: (topic: string, payload: Uint8Array, opts: { qos: 0 | 1; retain?: boolean }) => boolean;
+  readonly scheduler: SchedulerLike;
+  /**
+   * The source's connection state (scheduler time of the last (re)connection, or null while down).
+   * While our own connection is down the vehicles are not quiet, we are deaf: the quiet-vehicle clock
+   * waits, so messages the broker redelivers after a reconnect are not late. Absent: always connected.
+   */
+  readonly sourceConnectedSinceMs?: () => number | null;
+}
+
+export interface PipelineStats {
+  readonly windows: number;
+  readonly points: number;
+  readonly alerts: number;
+  readonly unroutable: number;
+  readonly status: StatusTracker;
+}
+
+export interface PipelineHandle {
+  /** Resolves when the input completed (or `stop()` was called), every window was flushed and the sinks flushed. */
+  readonly done: Promise<void>;
+  stop(): void;
+  stats(): PipelineStats;
+  /** Every alert published so far, in order (bounded to the last 1000). */
+  readonly alertLog: readonly Alert[];
+}
+
+type VehicleEvent = DecodedEvent | InvalidEvent;
+type Specs = Record<InputStream, StreamSpec<VehicleEvent, StreamSummary>>;
+
+function streamSpecs(config: Config): Specs {
+  const entries = INPUT_STREAMS.map((stream) => {
+    const s = config.streams[stream];
+    const spec: StreamSpec<VehicleEvent, StreamSummary> = {
+      aggregator: { create: () => emptySummary(stream), add: addEvent },
+      idleMs: s.idleMs,
+      holdsWatermark: s.holdsWatermark,
+    };
+    return [stream, spec] as const;
+  });
+  return Object.fromEntries(entries) as Specs;
+}
+
+export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
+  const status = new StatusTracker();
+  const counters = { windows: 0, points: 0, alerts: 0 };
+  const alertLog: Alert[] = [];
+  const stop$ = new Subject<void>();
+  const allowed = config.vehicles === null ? null : new Set(config.vehicles);
+  const specs = streamSpecs(config);
+  const timeouts = Object.fromEntries(
+    INPUT_STREAMS.flatMap((s) => {
+      const t = config.streams[s].faultTimeoutMs;
+      return t === null ? [] : [[s, t] as const];
+    }),
+  );
+  const faultRules = new Map<string, SensorFaultRule>();
+  const dirty = new Set<string>();
+
+  const writePoints = (points: ReturnType<typeof windowPoints>) => {
+    counters.points += points.length;
+    for (const sink of io.sinks) sink.write(points);
+  };
+
+  const emitAlerts = (alerts: readonly Alert[]) => {
+    for (const a of alerts) {
+      counters.alerts++;
+      alertLog.push(a);
+      if (alertLog.length > 1000) alertLog.shift();
+      io.publish(topicFor(a.vehicleId, 'alert'), encodeJson(alertSchema, a), { qos: QOS.alert });
+      writePoints([alertPoint(a)]);
+      dirty.add(a.vehicleId);
+    }
+  };
+
+  const publishStatus = (vehicleId: string, state: 'online' | 'offline') => {
+    const s = status.get(vehicleId);
+    const body = encodeJson(statusSchema, {
+      v: 1,
+      state,
+      pipelineId: config.pipelineId,
+      vehicleId,
+      reportedAtMs: Math.round(io.scheduler.now()),
+      ...(s ? { streams: s.streams, recentErrors: s.recentErrors.slice() } : {}),
+      faults: faultRules.get(vehicleId)?.activeFaults() ?? [],
+    });
+    io.publish(topicFor(vehicleId, 'status'), body, { qos: QOS.status, retain: true });
+  };
+
+  const events$ = io.raw$.pipe(
+    takeUntil(stop$),
+    decodeAndTrack(),
+    tap((ev: IngestEvent) => {
+      status.observe(ev);
+      if (ev.kind === 'invalid') dirty.add(ev.vehicleId);
+    }),
+    filter(
+      (ev): ev is VehicleEvent => ev.kind !== 'unroutable' && (allowed === null || allowed.has(ev.vehicleId)),
+    ),
+    share(),
+  );
+
+  const perVehicle$ = events$.pipe(
+    groupBy((ev) => ev.vehicleId),
+    mergeMap((group) => {
+      const vehicleId = group.key;
+      const rule = new SensorFaultRule(vehicleId, { timeoutMs: timeouts });
+      faultRules.set(vehicleId, rule);
+      dirty.add(vehicleId);
+      let lastArrivalMs = io.scheduler.now();
+      let clockUs: number | undefined;
+
+      const items$ = group.pipe(
+        tap((ev) => {
+          lastArrivalMs = io.scheduler.now();
+          emitAlerts(rule.onEvent(ev));
+          if (ev.kind === 'message' && (clockUs === undefined || ev.message.endUs > clockUs))
+            clockUs = ev.message.endUs;
+        }),
+        // Invalid payloads have no event time of their own: they count in the window at the vehicle's clock.
+        filter(() => clockUs !== undefined),
+        map((ev): TaggedItem<Specs> => {
+          if (ev.kind === 'message')
+            return { stream: ev.stream, tUs: ev.message.tUs, endUs: ev.message.endUs, item: ev };
+          return { stream: ev.stream, tUs: clockUs as number, item: ev };
+        }),
+        share(),
+      );
+      // A wholly quiet vehicle (live: car off, gateway down) still needs its clock to move, so that windows
+      // close and silent sensors are reported. After `quietMs` of processing time without any message (and
+      // with our own connection up), event time is assumed to advance with processing time beyond that
+      // grace: watermark = last event time + (quiet time − quietMs). Data that was merely delayed by less
+      // than `quietMs` (a broker restart, sensors reconnecting) is therefore never made late by this clock.
+      const quietFor = (): number => {
+        const since = io.sourceConnectedSinceMs?.() ?? -Infinity;
+        if (since === null || clockUs === undefined) return 0;
+        return io.scheduler.now() - Math.max(lastArrivalMs, since) - config.status.quietMs;
+      };
+      const quiet$ = interval(Math.max(1, Math.floor(config.status.quietMs / 4)), io.scheduler).pipe(
+        takeUntil(merge(stop$, items$.pipe(ignoreElements(), endWith(true)))),
+        map(quietFor),
+        filter((beyondMs) => beyondMs > 0),
+        map((beyondMs): Watermark => {
+          const t = (clockUs as number) + beyondMs * 1000;
+          emitAlerts(rule.advanceTo(t));
+          return watermark(t);
+        }),
+      );
+      return merge(items$, quiet$).pipe(
+        alignStreams({
+          sizeMs: config.windows.sizeMs,
+          slideMs: config.windows.slideMs,
+          allowedLatenessMs: config.windows.allowedLatenessMs,
+          streams: specs,
+        }),
+        tap((w) => {
+          counters.windows++;
+          for (const stream of INPUT_STREAMS) {
+            const late = w.lateDroppedByStream[stream];
+            if (late > 0) status.dropped(vehicleId, stream, late);
+          }
+          const streams: Partial<Record<InputStream, StreamSlot>> = {};
+          for (const stream of INPUT_STREAMS) {
+            const p = w.streams[stream];
+            streams[stream] = p.present
+              ? { present: true, summary: p.summary }
+              : { present: false, reason: p.reason };
+          }
+          writePoints(
+            windowPoints(vehicleId, {
+              startUs: w.startUs,
+              endUs: w.endUs,
+              lateDropped: w.lateDropped,
+              streams,
+            }),
+          );
+        }),
+      );
+    }),
+  );
+
+  const statusTick$ = interval(1000, io.scheduler).pipe(takeUntil(stop$));
+  let ticks = 0;
+  const everyTicks = Math.max(1, Math.round(config.status.intervalMs / 1000));
+  const subs: Subscription[] = [];
+  subs.push(
+    statusTick$.subscribe(() => {
+      ticks++;
+      const all = ticks % everyTicks === 0;
+      for (const v of all ? status.vehicleIds() : [...dirty]) publishStatus(v, 'online');
+      dirty.clear();
+    }),
+  );
+
+  const done = new Promise<void>((resolve, reject) => {
+    subs.push(
+      perVehicle$.subscribe({
+        error: (e: unknown) => {
+          stop$.next();
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+        complete: () => {
+          stop$.next();
+          for (const v of status.vehicleIds()) publishStatus(v, 'online');
+          Promise.all(io.sinks.map((s) => s.flush())).then(() => resolve(), reject);
+        },
+      }),
+    );
+  });
+
+  return {
+    done,
+    alertLog,
+    stop: () => stop$.next(),
+    stats: () => ({ ...counters, unroutable: status.unroutable, status }),
+  };
+}
