@@ -18,6 +18,24 @@ const timeUs = z
   .max(MAX_TIME_US - 1);
 const fieldValue = z.union([z.number(), z.string().max(64), z.null()]);
 
+/** Open-Meteo's `utc_offset_seconds`: the offset of its local `current.time` from UTC. */
+export const utcOffsetSeconds = z
+  .number()
+  .int()
+  .min(-18 * 3600)
+  .max(18 * 3600);
+
+const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/;
+
+/**
+ * The UTC time (µs since the epoch) of an Open-Meteo observation: `current.time` is local time without a
+ * zone (YYYY-MM-DDTHH:MM), `utc_offset_seconds` its offset. Undefined when `time` is not of that shape.
+ */
+export function observationTimeUs(time: unknown, offsetSeconds: number): number | undefined {
+  if (typeof time !== 'string' || !LOCAL_TIME.test(time)) return undefined;
+  return (Date.parse(`${time}Z`) - offsetSeconds * 1000) * 1000;
+}
+
 export const weatherSchema = z
   .object({
     v: z.literal(1),
@@ -26,12 +44,7 @@ export const weatherSchema = z
     tUs: timeUs.optional(),
     latitude: z.number().min(-90).max(90).optional(),
     longitude: z.number().min(-180).max(180).optional(),
-    utc_offset_seconds: z
-      .number()
-      .int()
-      .min(-18 * 3600)
-      .max(18 * 3600)
-      .optional(),
+    utc_offset_seconds: utcOffsetSeconds.optional(),
     current_units: z.record(z.string().max(64), z.string().max(32)).optional(),
     current: z
       .record(z.string().max(64), fieldValue)
@@ -43,13 +56,9 @@ export type WeatherMessage = z.input<typeof weatherSchema>;
 
 function eventTimeUs(m: z.output<typeof weatherSchema>): number {
   if (m.tUs !== undefined) return m.tUs;
-  const time = m.current['time'];
-  if (typeof time !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(time)) {
-    return fail('schema', 'neither tUs nor current.time (YYYY-MM-DDTHH:MM) is given');
-  }
-  const localMs = Date.parse(`${time}Z`);
-  const tUs = (localMs - (m.utc_offset_seconds ?? 0) * 1000) * 1000;
-  if (!(tUs >= MIN_TIME_US && tUs < MAX_TIME_US)) fail('bad-field', `current.time ${time} is out of range`);
+  const tUs = observationTimeUs(m.current['time'], m.utc_offset_seconds ?? 0);
+  if (tUs === undefined) return fail('schema', 'neither tUs nor current.time (YYYY-MM-DDTHH:MM) is given');
+  if (!(tUs >= MIN_TIME_US && tUs < MAX_TIME_US)) fail('bad-field', `current.time is out of range`);
   return tUs;
 }
 

@@ -12,6 +12,7 @@
  * replayed wrongly. File names must be relative paths inside the drive directory.
  */
 import { readFile } from 'node:fs/promises';
+import { observationTimeUs, utcOffsetSeconds } from '../contracts/weather.ts';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
@@ -341,23 +342,11 @@ export function jpegSize(bytes: Uint8Array): { width: number; height: number } {
   throw new Error('JPEG: no SOF segment before the image data');
 }
 
-function offsetFromUtc(current: Record<string, unknown>, offsetS: number, where: string): number {
-  const time = current['time'];
-  if (typeof time !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(time)) {
-    throw new DriveError(`${where}: current.time must be a local time YYYY-MM-DDTHH:MM`);
-  }
-  return (Date.parse(`${time}Z`) - offsetS * 1000) * 1000;
-}
-
 const openMeteoSchema = z
   .object({
     latitude: z.number().min(-90).max(90).optional(),
     longitude: z.number().min(-180).max(180).optional(),
-    utc_offset_seconds: z
-      .number()
-      .int()
-      .min(-18 * 3600)
-      .max(18 * 3600),
+    utc_offset_seconds: utcOffsetSeconds,
     current_units: z.record(z.string(), z.string()),
     current: z.record(z.string(), z.union([z.number(), z.string(), z.null()])),
   })
@@ -485,7 +474,9 @@ export async function loadDrive(dir: string): Promise<Drive> {
       }
       const w = r.data;
       const tUs = start + m.offsetUs;
-      const observed = offsetFromUtc(w.current, w.utc_offset_seconds, where(m.file));
+      const observed = observationTimeUs(w.current['time'], w.utc_offset_seconds);
+      if (observed === undefined)
+        throw new DriveError(`${where(m.file)}: current.time must be a local time YYYY-MM-DDTHH:MM`);
       const interval = typeof w.current['interval'] === 'number' ? w.current['interval'] * 1e6 : 0;
       if (Math.abs(observed - tUs) > interval) {
         throw new Error(
