@@ -178,7 +178,8 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
       // grace: watermark = last event time + (quiet time − quietMs). Data that was merely delayed by less
       // than `quietMs` (a broker restart, sensors reconnecting) is therefore never made late by this clock.
       const quietFor = (): number => {
-        const since = io.sourceConnectedSinceMs?.() ?? -Infinity;
+        // No connection state from the edge: always connected. null from the edge: disconnected now.
+        const since = io.sourceConnectedSinceMs ? io.sourceConnectedSinceMs() : -Infinity;
         if (since === null || clockUs === undefined) return 0;
         return io.scheduler.now() - Math.max(lastArrivalMs, since) - config.status.quietMs;
       };
