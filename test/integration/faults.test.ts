@@ -54,27 +54,37 @@ async function stream(
   }
 }
 
-describe('Mosquitto killed and restarted mid-stream', () => {
-  let mosquitto: MosquittoService;
-  let influxd: InfluxService;
-  let rt: Runtime;
-  let sensors: MqttConnection;
-  const vehicle = 'car-broker';
+interface LiveStack {
+  mosquitto: MosquittoService;
+  influxd: InfluxService;
+  rt?: Runtime;
+  sensors?: MqttConnection;
+}
 
+/** Per describe: Mosquitto (with persistence) and InfluxDB up before, everything closed after. */
+function liveStack(): LiveStack {
+  const ctx = {} as LiveStack;
   before(async () => {
     ensureServicePackages();
-    [mosquitto, influxd] = await Promise.all([startMosquitto({ persistence: true }), startInfluxd()]);
+    [ctx.mosquitto, ctx.influxd] = await Promise.all([startMosquitto({ persistence: true }), startInfluxd()]);
   });
   after(async () => {
-    await rt?.shutdown();
-    await sensors?.close();
-    await Promise.all([mosquitto?.close(), influxd?.close()]);
+    await ctx.rt?.shutdown();
+    await ctx.sensors?.close();
+    await Promise.all([ctx.mosquitto?.close(), ctx.influxd?.close()]);
   });
+  return ctx;
+}
+
+describe('Mosquitto killed and restarted mid-stream', () => {
+  const ctx = liveStack();
+  const vehicle = 'car-broker';
 
   it('reconnects, resumes, and loses no QoS 1 message', async () => {
+    const { mosquitto, influxd } = ctx;
     const cfg = testConfig(mosquitto.url, influxd.url);
-    rt = await startRuntime(cfg);
-    sensors = await sensorClient(mosquitto.url);
+    const rt = (ctx.rt = await startRuntime(cfg));
+    const sensors = (ctx.sensors = await sensorClient(mosquitto.url));
     await stream(sensors, vehicle, 0, 100); // 10 s of event time
     await waitFor(
       () => (rt.pipeline.stats().status.totals().can?.messages ?? 0) >= 100,
@@ -122,26 +132,14 @@ describe('Mosquitto killed and restarted mid-stream', () => {
 });
 
 describe('InfluxDB stopped for 30 s under load', () => {
-  let mosquitto: MosquittoService;
-  let influxd: InfluxService;
-  let rt: Runtime;
-  let sensors: MqttConnection;
+  const ctx = liveStack();
   const vehicle = 'car-influx';
 
-  before(async () => {
-    ensureServicePackages();
-    [mosquitto, influxd] = await Promise.all([startMosquitto({ persistence: true }), startInfluxd()]);
-  });
-  after(async () => {
-    await rt?.shutdown();
-    await sensors?.close();
-    await Promise.all([mosquitto?.close(), influxd?.close()]);
-  });
-
   it('buffers every window summary and delivers them all once InfluxDB is back', async () => {
+    const { mosquitto, influxd } = ctx;
     const cfg = testConfig(mosquitto.url, influxd.url);
-    rt = await startRuntime(cfg);
-    sensors = await sensorClient(mosquitto.url);
+    const rt = (ctx.rt = await startRuntime(cfg));
+    const sensors = (ctx.sensors = await sensorClient(mosquitto.url));
     const sink = rt.sinks[0];
     assert.ok(sink);
     await stream(sensors, vehicle, 0, 40);
