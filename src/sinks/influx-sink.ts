@@ -41,30 +41,36 @@
  *   as dropped (reason "sink closed").
  *
  * Errors are logged with `err.message` only: the client's errors embed the whole HTTP request.
+ *
+ * The buffer, batching, retries, lifecycle and counters are BatchBuffer's (src/sinks/batch-buffer.ts), as
+ * for FileSink; this file has the HTTP side: database preparation, the write request, the classification
+ * of refusals, batch splitting, database re-creation and `onAck`.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { InfluxDB, ResultError } from 'influx';
 import { Pool, RequestError } from 'influx/lib/src/pool.js';
 import type { IBackoffStrategy } from 'influx/lib/src/backoff/backoff.js';
-import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
 import { z } from 'zod';
 
-import { encodePoint } from './line-protocol.ts';
+import {
+  BatchBuffer,
+  batchingOptionsShape,
+  checkBatchFitsBuffer,
+  encodeLineProtocol,
+  runtimeOptionsShape,
+  type BatchBufferStats,
+  type BufferEntry,
+} from './batch-buffer.ts';
 import type { Point } from './point.ts';
-import type { Sink, SinkStats } from './sink.ts';
+import type { Sink } from './sink.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Options
 
 /** InfluxQL duration: `INF`, or e.g. `0s` (also infinite), `30d`, `1h30m`. */
 const INFLUXQL_DURATION = /^(?:INF|inf|(?:\d+(?:ns|u|µ|ms|s|m|h|d|w))+)$/;
-
-const isScheduler = (v: unknown): v is SchedulerLike =>
-  typeof v === 'object' &&
-  v !== null &&
-  typeof (v as { schedule?: unknown }).schedule === 'function' &&
-  typeof (v as { now?: unknown }).now === 'function';
 
 export const influxSinkOptionsSchema = z
   .object({
@@ -91,28 +97,14 @@ export const influxSinkOptionsSchema = z
         default: z.boolean().default(false),
       })
       .optional(),
-    /** Points per HTTP request. */
-    batchSize: z.number().int().min(1).default(5000),
-    /** Longest wait of a partial batch before it is sent. */
-    batchIntervalMs: z.number().positive().default(1000),
-    /** Bound on buffered points (in-flight batch included); the oldest beyond it are dropped. */
-    maxBufferPoints: z.number().int().min(1).default(200_000),
-    retry: z
-      .object({
-        initialMs: z.number().positive().default(100),
-        maxMs: z.number().positive().default(30_000),
-      })
-      .prefault({}),
+    /** batchSize (points per HTTP request), batchIntervalMs, maxBufferPoints, retry. */
+    ...batchingOptionsShape,
     /** Time-out of one HTTP request. */
     requestTimeoutMs: z.number().positive().default(10_000),
     /** How long start() keeps trying to reach the server before it rejects. */
     startTimeoutMs: z.number().positive().default(30_000),
-    /** How long close() keeps trying to deliver buffered points. */
-    closeTimeoutMs: z.number().nonnegative().default(10_000),
-    /** Scheduler for every timer of the sink. */
-    scheduler: z.custom<SchedulerLike>(isScheduler, 'an rxjs SchedulerLike').optional(),
-    /** Log sink for one-line messages (default: console.warn with the sink's name). */
-    log: z.custom<(message: string) => void>((v) => typeof v === 'function', 'a function').optional(),
+    /** closeTimeoutMs, scheduler, log. */
+    ...runtimeOptionsShape,
     /** Random source in [0, 1) for the backoff jitter (injectable for tests). */
     random: z.custom<() => number>((v) => typeof v === 'function', 'a function').optional(),
     /**
@@ -139,13 +131,7 @@ export const influxSinkOptionsSchema = z
         ctx.addIssue({ code: 'custom', message: 'url must look like http://host:port', path: ['url'] });
       }
     }
-    if (o.batchSize > o.maxBufferPoints) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'batchSize must not exceed maxBufferPoints',
-        path: ['batchSize'],
-      });
-    }
+    checkBatchFitsBuffer(o, ctx);
     if (o.retry.initialMs > o.retry.maxMs) {
       ctx.addIssue({
         code: 'custom',
@@ -158,78 +144,8 @@ export const influxSinkOptionsSchema = z
 export type InfluxSinkOptions = z.input<typeof influxSinkOptionsSchema>;
 type ResolvedOptions = z.output<typeof influxSinkOptionsSchema>;
 
-export interface InfluxSinkStats extends SinkStats {
-  /** `dropped`, broken down by reason (e.g. "buffer overflow", "field type conflict"). */
-  readonly droppedByReason: Readonly<Record<string, number>>;
-  /** Fields left out of otherwise written points because their value was not representable (NaN, ±∞). */
-  readonly fieldsOmitted: number;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Buffer
-
-interface Entry {
-  /** Position in write order, 1-based; flush() waits on it. */
-  readonly seq: number;
-  readonly line: string;
-  /** Kept only when `onAck` is set. */
-  readonly point?: Point;
-}
-
-/** FIFO of encoded points with O(1) amortised removal at the head and re-insertion of a failed batch. */
-class EntryQueue {
-  private items: Entry[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  peek(): Entry | undefined {
-    return this.items[this.head];
-  }
-
-  push(entry: Entry): void {
-    this.items.push(entry);
-  }
-
-  takeFront(n: number): Entry[] {
-    const out = this.items.slice(this.head, this.head + n);
-    this.head += out.length;
-    this.compact();
-    return out;
-  }
-
-  dropFront(n: number): number {
-    const k = Math.max(0, Math.min(n, this.length));
-    this.head += k;
-    this.compact();
-    return k;
-  }
-
-  /** Puts a batch back at the head (it was taken from there, so order is kept). */
-  unshift(batch: readonly Entry[]): void {
-    if (this.head >= batch.length) {
-      this.head -= batch.length;
-      for (let i = 0; i < batch.length; i++) this.items[this.head + i] = batch[i] as Entry;
-    } else {
-      this.items = [...batch, ...this.items.slice(this.head)];
-      this.head = 0;
-    }
-  }
-
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-  }
-
-  private compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
-}
+/** `droppedByReason` and `fieldsOmitted` besides the SinkStats counters (see BatchBufferStats). */
+export type InfluxSinkStats = BatchBufferStats;
 
 // ---------------------------------------------------------------------------------------------------
 // Server answers
@@ -346,8 +262,6 @@ const neverDisable: IBackoffStrategy = {
 // ---------------------------------------------------------------------------------------------------
 // Sink
 
-type State = 'new' | 'starting' | 'running' | 'closed';
-
 export class InfluxSink implements Sink {
   readonly name: string;
   readonly database: string;
@@ -356,43 +270,18 @@ export class InfluxSink implements Sink {
   readonly url: string;
 
   private readonly opts: ResolvedOptions;
+  /** Buffer, batches, retries, lifecycle and counters; this class does the HTTP and judges the answers. */
+  private readonly buffer: BatchBuffer;
   private readonly scheduler: SchedulerLike;
   private readonly log: (message: string) => void;
-  private readonly random: () => number;
   private readonly agent: http.Agent;
   private readonly admin: InfluxDB;
   private readonly pool: Pool;
   private readonly auth: string | undefined;
   private readonly writeQuery: Readonly<Record<string, string>>;
 
-  private state: State = 'new';
-  private closing = false;
-  private startPromise: Promise<void> | undefined;
-  private closePromise: Promise<void> | undefined;
   private wakeStart: (() => void) | undefined;
-
-  private readonly queue = new EntryQueue();
-  private inFlight: Entry[] | null = null;
-  private inFlightAbort: AbortController | null = null;
-  private seq = 0;
-  private waiters: { readonly target: number; readonly resolve: () => void }[] = [];
-
-  private batchTimer: Subscription | null = null;
-  private retryTimer: Subscription | null = null;
-  private batchDue = false;
-  private retryDue = false;
-  /** Consecutive retryable failures; drives the backoff. */
-  private failures = 0;
-  /** Batch size limit while isolating a point the server refuses together with its batch. */
-  private splitLimit: number | null = null;
   private databaseMissing = false;
-
-  private written = 0;
-  private dropped = 0;
-  private failedWrites = 0;
-  private fieldsOmitted = 0;
-  private lastError: string | undefined;
-  private readonly droppedByReason = new Map<string, number>();
 
   constructor(options: InfluxSinkOptions) {
     const parsed = influxSinkOptionsSchema.safeParse(options);
@@ -402,9 +291,23 @@ export class InfluxSink implements Sink {
     this.name = o.name;
     this.database = o.database;
     this.retentionPolicyName = o.retentionPolicy?.name;
-    this.scheduler = o.scheduler ?? asyncScheduler;
-    this.log = o.log ?? ((message: string) => console.warn(`[${o.name}] ${message}`));
-    this.random = o.random ?? Math.random;
+    this.buffer = new BatchBuffer(o, {
+      encode: encodeLineProtocol,
+      keepPoints: o.onAck !== undefined,
+      random: o.random ?? Math.random,
+      // A request can be given up on: close() counts its batch as undelivered and aborts it.
+      inFlightOnClose: 'abort',
+      deliver: (batch, signal) => this.send(batch, signal),
+      messages: {
+        recovered: (failures) => `write recovered after ${failures} failed attempts`,
+        retrying: (r) =>
+          `write of ${r.points} points failed (attempt ${r.attempt}): ${r.error}; ` +
+          `retrying in ${Math.round(r.delayMs)} ms, ${r.buffered} points buffered`,
+        closedUndelivered: (points) => `closed with ${points} points undelivered (dropped)`,
+      },
+    });
+    this.scheduler = this.buffer.scheduler;
+    this.log = this.buffer.log;
 
     let protocol: 'http' | 'https' = o.protocol;
     let host = o.host ?? '127.0.0.1';
@@ -442,74 +345,39 @@ export class InfluxSink implements Sink {
   // --- Sink API ------------------------------------------------------------------------------------
 
   start(): Promise<void> {
-    if (this.state === 'running') return Promise.resolve();
-    if (this.state === 'closed' || this.closing)
-      return Promise.reject(new Error(`${this.name}: start() after close()`));
-    this.startPromise ??= this.runStart().finally(() => {
-      this.startPromise = undefined;
-    });
-    return this.startPromise;
+    return this.buffer.start(() => this.prepare());
   }
 
   write(points: readonly Point[]): void {
-    if (this.closing || this.state === 'closed') {
-      this.drop(points.length, 'sink closed');
-      return;
-    }
-    for (const point of points) {
-      let result: ReturnType<typeof encodePoint>;
-      try {
-        result = encodePoint(point);
-      } catch {
-        this.drop(1, 'malformed point');
-        continue;
-      }
-      if (!result.ok) {
-        this.drop(1, result.reason);
-        continue;
-      }
-      this.fieldsOmitted += result.omittedFields.length;
-      this.queue.push(
-        this.opts.onAck
-          ? { seq: ++this.seq, line: result.line, point }
-          : { seq: ++this.seq, line: result.line },
-      );
-    }
-    this.enforceCapacity();
-    this.settleWaiters();
-    this.pump();
+    this.buffer.write(points);
   }
 
   flush(): Promise<void> {
-    const head = this.headSeq();
-    if (head === undefined || head > this.seq) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.waiters.push({ target: this.seq, resolve });
-      this.pump();
-    });
+    return this.buffer.flush();
   }
 
   close(): Promise<void> {
-    this.closePromise ??= this.runClose();
-    return this.closePromise;
+    return this.buffer.close({
+      // A start() still retrying stops waiting and gives up ("closed while starting").
+      before: () => {
+        this.wakeStart?.();
+        return undefined;
+      },
+      after: () => {
+        this.agent.destroy();
+        return undefined;
+      },
+    });
   }
 
   stats(): InfluxSinkStats {
-    return {
-      written: this.written,
-      buffered: this.queue.length + (this.inFlight?.length ?? 0),
-      dropped: this.dropped,
-      failedWrites: this.failedWrites,
-      lastError: this.lastError,
-      droppedByReason: Object.fromEntries(this.droppedByReason),
-      fieldsOmitted: this.fieldsOmitted,
-    };
+    return this.buffer.stats();
   }
 
-  // --- start / close -------------------------------------------------------------------------------
+  // --- start --------------------------------------------------------------------------------------
 
-  private async runStart(): Promise<void> {
-    this.state = 'starting';
+  /** start()'s own part: creates what is missing, retrying with backoff while the server is not up. */
+  private async prepare(): Promise<void> {
     const startedAt = this.scheduler.now();
     for (let attempt = 1; ; attempt++) {
       try {
@@ -518,9 +386,8 @@ export class InfluxSink implements Sink {
       } catch (err) {
         const message = errorMessage(err);
         const remaining = this.opts.startTimeoutMs - (this.scheduler.now() - startedAt);
-        if (this.closing || !isTransient(err) || remaining <= 0) {
-          if (this.state === 'starting') this.state = 'new';
-          const why = this.closing
+        if (this.buffer.closing || !isTransient(err) || remaining <= 0) {
+          const why = this.buffer.closing
             ? 'closed while starting'
             : isTransient(err)
               ? `gave up after ${attempt} attempts`
@@ -529,7 +396,7 @@ export class InfluxSink implements Sink {
             `${this.name}: cannot prepare database "${this.database}" at ${this.url} (${why}): ${message}`,
           );
         }
-        const waitMs = Math.min(remaining, this.backoffMs(attempt));
+        const waitMs = Math.min(remaining, this.buffer.backoffMs(attempt));
         this.log(`InfluxDB at ${this.url} not ready (${message}); retrying in ${Math.round(waitMs)} ms`);
         await new Promise<void>((resolve) => {
           const timer = this.scheduler.schedule(() => resolve(), waitMs);
@@ -541,12 +408,8 @@ export class InfluxSink implements Sink {
         this.wakeStart = undefined;
       }
     }
-    if (this.closing) {
-      if (this.state === 'starting') this.state = 'new';
-      throw new Error(`${this.name}: closed while starting`);
-    }
-    this.state = 'running';
-    this.pump();
+    if (this.buffer.closing) throw new Error(`${this.name}: closed while starting`);
+    this.buffer.opened();
   }
 
   /** Creates the database and the retention policy if missing (CREATE DATABASE is idempotent). */
@@ -571,107 +434,9 @@ export class InfluxSink implements Sink {
     }
   }
 
-  private async runClose(): Promise<void> {
-    this.closing = true;
-    this.wakeStart?.();
-    if (this.state === 'running' && this.headSeq() !== undefined) {
-      const drained = new Promise<void>((resolve) => this.waiters.push({ target: this.seq, resolve }));
-      this.pump();
-      await new Promise<void>((resolve) => {
-        const timer = this.scheduler.schedule(() => resolve(), this.opts.closeTimeoutMs);
-        void drained.then(() => {
-          timer.unsubscribe();
-          resolve();
-        });
-      });
-    }
-    this.state = 'closed';
-    this.batchTimer?.unsubscribe();
-    this.retryTimer?.unsubscribe();
-    this.batchTimer = null;
-    this.retryTimer = null;
-    let undelivered = this.queue.length;
-    this.queue.clear();
-    if (this.inFlight !== null) {
-      undelivered += this.inFlight.length;
-      this.inFlight = null;
-      this.inFlightAbort?.abort();
-      this.inFlightAbort = null;
-    }
-    if (undelivered > 0) {
-      this.drop(undelivered, 'sink closed before delivery');
-      this.log(`closed with ${undelivered} points undelivered (dropped)`);
-    }
-    for (const waiter of this.waiters) waiter.resolve();
-    this.waiters = [];
-    this.agent.destroy();
-  }
+  // --- batches -------------------------------------------------------------------------------------
 
-  // --- buffer and batches --------------------------------------------------------------------------
-
-  private headSeq(): number | undefined {
-    return this.inFlight?.[0]?.seq ?? this.queue.peek()?.seq;
-  }
-
-  private drop(n: number, reason: string): void {
-    if (n <= 0) return;
-    this.dropped += n;
-    this.droppedByReason.set(reason, (this.droppedByReason.get(reason) ?? 0) + n);
-  }
-
-  private enforceCapacity(): void {
-    const over = this.queue.length + (this.inFlight?.length ?? 0) - this.opts.maxBufferPoints;
-    if (over > 0) this.drop(this.queue.dropFront(over), 'buffer overflow');
-  }
-
-  /** Resolves the flush() calls whose points are all written or dropped. */
-  private settleWaiters(): void {
-    if (this.waiters.length === 0) return;
-    const head = this.headSeq() ?? Number.POSITIVE_INFINITY;
-    const pending: typeof this.waiters = [];
-    for (const waiter of this.waiters) {
-      if (waiter.target < head) waiter.resolve();
-      else pending.push(waiter);
-    }
-    this.waiters = pending;
-  }
-
-  private backoffMs(attempt: number): number {
-    const base = Math.min(this.opts.retry.maxMs, this.opts.retry.initialMs * 2 ** Math.min(attempt - 1, 30));
-    return base / 2 + (this.random() * base) / 2;
-  }
-
-  /** Sends the next batch if one is due and nothing is in flight or waiting for a retry. */
-  private pump(): void {
-    if (this.state !== 'running' || this.inFlight !== null || this.retryTimer !== null) return;
-    if (this.queue.length === 0) {
-      this.batchTimer?.unsubscribe();
-      this.batchTimer = null;
-      this.batchDue = false;
-      return;
-    }
-    const limit = Math.min(this.opts.batchSize, this.splitLimit ?? Number.POSITIVE_INFINITY);
-    const force = this.batchDue || this.retryDue || this.waiters.length > 0 || this.closing;
-    if (this.queue.length < limit && !force) {
-      this.batchTimer ??= this.scheduler.schedule(() => {
-        this.batchTimer = null;
-        this.batchDue = true;
-        this.pump();
-      }, this.opts.batchIntervalMs);
-      return;
-    }
-    this.batchTimer?.unsubscribe();
-    this.batchTimer = null;
-    this.batchDue = false;
-    this.retryDue = false;
-    const batch = this.queue.takeFront(limit);
-    this.inFlight = batch;
-    void this.send(batch);
-  }
-
-  private async send(batch: Entry[]): Promise<void> {
-    const abort = new AbortController();
-    this.inFlightAbort = abort;
+  private async send(batch: readonly BufferEntry[], signal: AbortSignal): Promise<void> {
     let outcome: Outcome;
     try {
       if (this.databaseMissing) await this.ensureSchema();
@@ -683,7 +448,7 @@ export class InfluxSink implements Sink {
           query: this.writeQuery,
           body: batch.map((e) => e.line).join('\n'),
           ...(this.auth !== undefined ? { auth: this.auth } : {}),
-          signal: abort.signal,
+          signal,
         });
         outcome = { kind: 'ok' };
       } catch (err) {
@@ -692,68 +457,45 @@ export class InfluxSink implements Sink {
     } catch (err) {
       outcome = { kind: 'retry', message: `re-creating database: ${errorMessage(err)}` };
     }
-    if (this.inFlight !== batch) return; // close() gave up on this batch and counted it
-    this.inFlight = null;
-    this.inFlightAbort = null;
+    if (!this.buffer.endBatch(batch)) return; // close() gave up on this batch and counted it
     this.settle(batch, outcome);
-    this.enforceCapacity();
-    this.settleWaiters();
-    this.pump();
+    this.buffer.advance();
   }
 
-  private settle(batch: Entry[], outcome: Outcome): void {
+  private settle(batch: readonly BufferEntry[], outcome: Outcome): void {
     const n = batch.length;
     switch (outcome.kind) {
       case 'ok':
-        if (this.failures > 0) this.log(`write recovered after ${this.failures} failed attempts`);
-        this.written += n;
-        this.failures = 0;
-        this.splitLimit = null;
+        this.buffer.delivered(n);
+        this.buffer.batchCap = null;
         this.opts.onAck?.(batch.flatMap((e) => (e.point ? [e.point] : [])));
         return;
       case 'partial':
-        this.written += n - outcome.dropped;
-        this.drop(outcome.dropped, outcome.reason);
-        this.failedWrites++;
-        this.lastError = outcome.message;
-        this.failures = 0;
-        this.splitLimit = null;
+        this.buffer.countWritten(n - outcome.dropped);
+        this.buffer.drop(outcome.dropped, outcome.reason);
+        this.buffer.countRefusal(outcome.message);
+        this.buffer.batchCap = null;
         this.log(`InfluxDB dropped ${outcome.dropped} of ${n} points: ${outcome.message}`);
         return;
       case 'refused':
-        this.failedWrites++;
-        this.lastError = outcome.message;
-        this.failures = 0;
+        this.buffer.countRefusal(outcome.message);
         if (n > 1) {
-          if (this.splitLimit === null)
+          // Halve the batches (no backoff) until the refused point is alone.
+          if (this.buffer.batchCap === null)
             this.log(`InfluxDB refused a batch of ${n}; splitting it: ${outcome.message}`);
-          this.splitLimit = Math.ceil(n / 2);
-          this.queue.unshift(batch);
+          this.buffer.batchCap = Math.ceil(n / 2);
+          this.buffer.requeue(batch);
         } else {
-          this.splitLimit = null;
-          this.drop(1, outcome.reason);
+          this.buffer.batchCap = null;
+          this.buffer.drop(1, outcome.reason);
           this.log(`InfluxDB refused a point: ${outcome.message}`);
         }
         return;
       case 'missing-database':
-      case 'retry': {
+      case 'retry':
         if (outcome.kind === 'missing-database') this.databaseMissing = true;
-        this.failedWrites++;
-        this.lastError = outcome.message;
-        this.failures++;
-        this.queue.unshift(batch);
-        const delay = this.backoffMs(this.failures);
-        this.log(
-          `write of ${n} points failed (attempt ${this.failures}): ${outcome.message}; ` +
-            `retrying in ${Math.round(delay)} ms, ${this.queue.length} points buffered`,
-        );
-        this.retryTimer = this.scheduler.schedule(() => {
-          this.retryTimer = null;
-          this.retryDue = true;
-          this.pump();
-        }, delay);
+        this.buffer.retryLater(batch, outcome.message);
         return;
-      }
     }
   }
 }
