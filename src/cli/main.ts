@@ -4,8 +4,10 @@ import { ConfigError } from '../config/schema.ts';
 import { demoCommand } from './commands/demo.ts';
 import { runCommand } from './commands/run.ts';
 import { configCommand } from './commands/config.ts';
+import { evalQrsCommand } from './commands/eval-qrs.ts';
 
-const COMMANDS: readonly Command[] = [demoCommand, runCommand, configCommand];
+/** Commands; a two-word name (`eval qrs`) is a subcommand of a family. */
+const COMMANDS: readonly Command[] = [demoCommand, runCommand, configCommand, evalQrsCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -23,7 +25,10 @@ function usage(): string {
 
 /** Entry point: returns the process exit code (0 ok, 1 failure, 2 usage or config error). */
 export async function main(argv: readonly string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const [first, second] = argv;
+  const twoWord = second !== undefined ? COMMANDS.find((c) => c.name === `${first} ${second}`) : undefined;
+  const name = twoWord ? twoWord.name : first;
+  const rest = argv.slice(twoWord ? 2 : 1);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name === undefined ? 2 : 0;
@@ -34,6 +39,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   if (cmd === undefined) {
+    const family = COMMANDS.filter((c) => c.name.startsWith(`${name} `));
+    if (family.length > 0) {
+      console.error(
+        `drivesense ${name}: which one?\n${family.map((c) => `  drivesense ${c.name}  ${c.summary}`).join('\n')}`,
+      );
+      return 2;
+    }
     console.error(`unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return 2;
   }
