@@ -30,6 +30,7 @@ import {
   rrFromStrap,
 } from '../../src/streams/features/ecg/rr.ts';
 import { bandPower, welchPsd } from '../../src/streams/features/ecg/spectrum.ts';
+import { main } from '../../src/cli/main.ts';
 import {
   evalQrs,
   evalQrsCommand,
@@ -704,9 +705,8 @@ describe('drivesense eval qrs', () => {
     const orig = console.log;
     console.log = (s: unknown) => void lines.push(String(s));
     try {
-      const code = await evalQrsCommand.run(
-        parseCommandArgs(evalQrsCommand, ['qrs', '--record', record, '--json']),
-      );
+      // Through the CLI's own dispatcher, as a user types it.
+      const code = await main(['eval', 'qrs', '--record', record, '--json']);
       assert.equal(code, 0);
     } finally {
       console.log = orig;
@@ -723,7 +723,7 @@ describe('drivesense eval qrs', () => {
     const orig = console.log;
     console.log = (s: unknown) => void lines.push(String(s));
     try {
-      await evalQrsCommand.run(parseCommandArgs(evalQrsCommand, ['qrs', '--record', record]));
+      await evalQrsCommand.run(parseCommandArgs(evalQrsCommand, ['--record', record]));
     } finally {
       console.log = orig;
     }
@@ -734,12 +734,11 @@ describe('drivesense eval qrs', () => {
 
   test('argument errors are UsageErrors; missing files are plain errors', async () => {
     const parse = (argv: string[]): unknown => evalQrsOptionsFrom(parseCommandArgs(evalQrsCommand, argv));
-    assert.throws(() => parse(['--record', record]), UsageError);
-    assert.throws(() => parse(['speech', '--record', record]), UsageError);
-    assert.throws(() => parse(['qrs']), /--record is required/);
-    assert.throws(() => parse(['qrs', '--record', record, '--signal', '-1']), UsageError);
-    assert.throws(() => parse(['qrs', '--record', record, '--annotations', '../x']), UsageError);
-    assert.deepEqual(parse(['qrs', '--record', record, '--annotations', 'atr', '--signal', '1']), {
+    assert.throws(() => parse(['extra', '--record', record]), UsageError);
+    assert.throws(() => parse([]), /--record is required/);
+    assert.throws(() => parse(['--record', record, '--signal', '-1']), UsageError);
+    assert.throws(() => parse(['--record', record, '--annotations', '../x']), UsageError);
+    assert.deepEqual(parse(['--record', record, '--annotations', 'atr', '--signal', '1']), {
       record,
       annotations: 'atr',
       signal: 1,
