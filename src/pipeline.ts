@@ -28,7 +28,10 @@ import type { StreamSummary } from './streams/summary.ts';
 import { addEvent, emptySummary } from './streams/summary.ts';
 import type { Watermark } from './streams/windows.ts';
 import { watermark } from './streams/windows.ts';
-import { alertPoint, windowPoints } from './sinks/influx-schema.ts';
+import { alertPoint, featurePoint, windowPoints } from './sinks/influx-schema.ts';
+import { CardiacExtractor } from './streams/features/cardiac.ts';
+import { ContextExtractor } from './streams/features/context.ts';
+import type { WindowFeatureExtractor } from './streams/features/extractor.ts';
 import type { StreamSlot } from './sinks/influx-schema.ts';
 import type { Sink } from './sinks/sink.ts';
 
@@ -57,6 +60,8 @@ export interface PipelineIO {
 export interface PipelineStats {
   readonly windows: number;
   readonly points: number;
+  /** Points written per measurement. */
+  readonly pointsByMeasurement: Readonly<Record<string, number>>;
   readonly alerts: number;
   readonly unroutable: number;
   readonly status: StatusTracker;
@@ -87,6 +92,15 @@ function streamSpecs(config: Config): Specs {
   return Object.fromEntries(entries) as Specs;
 }
 
+/** The feature extractors a config asks for, fresh for one vehicle. */
+function featureExtractors(config: Config): WindowFeatureExtractor[] {
+  const f = config.features;
+  const out: WindowFeatureExtractor[] = [];
+  if (f.cardiac.enabled) out.push(new CardiacExtractor(f.cardiac));
+  if (f.context.enabled) out.push(new ContextExtractor());
+  return out;
+}
+
 export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
   const status = new StatusTracker();
   const counters = { windows: 0, points: 0, alerts: 0 };
@@ -103,8 +117,10 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
   const faultRules = new Map<string, SensorFaultRule>();
   const dirty = new Set<string>();
 
+  const byMeasurement: Record<string, number> = {};
   const writePoints = (points: ReturnType<typeof windowPoints>) => {
     counters.points += points.length;
+    for (const p of points) byMeasurement[p.measurement] = (byMeasurement[p.measurement] ?? 0) + 1;
     for (const sink of io.sinks) sink.write(points);
   };
 
@@ -151,6 +167,7 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
     mergeMap((group) => {
       const vehicleId = group.key;
       const rule = new SensorFaultRule(vehicleId, { timeoutMs: timeouts });
+      const extractors = featureExtractors(config);
       faultRules.set(vehicleId, rule);
       dirty.add(vehicleId);
       let lastArrivalMs = io.scheduler.now();
@@ -160,6 +177,9 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
         tap((ev) => {
           lastArrivalMs = io.scheduler.now();
           emitAlerts(rule.onEvent(ev));
+          if (ev.kind === 'message' && ev.seq.status !== 'duplicate') {
+            for (const x of extractors) if (x.stream === ev.stream) x.onMessage(ev.message);
+          }
           if (ev.kind === 'message' && (clockUs === undefined || ev.message.endUs > clockUs))
             clockUs = ev.message.endUs;
         }),
@@ -221,6 +241,10 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
               streams,
             }),
           );
+          for (const x of extractors) {
+            const row = x.onWindow(w.startUs, w.endUs);
+            if (row !== null) writePoints([featurePoint(vehicleId, x.measurement, row, w.startUs)]);
+          }
         }),
       );
     }),
@@ -259,6 +283,11 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
     done,
     alertLog,
     stop: () => stop$.next(),
-    stats: () => ({ ...counters, unroutable: status.unroutable, status }),
+    stats: () => ({
+      ...counters,
+      pointsByMeasurement: { ...byMeasurement },
+      unroutable: status.unroutable,
+      status,
+    }),
   };
 }

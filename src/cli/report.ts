@@ -10,7 +10,10 @@ export function formatTotals(stats: PipelineStats, sinks: readonly Sink[]): stri
   return [
     '  stream   messages  invalid   gaps  missing   dups    ooo  dropped',
     ...rows,
-    `  windows ${stats.windows}, points ${stats.points}, alerts ${stats.alerts}, unroutable ${stats.unroutable}`,
+    `  windows ${stats.windows}, alerts ${stats.alerts}, unroutable ${stats.unroutable}`,
+    `  points ${stats.points}: ${Object.entries(stats.pointsByMeasurement)
+      .map(([m, n]) => `${m} ${n}`)
+      .join(', ')}`,
     ...sinks.map((s) => {
       const k = s.stats();
       return `  sink ${s.name}: written ${k.written}, dropped ${k.dropped}, buffered ${k.buffered}, failed writes ${k.failedWrites}`;

@@ -160,6 +160,35 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    features: z
+      .object({
+        cardiac: z
+          .object({
+            enabled: z
+              .boolean()
+              .default(true)
+              .describe('Heart rate, HRV and ECG quality per window (measurement `cardiac`)'),
+            hrWindowMs: ms(10_000, 'Span of the heart-rate estimate'),
+            hrvWindowMs: ms(60_000, 'Span of the HRV estimate'),
+            decisionDelayMs: ms(
+              2500,
+              'The QRS detector’s longest decision delay: features describe the span ending this long before the window end',
+            ),
+          })
+          .strict()
+          .prefault({}),
+        context: z
+          .object({
+            enabled: z
+              .boolean()
+              .default(true)
+              .describe('Weather and time-of-day context per observation (measurement `context`)'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     status: z
       .object({
         intervalMs: ms(5000, 'How often each vehicle status is published'),

@@ -1,5 +1,6 @@
 import type { Alert } from '../streams/contracts/outputs.ts';
 import type { InputStream } from '../streams/contracts/topics.ts';
+import type { FeatureRow } from '../streams/features/extractor.ts';
 import type { StreamSummary } from '../streams/summary.ts';
 import { channelFigures, PRIMARY_CHANNEL } from '../streams/summary.ts';
 import type { FieldValue, Point } from './point.ts';
@@ -78,6 +79,21 @@ export function windowPoints(vehicleId: string, w: WindowRecordLike): Point[] {
     }
   }
   return points;
+}
+
+/** A feature extractor's row (`cardiac`, `context`, `driving`); tagged by vehicle and the row's own tags. */
+export function featurePoint(
+  vehicleId: string,
+  measurement: string,
+  row: FeatureRow,
+  windowStartUs: number,
+): Point {
+  return {
+    measurement,
+    tags: { vehicle: vehicleId, ...row.tags },
+    fields: row.fields,
+    timeNs: usToNs(row.tUs ?? windowStartUs),
+  };
 }
 
 export function alertPoint(a: Alert): Point {

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '../command.ts';
 import { numberOpt, stringOpt } from '../command.ts';
@@ -42,6 +43,8 @@ Options:
     const vehicleId = 'demo-car';
 
     const drive = await loadDriveTracks(driveDir);
+    // The file sink appends (safe for `run`); the demo starts its own output afresh each time.
+    await rm(join(out, `drivesense.${format === 'jsonl' ? 'jsonl' : 'lp'}`), { force: true });
     const broker = await startEmbeddedBroker();
     console.error(`embedded MQTT broker (aedes) on ${broker.url}`);
     const config = parseConfig(
