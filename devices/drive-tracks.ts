@@ -15,6 +15,12 @@ export interface LoadedDrive {
   readonly tracks: DriveTracks;
 }
 
+/** `can1` → 1 (the wire's bus number, which profiles name `can{N}`); other names by their order in the log. */
+function busNumber(name: string, buses: readonly string[]): number {
+  const m = /^[a-z]*?(\d+)$/i.exec(name);
+  return m ? Number(m[1]) : Math.max(0, buses.indexOf(name));
+}
+
 export async function loadDriveTracks(dir: string, loopCamera = true): Promise<LoadedDrive> {
   const d = await loadDrive(dir);
   const buses = d.can?.buses ?? [];
@@ -62,7 +68,7 @@ export async function loadDriveTracks(dir: string, loopCamera = true): Promise<L
                 rtr: f.rtr,
                 fd: f.fd,
                 errorFrame: f.errorFrame,
-                bus: Math.max(0, buses.indexOf(f.bus)),
+                bus: busNumber(f.bus, buses),
                 data: f.data,
               })),
             },

@@ -5,9 +5,16 @@ import { demoCommand } from './commands/demo.ts';
 import { runCommand } from './commands/run.ts';
 import { configCommand } from './commands/config.ts';
 import { evalQrsCommand } from './commands/eval-qrs.ts';
+import { canDecodeCommand } from './commands/can-decode.ts';
 
 /** Commands; a two-word name (`eval qrs`) is a subcommand of a family. */
-const COMMANDS: readonly Command[] = [demoCommand, runCommand, configCommand, evalQrsCommand];
+const COMMANDS: readonly Command[] = [
+  demoCommand,
+  runCommand,
+  configCommand,
+  evalQrsCommand,
+  canDecodeCommand,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command, ParsedArgs } from '../command.ts';
 import { stringOpt, UsageError } from '../command.ts';
-import { DbcParseError, parseDbc } from '../../streams/features/can/dbc.ts';
+import { DbcParseError, decodeDbcBytes, parseDbc } from '../../streams/features/can/dbc.ts';
 import type { DbcDatabase } from '../../streams/features/can/dbc.ts';
 import { ProfileError, parseVehicleProfileText } from '../../streams/features/can/profile.ts';
 import type { VehicleProfile } from '../../streams/features/can/profile.ts';
@@ -76,14 +76,6 @@ export interface CanDecodeSummary {
 }
 
 /** Decodes a DBC file's bytes: UTF-8 when valid, else Windows-1252/Latin-1 (CANdb++ writes that). */
-export function decodeDbcBytes(bytes: Uint8Array): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return new TextDecoder('latin1').decode(bytes);
-  }
-}
-
 export async function loadDbc(path: string): Promise<DbcDatabase> {
   const bytes = await readFile(path);
   try {
@@ -239,12 +231,8 @@ export async function runCanDecode(opts: CanDecodeOptions, io: CanDecodeIo): Pro
 
 /** Parses command-line values into options (exported for tests). */
 export function canDecodeOptionsFrom(args: ParsedArgs): CanDecodeOptions {
-  const [sub, ...extra] = args.positionals;
-  if (sub !== 'decode')
-    throw new UsageError(
-      `expected the subcommand "decode"${sub !== undefined ? `, got "${sub}"` : ''}\n\n${HELP}`,
-    );
-  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const [extra] = args.positionals;
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
   const need = (name: string): string => {
     const v = stringOpt(args, name);
     if (v === undefined || v.length === 0) throw new UsageError(`--${name} is required\n\n${HELP}`);
@@ -272,8 +260,8 @@ export function canDecodeOptionsFrom(args: ParsedArgs): CanDecodeOptions {
 }
 
 export const canDecodeCommand: Command = {
-  name: 'can',
-  summary: 'Decode CAN logs with a DBC: `can decode --dbc F --log F --signals NAMES`',
+  name: 'can decode',
+  summary: 'Decode a candump log with a DBC (and a vehicle profile) to CSV or JSON lines',
   help: HELP,
   options: {
     dbc: { type: 'string' },

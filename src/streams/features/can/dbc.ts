@@ -873,3 +873,12 @@ export function signalLastByte(byteOrder: ByteOrder, startBit: number, length: n
 export function findMessageById(db: DbcDatabase, id: number, extended = false): DbcMessage | undefined {
   return db.messages.find((m) => m.id === id && m.extended === extended);
 }
+
+/** DBC files are often Latin-1 (units like °): UTF-8 when the bytes are valid UTF-8, else Latin-1. */
+export function decodeDbcBytes(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return new TextDecoder('latin1').decode(bytes);
+  }
+}
