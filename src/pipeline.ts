@@ -31,6 +31,8 @@ import { watermark } from './streams/windows.ts';
 import { alertPoint, featurePoint, windowPoints } from './sinks/influx-schema.ts';
 import { CardiacExtractor } from './streams/features/cardiac.ts';
 import { ContextExtractor } from './streams/features/context.ts';
+import type { CanProfileResources } from './streams/features/driving-extractor.ts';
+import { DrivingExtractor } from './streams/features/driving-extractor.ts';
 import type { WindowFeatureExtractor } from './streams/features/extractor.ts';
 import type { StreamSlot } from './sinks/influx-schema.ts';
 import type { Sink } from './sinks/sink.ts';
@@ -55,6 +57,8 @@ export interface PipelineIO {
    * waits, so messages the broker redelivers after a reconnect are not late. Absent: always connected.
    */
   readonly sourceConnectedSinceMs?: () => number | null;
+  /** The vehicle profile and DBC for driving features, loaded at start-up (config.features.driving). */
+  readonly canProfile?: CanProfileResources;
 }
 
 export interface PipelineStats {
@@ -93,10 +97,12 @@ function streamSpecs(config: Config): Specs {
 }
 
 /** The feature extractors a config asks for, fresh for one vehicle. */
-function featureExtractors(config: Config): WindowFeatureExtractor[] {
+function featureExtractors(config: Config, io: PipelineIO): WindowFeatureExtractor[] {
   const f = config.features;
   const out: WindowFeatureExtractor[] = [];
   if (f.cardiac.enabled) out.push(new CardiacExtractor(f.cardiac));
+  if (io.canProfile !== undefined)
+    out.push(new DrivingExtractor(io.canProfile, { spanMs: f.driving.spanMs }));
   if (f.context.enabled) out.push(new ContextExtractor());
   return out;
 }
@@ -167,7 +173,7 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
     mergeMap((group) => {
       const vehicleId = group.key;
       const rule = new SensorFaultRule(vehicleId, { timeoutMs: timeouts });
-      const extractors = featureExtractors(config);
+      const extractors = featureExtractors(config, io);
       faultRules.set(vehicleId, rule);
       dirty.add(vehicleId);
       let lastArrivalMs = io.scheduler.now();

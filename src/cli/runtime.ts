@@ -6,6 +6,7 @@ import { encodeJson, statusSchema } from '../streams/contracts/outputs.ts';
 import { inputFilters, TOPIC_ROOT } from '../streams/contracts/topics.ts';
 import { MqttConnection } from '../streams/mqtt-connection.ts';
 import { sinksFromConfig } from '../sinks/from-config.ts';
+import { loadCanProfile } from '../streams/features/can/load.ts';
 import type { Sink } from '../sinks/sink.ts';
 
 /**
@@ -47,6 +48,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     will: { topic: statusTopic, payload: lifecycleStatus(config, 'offline'), qos: 1, retain: true },
   });
   const sinks = options.sinks ?? sinksFromConfig(config);
+  const profilePath = config.features.driving.profile;
+  const canProfile = profilePath === null ? undefined : await loadCanProfile(profilePath);
   await Promise.all(sinks.map((s) => s.start()));
   await mqtt.connect();
   mqtt.publish(statusTopic, lifecycleStatus(config, 'online'), { qos: 1, retain: true });
@@ -57,6 +60,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     publish: (topic, payload, opts) => mqtt.publish(topic, payload, opts),
     scheduler: asyncScheduler,
     sourceConnectedSinceMs: () => mqtt.connectedSinceMs(),
+    ...(canProfile !== undefined ? { canProfile } : {}),
   });
   let closing: Promise<void> | undefined;
   return {

@@ -177,6 +177,19 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        driving: z
+          .object({
+            profile: z
+              .string()
+              .nullable()
+              .default(null)
+              .describe(
+                'Vehicle profile (JSON; its DBC beside it) for driving features (measurement `driving`); null: off',
+              ),
+            spanMs: ms(10_000, 'Span of steering, pedal and speed statistics ending at each window end'),
+          })
+          .strict()
+          .prefault({}),
         context: z
           .object({
             enabled: z

@@ -4,7 +4,11 @@ import { before, it } from 'node:test';
 import type { PhysioChunk } from '../../src/streams/contracts/messages.ts';
 import { decodePhysio, decodeRr, encodePhysio, encodeRr } from '../../src/streams/contracts/physio.ts';
 import { decodeWeather, encodeWeather } from '../../src/streams/contracts/weather.ts';
+import { decodeCanBatch, encodeCanBatch } from '../../src/streams/contracts/can.ts';
+import { loadCanProfile } from '../../src/streams/features/can/load.ts';
+import { SignalExtractor } from '../../src/streams/features/can/signals.ts';
 import { CardiacExtractor } from '../../src/streams/features/cardiac.ts';
+import { DrivingExtractor } from '../../src/streams/features/driving-extractor.ts';
 import { ContextExtractor } from '../../src/streams/features/context.ts';
 import type { Drive } from '../../src/streams/readers/sample-drive.ts';
 import { loadDrive } from '../../src/streams/readers/sample-drive.ts';
@@ -136,4 +140,44 @@ it('context rows come once per observation, at its time, with missing fields lef
   assert.equal(row?.fields['wind_speed_ms'], undefined);
   assert.ok((row?.fields['missing'] as number) >= 5);
   assert.equal(x.onWindow(), null, 'reported once');
+});
+
+it('driving features from the sample drive’s CAN through the wire codec match a direct decode of the log', async () => {
+  const resources = await loadCanProfile(
+    fileURLToPath(new URL('../../devices/profiles/toyota-rav4-2018.json', import.meta.url)),
+  );
+  const can = drive.can;
+  assert.ok(can);
+  const x = new DrivingExtractor(resources, { spanMs: 10_000 });
+  const t0 = can.frames[0]?.tUs ?? 0;
+  const endUs = t0 + 12_000_000;
+  // 100 ms batches on the wire, bus numbers from the interface names (can0 → 0, can1 → 1).
+  const frames = can.frames.filter((f) => f.tUs < endUs);
+  for (let i = 0; i < frames.length;) {
+    let j = i;
+    while (j < frames.length && j - i < 300 && (frames[j]?.tUs ?? 0) < (frames[i]?.tUs ?? 0) + 100_000) j++;
+    const batch = frames.slice(i, j).map((f) => ({ ...f, bus: Number(f.bus.replace('can', '')) }));
+    x.onMessage(decodeCanBatch(encodeCanBatch({ sessionId: 1, seq: i, frames: batch })));
+    i = j;
+  }
+  const row = x.onWindow(endUs - 1_000_000, endUs);
+  assert.ok(row);
+  // Independently: decode the log's own frames (bus names as logged) and average speed over the span.
+  const direct = new SignalExtractor(resources.db, ['speed'], { profile: resources.profile });
+  const out = new Float64Array(1);
+  const speeds: number[] = [];
+  for (const f of frames) {
+    if (f.tUs >= endUs - 10_000_000 && direct.decode(f, out) && !Number.isNaN(out[0] as number))
+      speeds.push(out[0] as number);
+  }
+  const mean = speeds.reduce((a, b) => a + b, 0) / speeds.length;
+  assert.ok(speeds.length > 500, `${speeds.length} speed samples`);
+  assert.ok(
+    Math.abs((row.fields['speed_mean'] as number) - mean) < 1e-9,
+    `${row.fields['speed_mean']} vs ${mean}`,
+  );
+  assert.ok(mean > 10 && mean < 40, 'a highway speed in m/s');
+  assert.equal(row.fields['status'], 'ok');
+  assert.equal(typeof row.fields['steering_entropy'], 'number');
+  assert.equal(x.onWindow(endUs + 60_000_000, endUs + 61_000_000), null, 'nothing in the span: no row');
 });

@@ -11,6 +11,9 @@ import { buildSchedule, playSchedule } from '../../../devices/drive-player.ts';
 import { loadDriveTracks } from '../../../devices/drive-tracks.ts';
 
 const SAMPLE_DRIVE = fileURLToPath(new URL('../../../devices/sample-drive', import.meta.url));
+const RAV4_PROFILE = fileURLToPath(
+  new URL('../../../devices/profiles/toyota-rav4-2018.json', import.meta.url),
+);
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -52,6 +55,7 @@ Options:
         pipelineId: 'demo',
         mqtt: { url: broker.url, protocol: 4, clientIdPrefix: 'drivesense-demo' },
         files: { dir: out, format },
+        features: { driving: { profile: RAV4_PROFILE } },
       },
       'demo config',
     );
