@@ -4,7 +4,9 @@
  * InfluxDB and this load generator are pinned to CPU 1, as "one core keeps up with 10 vehicles" means.
  *
  * Writes bench/results/ingest.json and the summary table in docs/performance.md (between markers).
- * Options: --quick (shorter runs, for a smoke check; results are still written).
+ * Then the feature extractors' benchmarks (bench/features.ts), pinned to CPU 0.
+ * Options: --quick (shorter ingest runs, for a smoke check; results are still written),
+ *          --only=ingest | --only=features.
  */
 import { execFileSync, fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -24,6 +26,7 @@ import type { StreamLoad } from './load.ts';
 import type { WorkerStats } from './pipeline-worker.ts';
 
 const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const BATCH_INTERVALS_MS = [1000, 100] as const;
 const LATENCY_SECONDS = quick ? 8 : 30;
 const THROUGHPUT_MESSAGES: Record<string, number> = quick
@@ -323,7 +326,19 @@ ${l}
 <!-- ingest:end -->`;
 }
 
+/** The feature extractors' benchmarks, in their own process pinned to CPU 0. */
+function runFeatureBenches(): void {
+  const script = fileURLToPath(new URL('./features.ts', import.meta.url));
+  const args = ['-c', '0', process.execPath, '--import', 'tsx', script];
+  try {
+    execFileSync('taskset', args, { stdio: 'inherit' });
+  } catch {
+    execFileSync(process.execPath, ['--import', 'tsx', script], { stdio: 'inherit' });
+  }
+}
+
 async function main(): Promise<void> {
+  if (only === 'features') return runFeatureBenches();
   ensureServicePackages();
   pin(process.pid, 1);
   const [mosquitto, influxd] = await Promise.all([startMosquitto(), startInfluxd()]);
@@ -381,6 +396,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all([mosquitto.close(), influxd.close()]);
   }
+  if (only !== 'ingest') runFeatureBenches();
 }
 
 await main();

@@ -14,7 +14,9 @@
  * Run alone: `node --import tsx bench/features/can.ts [--quick]` prints the JSON; bench/run.ts may import
  * `benchCan`.
  */
+import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
+import { Can, Dbc } from 'candied';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +27,9 @@ import { parseVehicleProfileText } from '../../src/streams/features/can/profile.
 import { SignalExtractor } from '../../src/streams/features/can/signals.ts';
 import { parseCandump } from '../../src/streams/readers/candump.ts';
 import type { CandumpFrame } from '../../src/streams/readers/candump.ts';
+
+const CANDIED_VERSION = (createRequire(import.meta.url)('candied/package.json') as { version: string })
+  .version;
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const SHARED = resolve(process.env['DRIVESENSE_SHARED_DATA'] ?? resolve(ROOT, '../shared/data'));
@@ -101,46 +106,31 @@ function decodeAll(
   };
 }
 
-/** The optional peer: candied (npm). Adapted defensively: its API has changed across major versions. */
-async function peerCandied(
+/**
+ * The peer: candied (npm devDependency), the decoder a team would otherwise pick up. Same frames, same
+ * DBC, one run; its Motorola decoding is checked against ours on the steering sensor (0x25).
+ */
+function peerCandied(
   dbcText: string,
   frames: readonly CandumpFrame[],
   db: DbcDatabase,
   passes: number,
-): Promise<Record<string, unknown>> {
-  let mod: Record<string, unknown>;
+): Record<string, unknown> {
   try {
-    const name = 'candied';
-    mod = (await import(name)) as Record<string, unknown>;
-  } catch {
-    return { name: 'candied', available: false, note: 'not installed (suggested devDependency: candied)' };
-  }
-  try {
-    type Ctor = new () => Record<string, unknown>;
-    const Dbc = (mod['default'] ?? mod['Dbc']) as Ctor;
-    const Can = mod['Can'] as Ctor;
     const dbc = new Dbc();
-    const load = (dbc['load'] ?? dbc['loadSync']) as (t: string) => unknown;
-    let data = await Promise.resolve(load.call(dbc, dbcText));
-    if (Array.isArray(data)) data = data[0];
     const can = new Can();
-    can['database'] = data;
-    const createFrame = can['createFrame'] as (id: number, p: number[]) => unknown;
-    const decode = can['decode'] as (
-      f: unknown,
-    ) => { boundSignals: Map<string, { value: number }> } | undefined;
+    can.database = dbc.load(dbcText);
     const subset = frames.filter(
       (f) => f.data.length > 0 && db.messages.some((m) => m.id === f.id && !f.extended),
     );
-    const prepared = subset.map((f) => createFrame.call(can, f.id, Array.from(f.data)));
-    // Correctness on the Motorola signals the project relies on: STEER_ANGLE_SENSOR (0x25).
+    const prepared = subset.map((f) => can.createFrame(f.id, Array.from(f.data)));
     const steer = db.byName.get('STEER_ANGLE_SENSOR')!;
     const ours = compileMessage(steer);
     let compared = 0;
     let mismatched = 0;
     for (const f of subset) {
       if (f.id !== 0x25) continue;
-      const theirs = decode.call(can, createFrame.call(can, f.id, Array.from(f.data)));
+      const theirs = can.decode(can.createFrame(f.id, Array.from(f.data)));
       for (const [name, v] of Object.entries(ours.decodeToRecord(f.data))) {
         compared++;
         if (theirs?.boundSignals.get(name)?.value !== v) mismatched++;
@@ -148,20 +138,34 @@ async function peerCandied(
     }
     const r = measure(
       () => {
-        for (const p of prepared) decode.call(can, p);
+        for (const p of prepared) can.decode(p);
         return prepared.length;
+      },
+      passes,
+      1,
+    );
+    // Ours on exactly the same frames, in the same run.
+    const dec = new CanDatabaseDecoder(db.messages);
+    const buf = new Float64Array(256);
+    const mine = measure(
+      () => {
+        for (const f of subset) dec.compiled(f.id, f.extended)?.decode(f.data, buf);
+        return subset.length;
       },
       passes,
       1,
     );
     return {
       name: 'candied',
+      oursFramesPerSecondSameFrames: mine.perSecond,
+      speedupOverPeer: Number((mine.perSecond / r.perSecond).toFixed(1)),
+      version: CANDIED_VERSION,
       available: true,
       framesPerSecond: r.perSecond,
       framesPerPass: prepared.length,
       steerAngleSensorValuesCompared: compared,
       steerAngleSensorMismatches: mismatched,
-      note: 'frames pre-built with createFrame; its decode() also clamps to min/max and formats strings',
+      note: 'frames of DBC messages only, pre-built with createFrame; its decode() also clamps to min/max and formats strings',
     };
   } catch (e) {
     return { name: 'candied', available: true, error: (e as Error).message };
@@ -211,7 +215,7 @@ export async function benchCan(options: BenchCanOptions = {}): Promise<Record<st
     Math.max(3, passes >> 1),
     1,
   );
-  const peer = await peerCandied(dbcText, frames.slice(0, 50_000), db, Math.max(3, passes >> 1));
+  const peer = peerCandied(dbcText, frames.slice(0, 50_000), db, Math.max(3, passes >> 1));
   return {
     name: 'can-decode',
     data: full
