@@ -73,6 +73,32 @@ function render(r: Record<string, Result>, date: string, machine: string): strin
       }
     }
   }
+  const models = r['models'];
+  const modelRows: string[] = [];
+  if (models) {
+    const steps = get(models, 'trainingSteps');
+    if (Array.isArray(steps)) {
+      for (const st of steps) {
+        modelRows.push(
+          `| ${String(get(st, 'op'))} | ${fmt(get(st, 'cpu', 'cpuMs'), 1)} ms | ${fmt(get(st, 'wasm', 'cpuMs'), 1)} ms | **${fmt(get(st, 'speedup'), 1)}×** |`,
+        );
+      }
+    }
+    modelRows.push(
+      `| whole stress-sized model, ${fmt(get(models, 'stressSizedModelTrainStep', 'parameters'))} parameters | ${fmt(get(models, 'stressSizedModelTrainStep', 'cpu', 'cpuMs'), 1)} ms | ${fmt(get(models, 'stressSizedModelTrainStep', 'wasm', 'cpuMs'), 1)} ms | **${fmt(get(models, 'stressSizedModelTrainStep', 'speedup'), 1)}×** |`,
+    );
+  }
+  const modelSection = models
+    ? `
+**Model runtime groundwork** (TF.js training step, forward + backward, batch 32, CPU ms per step; wasm with the project's kernels for the gradients TF.js 4.22 lacks or gets wrong):
+
+| step | cpu backend | wasm backend | wasm speed-up |
+|---|---|---|---|
+${modelRows.join('\n')}
+
+ONNX Runtime inference of the stress-sized model, batch 1, one thread: p50 ${fmt(get(models, 'inference', 'onnxRuntimeCpu1Thread', 'p50Ms'), 2)} ms, p95 ${fmt(get(models, 'inference', 'onnxRuntimeCpu1Thread', 'p95Ms'), 2)} ms (TF.js wasm predict: p50 ${fmt(get(models, 'inference', 'tfjsWasmPredict', 'p50Ms'), 2)} ms).
+`
+    : '';
   const peer = can ? get(can, 'peer') : undefined;
   const peerLine =
     peer && num(get(peer, 'framesPerSecond')) !== undefined
@@ -84,7 +110,7 @@ Measured ${date} on ${machine}, one core (taskset), one process.
 | extractor | measured | real-time rate of one vehicle | × real time |
 |---|---|---|---|
 ${rows.join('\n')}
-${peerLine}<!-- features:end -->`;
+${peerLine}${modelSection}<!-- features:end -->`;
 }
 
 async function main(): Promise<void> {
@@ -93,6 +119,7 @@ async function main(): Promise<void> {
     ['ecg', 'ecg.ts', 'benchEcg'],
     ['audio', 'audio.ts', 'benchAudio'],
     ['camera', 'camera.ts', 'benchCamera'],
+    ['models', '../models/backends.ts', 'benchBackends'],
   ];
   const results: Record<string, Result> = {};
   for (const [name, file, fn] of benches) {
