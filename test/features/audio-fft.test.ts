@@ -2,17 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FftJsRealFft, RadixFourRealFft, createRealFft } from '../../src/streams/features/audio/fft.ts';
 import type { FftImplementation } from '../../src/streams/features/audio/fft.ts';
+import { prng } from '../support/fixtures.ts';
 
-/** Deterministic PRNG (mulberry32) in [−1, 1). */
+/** Uniform in [−1, 1) from the shared deterministic PRNG. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const next = prng(seed);
+  return () => next() * 2 - 1;
 }
 
 /** Reference DFT bins 0..N/2 (direct sum, exact angle reduction). */

@@ -14,18 +14,7 @@ import {
 import type { StftConfig } from '../../src/streams/features/audio/stft.ts';
 import { readWavFile } from '../../src/streams/readers/wav.ts';
 import { SHARED_SKIP, fixture, shared } from '../readers/shared-data.ts';
-
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from '../support/fixtures.ts';
 
 function concat(parts: readonly ArrayLike<number>[]): Float32Array {
   const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));

@@ -9,18 +9,7 @@ import {
 } from '../../src/streams/features/audio/resample.ts';
 import { readWavFile } from '../../src/streams/readers/wav.ts';
 import { SHARED_SKIP, fixture, shared } from '../readers/shared-data.ts';
-
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from '../support/fixtures.ts';
 
 function tone(freqHz: number, rateHz: number, seconds: number, amplitude = 1): Float32Array {
   const n = Math.round(rateHz * seconds);

@@ -41,22 +41,11 @@ import { parseCommandArgs, UsageError } from '../../src/cli/command.ts';
 import type { RrIntervals } from '../../src/streams/contracts/messages.ts';
 import { readAnnotationFile, readWfdbRecordFile, AAMI_BEAT_SYMBOLS } from '../../src/streams/readers/wfdb.ts';
 import { fixture } from '../readers/shared-data.ts';
+import { prng as rng } from '../support/fixtures.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Synthetic ECG: a sum of Gaussian P, Q, R, S and T waves per beat (mV), baseline wander and noise.
 // ---------------------------------------------------------------------------------------------------------
-
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface SynthOptions {
   readonly rateHz: number;
