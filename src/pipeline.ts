@@ -68,6 +68,8 @@ export interface PipelineStats {
   readonly pointsByMeasurement: Readonly<Record<string, number>>;
   readonly alerts: number;
   readonly unroutable: number;
+  /** Messages of vehicles refused because `maxVehicles` were already served. */
+  readonly refusedVehicleMessages: number;
   readonly status: StatusTracker;
 }
 
@@ -109,7 +111,8 @@ function featureExtractors(config: Config, io: PipelineIO): WindowFeatureExtract
 
 export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
   const status = new StatusTracker();
-  const counters = { windows: 0, points: 0, alerts: 0 };
+  const counters = { windows: 0, points: 0, alerts: 0, refusedVehicleMessages: 0 };
+  const served = new Set<string>();
   const alertLog: Alert[] = [];
   const stop$ = new Subject<void>();
   const allowed = config.vehicles === null ? null : new Set(config.vehicles);
@@ -162,9 +165,18 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
       status.observe(ev);
       if (ev.kind === 'invalid') dirty.add(ev.vehicleId);
     }),
-    filter(
-      (ev): ev is VehicleEvent => ev.kind !== 'unroutable' && (allowed === null || allowed.has(ev.vehicleId)),
-    ),
+    filter((ev): ev is VehicleEvent => {
+      if (ev.kind === 'unroutable' || (allowed !== null && !allowed.has(ev.vehicleId))) return false;
+      // Memory is per vehicle (windows, extractors, timers): beyond `maxVehicles` new ids are refused, counted.
+      if (!served.has(ev.vehicleId)) {
+        if (served.size >= config.maxVehicles) {
+          counters.refusedVehicleMessages++;
+          return false;
+        }
+        served.add(ev.vehicleId);
+      }
+      return true;
+    }),
     share(),
   );
 
@@ -278,7 +290,8 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
         },
         complete: () => {
           stop$.next();
-          for (const v of status.vehicleIds()) publishStatus(v, 'online');
+          // Final counters; the retained status says the pipeline no longer serves the vehicle.
+          for (const v of status.vehicleIds()) publishStatus(v, 'offline');
           Promise.all(io.sinks.map((s) => s.flush())).then(() => resolve(), reject);
         },
       }),

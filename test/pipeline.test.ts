@@ -31,7 +31,7 @@ class RecordingSink implements Sink {
   }
 }
 
-function setup(connected: { since: number | null }) {
+function setup(connected: { since: number | null }, maxVehicles = 100) {
   const scheduler = new VirtualTimeScheduler();
   const raw = new Subject<RawMessage>();
   const sink = new RecordingSink();
@@ -47,6 +47,7 @@ function setup(connected: { since: number | null }) {
     },
     windows: { sizeMs: 1000, slideMs: 1000, allowedLatenessMs: 0 },
     status: { quietMs: 3000, intervalMs: 1000 },
+    maxVehicles,
   });
   const handle = startPipeline(config, {
     raw$: raw,
@@ -65,13 +66,13 @@ function setup(connected: { since: number | null }) {
   return { scheduler, raw, sink, published, handle, advanceTo };
 }
 
-/** One second of audio (50 chunks) and CAN (10 batches) of vehicle v1, starting at second `s`. */
-function second(raw: Subject<RawMessage>, s: number): void {
+/** One second of audio (50 chunks) and CAN (10 batches) of a vehicle, starting at second `s`. */
+function second(raw: Subject<RawMessage>, s: number, vehicle = 'v1'): void {
   for (let k = 0; k < 50; k++) {
     const seq = s * 50 + k;
     const tUs = T0_US + seq * 20_000;
     raw.next({
-      topic: topicFor('v1', 'audio'),
+      topic: topicFor(vehicle, 'audio'),
       payload: encodeAudio({
         sessionId: 1,
         seq,
@@ -85,7 +86,7 @@ function second(raw: Subject<RawMessage>, s: number): void {
     if (k % 5 === 0) {
       const c = s * 10 + k / 5;
       raw.next({
-        topic: topicFor('v1', 'can'),
+        topic: topicFor(vehicle, 'can'),
         payload: encodeCanBatch({ sessionId: 2, seq: c, frames: [canFrame(T0_US + c * 100_000, 0x25, [1])] }),
       });
     }
@@ -153,4 +154,25 @@ it('while our own broker connection is down, a quiet vehicle is not made silent'
   assert.deepEqual(late, []);
   assert.equal(t.handle.stats().windows, 1, 'window [0 s, 1 s) closed by the redelivered data');
   t.handle.stop();
+});
+
+it('serves at most maxVehicles vehicles, counts the refused messages, and marks served vehicles offline at the end', async () => {
+  const t = setup({ since: 0 }, 2);
+  for (const v of ['a', 'b', 'c']) second(t.raw, 0, v);
+  const stats = t.handle.stats();
+  assert.deepEqual(
+    stats.status.vehicleIds().sort(),
+    ['a', 'b', 'c'],
+    'every vehicle is still counted on status',
+  );
+  assert.equal(stats.refusedVehicleMessages, 60, 'vehicle c: 50 audio chunks and 10 CAN batches refused');
+  t.raw.complete();
+  await t.handle.done;
+  const last = new Map(
+    t.published.filter((p) => p.topic.endsWith('/status')).map((p) => [p.topic, p.body as { state: string }]),
+  );
+  assert.equal(last.get(topicFor('a', 'status'))?.state, 'offline');
+  assert.equal(last.get(topicFor('b', 'status'))?.state, 'offline');
+  const windowsOfC = t.sink.points.filter((p) => p.tags['vehicle'] === 'c');
+  assert.deepEqual(windowsOfC, [], 'no windows kept for a refused vehicle');
 });

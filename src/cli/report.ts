@@ -10,7 +10,7 @@ export function formatTotals(stats: PipelineStats, sinks: readonly Sink[]): stri
   return [
     '  stream   messages  invalid   gaps  missing   dups    ooo  dropped',
     ...rows,
-    `  windows ${stats.windows}, alerts ${stats.alerts}, unroutable ${stats.unroutable}`,
+    `  windows ${stats.windows}, alerts ${stats.alerts}, unroutable ${stats.unroutable}, refused (over maxVehicles) ${stats.refusedVehicleMessages}`,
     `  points ${stats.points}: ${Object.entries(stats.pointsByMeasurement)
       .map(([m, n]) => `${m} ${n}`)
       .join(', ')}`,

@@ -51,6 +51,14 @@ export const configSchema = z
       .nullable()
       .default(null)
       .describe('Vehicle ids to serve; null: every vehicle seen on the broker'),
+    maxVehicles: z
+      .number()
+      .int()
+      .positive()
+      .default(100)
+      .describe(
+        'Most vehicles served at once (memory bound); messages of further vehicle ids are refused and counted',
+      ),
     mqtt: z
       .object({
         url: z
