@@ -120,7 +120,8 @@ export function parseSegmentsCsv(text: string): Map<string, LabelledSegment[]> {
   for (const [rec, list] of out) {
     list.sort((a, b) => a.startS - b.startS);
     for (let i = 1; i < list.length; i++) {
-      if (list[i]!.startS < list[i - 1]!.endS - 1e-9) throw new Error(`segments CSV: ${rec} segments overlap`);
+      if (list[i]!.startS < list[i - 1]!.endS - 1e-9)
+        throw new Error(`segments CSV: ${rec} segments overlap`);
     }
   }
   return out;
