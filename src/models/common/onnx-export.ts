@@ -438,20 +438,32 @@ const emitDense: LayerEmitter = (ctx) => {
   return [makeValue(single(ctx.outputShapes, ctx.layer.name), identity(rank), out)];
 };
 
+/**
+ * What convolution and pooling layers share: their input, the permutation to ONNX's channels-first
+ * layout (identity when TF.js already holds it channels-first), the padding mode and the spatial sizes.
+ */
+function spatialInput(ctx: LayerContext, spatial: 1 | 2) {
+  const name = ctx.layer.name;
+  const x = single(ctx.inputs, name);
+  const rank = spatial + 2;
+  const cf = ctx.config['dataFormat'] === 'channelsFirst';
+  return {
+    name,
+    x,
+    inPerm: cf ? identity(rank) : channelsFirst(rank),
+    padding: paddingOf(ctx.config, name),
+    sizes: cf ? x.tfShape.slice(2) : x.tfShape.slice(1, 1 + spatial),
+  };
+}
+
 /** Conv1D (NWC, kernel [k, in, out]) and Conv2D (NHWC or NCHW, kernel [kh, kw, in, out]). */
 function emitConv(spatial: 1 | 2): LayerEmitter {
   return (ctx) => {
     const { e, config } = ctx;
-    const name = ctx.layer.name;
-    const x = single(ctx.inputs, name);
-    const rank = spatial + 2;
-    const cf = config['dataFormat'] === 'channelsFirst';
-    const inPerm = cf ? identity(rank) : channelsFirst(rank);
+    const { name, x, inPerm, padding, sizes } = spatialInput(ctx, spatial);
     const kernelSize = numbers(config['kernelSize'], spatial, `${name} kernelSize`);
     const strides = numbers(config['strides'] ?? 1, spatial, `${name} strides`);
     const dilations = numbers(config['dilationRate'] ?? 1, spatial, `${name} dilationRate`);
-    const padding = paddingOf(config, name);
-    const sizes = cf ? x.tfShape.slice(2) : x.tfShape.slice(1, 1 + spatial);
     const kernel = requiredWeight(ctx, 'kernel');
     // TF.js [k…, in, out] → ONNX [out, in, k…].
     const wPerm = spatial === 1 ? [2, 1, 0] : [3, 2, 0, 1];
@@ -485,15 +497,9 @@ function emitConv(spatial: 1 | 2): LayerEmitter {
 function emitMaxPool(spatial: 1 | 2): LayerEmitter {
   return (ctx) => {
     const { e, config } = ctx;
-    const name = ctx.layer.name;
-    const x = single(ctx.inputs, name);
-    const rank = spatial + 2;
-    const cf = config['dataFormat'] === 'channelsFirst';
-    const inPerm = cf ? identity(rank) : channelsFirst(rank);
+    const { name, x, inPerm, padding, sizes } = spatialInput(ctx, spatial);
     const poolSize = numbers(config['poolSize'], spatial, `${name} poolSize`);
     const strides = numbers(config['strides'] ?? poolSize, spatial, `${name} strides`);
-    const padding = paddingOf(config, name);
-    const sizes = cf ? x.tfShape.slice(2) : x.tfShape.slice(1, 1 + spatial);
     const ones = new Array<number>(spatial).fill(1);
     const y = e.g.addNode1(
       'MaxPool',
