@@ -39,7 +39,7 @@ export interface HrvOptions {
   readonly rrRule?: RrRuleOptions | false;
 }
 
-export interface HrvResult {
+export interface HrvResult extends TimeDomain {
   /** Intervals in the input. */
   readonly intervals: number;
   /** Intervals kept as NN (by the rule; the spectrum also skips any whose beat time does not ascend). */
@@ -48,13 +48,6 @@ export interface HrvResult {
   readonly rejectedEctopic: number;
   /** Time from the first to the last NN beat, s. */
   readonly spanS: number;
-  readonly meanNnMs: number | null;
-  readonly meanHrBpm: number | null;
-  readonly sdnnMs: number | null;
-  readonly rmssdMs: number | null;
-  readonly pnn50Pct: number | null;
-  /** Successive differences used by RMSSD and pNN50. */
-  readonly successiveDifferences: number;
   readonly lfMs2: number | null;
   readonly hfMs2: number | null;
   readonly lfHf: number | null;
@@ -72,6 +65,7 @@ export interface TimeDomain {
   readonly sdnnMs: number | null;
   readonly rmssdMs: number | null;
   readonly pnn50Pct: number | null;
+  /** Successive differences used by RMSSD and pNN50. */
   readonly successiveDifferences: number;
 }
 
