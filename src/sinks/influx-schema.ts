@@ -97,10 +97,24 @@ export function featurePoint(
 }
 
 export function alertPoint(a: Alert): Point {
+  if (a.kind === 'sensor_fault') {
+    return {
+      measurement: 'alert',
+      tags: { vehicle: a.vehicleId, kind: a.kind, stream: a.stream },
+      fields: { state: a.state, reason: a.reason, message: a.message, active: a.state === 'raised' },
+      timeNs: usToNs(a.tUs),
+    };
+  }
   return {
     measurement: 'alert',
-    tags: { vehicle: a.vehicleId, kind: a.kind, stream: a.stream },
-    fields: { state: a.state, reason: a.reason, message: a.message, active: a.state === 'raised' },
+    tags: { vehicle: a.vehicleId, kind: a.kind },
+    fields: {
+      state: a.state,
+      probability: a.probability,
+      sinceUs: a.sinceUs,
+      message: a.message,
+      active: a.state === 'raised',
+    },
     timeNs: usToNs(a.tUs),
   };
 }

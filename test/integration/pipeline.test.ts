@@ -3,7 +3,7 @@ import { after, before, it } from 'node:test';
 import { encodeAudio } from '../../src/streams/contracts/audio.ts';
 import { encodeCameraFrame } from '../../src/streams/contracts/camera.ts';
 import { encodeCanBatch } from '../../src/streams/contracts/can.ts';
-import type { Alert, Status } from '../../src/streams/contracts/outputs.ts';
+import type { Alert, SensorFaultAlert, Status } from '../../src/streams/contracts/outputs.ts';
 import { encodePhysio } from '../../src/streams/contracts/physio.ts';
 import { topicFor } from '../../src/streams/contracts/topics.ts';
 import { encodeWeather } from '../../src/streams/contracts/weather.ts';
@@ -208,7 +208,9 @@ it('publishes five streams to Mosquitto and finds their window summaries in Infl
 });
 
 it('raised and cleared a sensor_fault alert for the silent camera, on MQTT and in InfluxDB', async () => {
-  const camera = alerts.filter((a) => a.stream === 'camera');
+  const camera = alerts.filter(
+    (a): a is SensorFaultAlert => a.kind === 'sensor_fault' && a.stream === 'camera',
+  );
   assert.deepEqual(
     camera.map((a) => [a.kind, a.state, a.reason]),
     [
@@ -216,7 +218,7 @@ it('raised and cleared a sensor_fault alert for the silent camera, on MQTT and i
       ['sensor_fault', 'cleared', 'silent'],
     ],
   );
-  const [raised, cleared] = camera as [Alert, Alert];
+  const [raised, cleared] = camera as [SensorFaultAlert, SensorFaultAlert];
   // Silent from 4 s (last frame 3.96 s); timeout 2 s; frames again at 8 s.
   assert.ok(
     raised.tUs > T0_US + 5_960_000 && raised.tUs < T0_US + 7_000_000,
@@ -224,7 +226,11 @@ it('raised and cleared a sensor_fault alert for the silent camera, on MQTT and i
   );
   assert.equal(raised.lastDataUs, T0_US + 3_960_000);
   assert.equal(cleared.tUs, T0_US + 8_000_000);
-  assert.equal(alerts.filter((a) => a.stream !== 'camera').length, 0, JSON.stringify(alerts));
+  assert.equal(
+    alerts.filter((a) => a.kind !== 'sensor_fault' || a.stream !== 'camera').length,
+    0,
+    JSON.stringify(alerts),
+  );
   const db = influxClient(influxd.url, (cfg.influx as { database: string }).database);
   const rows = await queryRows(db, `SELECT state FROM alert WHERE vehicle='${VEHICLE}' AND stream='camera'`);
   assert.deepEqual(

@@ -98,7 +98,7 @@ Options:
       console.log('\nalerts:');
       for (const a of rt.pipeline.alertLog) {
         console.log(
-          `  +${((a.tUs - t0) / 1e6).toFixed(1).padStart(5)} s  ${a.kind} ${a.state.padEnd(7)} ${a.stream}: ${a.message}`,
+          `  +${((a.tUs - t0) / 1e6).toFixed(1).padStart(5)} s  ${a.kind} ${a.state.padEnd(7)} ${a.kind === 'sensor_fault' ? a.stream : 'stress'}: ${a.message}`,
         );
       }
       console.log(`\noutput: ${out}`);

@@ -2,16 +2,16 @@ import { z } from 'zod';
 import { INPUT_STREAMS } from './topics.ts';
 
 /**
- * JSON contracts of the pipeline's outputs: `…/alert`, `…/status` (retained, also the last will).
+ * JSON contracts of the pipeline's outputs: `…/stress`, `…/alert`, `…/status` (retained, also the last will).
  * Times are event times in µs since the epoch unless the field name says otherwise.
  */
 const stream = z.enum(INPUT_STREAMS);
 
-export const alertSchema = z.object({
+/** A sensor stream that stopped sending valid data (`silent`) or sends only undecodable payloads (`invalid`). */
+export const sensorFaultAlertSchema = z.object({
   v: z.literal(1),
   vehicleId: z.string(),
-  /** Kind of alert; `sensor_fault` for now, `stress_high` later. */
-  kind: z.enum(['sensor_fault']),
+  kind: z.literal('sensor_fault'),
   state: z.enum(['raised', 'cleared']),
   stream: stream,
   reason: z.enum(['silent', 'invalid']),
@@ -21,7 +21,68 @@ export const alertSchema = z.object({
   lastDataUs: z.number().int().optional(),
   message: z.string(),
 });
+export type SensorFaultAlert = z.infer<typeof sensorFaultAlertSchema>;
+
+/** Sustained high stress: P(high) stayed above the raise threshold long enough (see `rules/stress-alert.ts`). */
+export const stressAlertSchema = z.object({
+  v: z.literal(1),
+  vehicleId: z.string(),
+  kind: z.literal('stress_high'),
+  state: z.enum(['raised', 'cleared']),
+  /** Event time at which the condition was detected (raised) or ended (cleared). */
+  tUs: z.number().int(),
+  /** Event time at which the sustained period (of high P(high) when raised, of low P(high) when cleared) began. */
+  sinceUs: z.number().int(),
+  /** Mean P(high) over the sustained span, in [0, 1]. */
+  probability: z.number().min(0).max(1),
+  message: z.string(),
+});
+export type StressAlert = z.infer<typeof stressAlertSchema>;
+
+/** An alert, discriminated on `kind`. */
+export const alertSchema = z.discriminatedUnion('kind', [sensorFaultAlertSchema, stressAlertSchema]);
 export type Alert = z.infer<typeof alertSchema>;
+export type AlertKind = Alert['kind'];
+
+export const STRESS_LEVELS = ['low', 'medium', 'high'] as const;
+export type StressLevel = (typeof STRESS_LEVELS)[number];
+/** The model's input modalities, as reported per estimate. */
+export const STRESS_MODALITIES = ['hr', 'eda', 'resp', 'vehicle', 'context'] as const;
+export type StressModality = (typeof STRESS_MODALITIES)[number];
+/** `used`: fed to the model; `absent`: no data in the window; `masked`: data present but withheld (faulty). */
+export const MODALITY_STATES = ['used', 'absent', 'masked'] as const;
+export type ModalityState = (typeof MODALITY_STATES)[number];
+export const STRESS_FAULT_REASONS = ['flat', 'saturated', 'implausible', 'inconsistent', 'noisy'] as const;
+export type StressFaultReason = (typeof STRESS_FAULT_REASONS)[number];
+
+const probability = z.number().min(0).max(1);
+const modality = z.enum(STRESS_MODALITIES);
+const modalityState = z.enum(MODALITY_STATES);
+
+export const stressSchema = z.object({
+  v: z.literal(1),
+  vehicleId: z.string(),
+  /** Event time of the estimate: the end of its newest window. */
+  tUs: z.number().int(),
+  /** Length of the window the estimate is computed over, in seconds. */
+  windowS: z.number().positive(),
+  /** The most probable level. */
+  level: z.enum(STRESS_LEVELS),
+  probabilities: z.object({ low: probability, medium: probability, high: probability }),
+  confidence: probability,
+  modalities: z.object({
+    hr: modalityState,
+    eda: modalityState,
+    resp: modalityState,
+    vehicle: modalityState,
+    context: modalityState,
+  }),
+  /** Signal-quality faults found in this estimate's inputs (a faulty modality is `masked`); may be empty. */
+  faults: z.array(z.object({ modality, reason: z.enum(STRESS_FAULT_REASONS) })),
+  /** Id of the model that produced the estimate. */
+  model: z.string().min(1),
+});
+export type StressEstimate = z.infer<typeof stressSchema>;
 
 const counters = z.object({
   messages: z.number().int(),

@@ -1,4 +1,4 @@
-import type { Alert } from '../contracts/outputs.ts';
+import type { SensorFaultAlert } from '../contracts/outputs.ts';
 import type { InputStream } from '../contracts/topics.ts';
 import type { IngestEvent } from '../ingest.ts';
 
@@ -43,7 +43,7 @@ export class SensorFaultRule {
   }
 
   /** Feeds one ingest event of this vehicle; returns alerts to publish (clears and newly found faults). */
-  onEvent(ev: IngestEvent): Alert[] {
+  onEvent(ev: IngestEvent): SensorFaultAlert[] {
     if (ev.kind === 'unroutable') return [];
     const s = this.state(ev.stream);
     if (ev.kind === 'invalid') {
@@ -51,7 +51,7 @@ export class SensorFaultRule {
       return this.clockUs === undefined ? [] : this.check();
     }
     if (ev.seq.status === 'duplicate') return [];
-    const alerts: Alert[] = [];
+    const alerts: SensorFaultAlert[] = [];
     const t = ev.message.tUs;
     this.startUs ??= t;
     s.lastValidUs = Math.max(s.lastValidUs ?? t, ev.message.endUs);
@@ -65,7 +65,7 @@ export class SensorFaultRule {
   }
 
   /** Advances the vehicle clock without data (whole vehicle quiet); never moves it backwards. */
-  advanceTo(tUs: number): Alert[] {
+  advanceTo(tUs: number): SensorFaultAlert[] {
     if (this.clockUs === undefined) return [];
     if (tUs > this.clockUs) this.clockUs = tUs;
     return this.check();
@@ -80,10 +80,10 @@ export class SensorFaultRule {
     return s;
   }
 
-  private check(): Alert[] {
+  private check(): SensorFaultAlert[] {
     const now = this.clockUs;
     if (now === undefined || this.startUs === undefined) return [];
-    const alerts: Alert[] = [];
+    const alerts: SensorFaultAlert[] = [];
     for (const [stream, timeoutMs] of Object.entries(this.config.timeoutMs) as [InputStream, number][]) {
       const s = this.state(stream);
       if (s.fault !== null) continue;
@@ -102,7 +102,7 @@ export class SensorFaultRule {
     reason: 'silent' | 'invalid',
     tUs: number,
     lastDataUs: number | undefined,
-  ): Alert {
+  ): SensorFaultAlert {
     const what = reason === 'silent' ? 'sent no data' : 'sent only invalid payloads';
     const message =
       state === 'raised'
