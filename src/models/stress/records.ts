@@ -62,6 +62,10 @@ export interface StressRecord {
   readonly resp: UniformSeries | undefined;
   /** Operator's marker button; never a model input (kept for the reorder tool to flatten). */
   readonly marker: UniformSeries | undefined;
+  /** Raw ECG when `hr.source` is 'qrs' (replayed through the live QRS path by the stress model). */
+  readonly ecg?: UniformSeries;
+  /** The device HR channel as recorded (0 = no beat), when the record has one. */
+  readonly hrChannel?: UniformSeries;
   /** Labelled segments, ascending, from the segments CSV; empty when the record has none. */
   readonly segments: readonly LabelledSegment[];
   /** Why the HR source is what it is, e.g. "qrs: 97.1 % of the record covered by kept beats". */
@@ -227,6 +231,8 @@ export function stressRecordFromWfdb(
     handGsr: uni(isHandGsr),
     resp: uni(isResp),
     marker: uni(isMarker),
+    ...(hr.source === 'qrs' && ecg ? { ecg: { rateHz: ecg.rateHz, samples: ecg.physical } } : {}),
+    ...(hrCh ? { hrChannel: { rateHz: hrCh.rateHz, samples: hrCh.physical } } : {}),
     segments: [...segments],
     hrNote,
   };
@@ -262,6 +268,7 @@ export function stressRecordFromRdsamp(
     handGsr: sig(isHandGsr),
     resp: sig(isResp),
     marker: sig(isMarker),
+    hrChannel: { rateHz: rate, samples: hrCh.samples },
     segments: [...segments],
     hrNote: 'device: rdsamp CSV (frame-averaged ECG cannot feed the QRS detector)',
   };

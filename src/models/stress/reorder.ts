@@ -124,6 +124,8 @@ export function reorderSegments(rec: StressRecord, seed: number): ReorderResult 
       handGsr: mv(rec.handGsr),
       resp: mv(rec.resp),
       marker: rec.marker ? flatten(moveUniform(rec.marker, pieces)) : undefined,
+      ...(rec.ecg ? { ecg: moveUniform(rec.ecg, pieces) } : {}),
+      ...(rec.hrChannel ? { hrChannel: moveUniform(rec.hrChannel, pieces) } : {}),
       segments: newSegs,
     },
     order,
