@@ -99,6 +99,13 @@ ${modelRows.join('\n')}
 ONNX Runtime inference of the stress-sized model, batch 1, one thread: p50 ${fmt(get(models, 'inference', 'onnxRuntimeCpu1Thread', 'p50Ms'), 2)} ms, p95 ${fmt(get(models, 'inference', 'onnxRuntimeCpu1Thread', 'p95Ms'), 2)} ms (TF.js wasm predict: p50 ${fmt(get(models, 'inference', 'tfjsWasmPredict', 'p50Ms'), 2)} ms).
 `
     : '';
+  const stress = r['stress'];
+  const stressSection =
+    stress && get(stress, 'skipped') === undefined
+      ? `
+**Stress estimates** (committed model ${String(get(stress, 'model'))}, every source present, ${String(get(stress, 'provider'))}): per estimate p50 ${fmt(get(stress, 'perEstimateMs', 'p50'), 2)} ms, p99 ${fmt(get(stress, 'perEstimateMs', 'p99'), 2)} ms (input building p50 ${fmt(get(stress, 'inputBuildMs', 'p50'), 2)} ms, ONNX Runtime p50 ${fmt(get(stress, 'onnxMs', 'p50'), 2)} ms); **${fmt(get(stress, 'estimatesPerSecondOneCore'))} estimates/s on one core** (one vehicle needs 1/s); ten vehicles per ONNX run: ${fmt(get(stress, 'batch10', 'p50Ms'), 2)} ms, ${fmt(get(stress, 'batch10', 'estimatesPerSecond'))} estimates/s.
+`
+      : '';
   const peer = can ? get(can, 'peer') : undefined;
   const peerLine =
     peer && num(get(peer, 'framesPerSecond')) !== undefined
@@ -110,7 +117,7 @@ Measured ${date} on ${machine}, one core (taskset), one process.
 | extractor | measured | real-time rate of one vehicle | × real time |
 |---|---|---|---|
 ${rows.join('\n')}
-${peerLine}${modelSection}<!-- features:end -->`;
+${peerLine}${modelSection}${stressSection}<!-- features:end -->`;
 }
 
 async function main(): Promise<void> {
@@ -120,6 +127,7 @@ async function main(): Promise<void> {
     ['audio', 'audio.ts', 'benchAudio'],
     ['camera', 'camera.ts', 'benchCamera'],
     ['models', '../models/backends.ts', 'benchBackends'],
+    ['stress', '../models/stress.ts', 'benchStress'],
   ];
   const results: Record<string, Result> = {};
   for (const [name, file, fn] of benches) {

@@ -84,3 +84,44 @@ export async function loadDriveTracks(dir: string, loopCamera = true): Promise<L
     },
   };
 }
+
+/**
+ * The drive played `times` times back to back on one clock (loop k shifted by k × the drive's length), so a
+ * short sample drive can run long enough for slow consumers (the stress model calibrates for a minute and
+ * looks back 110 s). Sample tracks are concatenated (a recording's end meets its start: one discontinuity
+ * per loop, as a sensor re-seated), frames and CAN shifted, the weather observation held.
+ */
+export function loopDrive(d: LoadedDrive, times: number): LoadedDrive {
+  if (!Number.isInteger(times) || times < 1)
+    throw new RangeError(`loops must be a whole number ≥ 1, got ${times}`);
+  if (times === 1) return d;
+  const spanUs = d.endUs - d.startUs;
+  const repeat = (x: Float32Array) => {
+    const out = new Float32Array(x.length * times);
+    for (let k = 0; k < times; k++) out.set(x, k * x.length);
+    return out;
+  };
+  const shifted = <T extends { readonly tUs: number }>(xs: readonly T[]): T[] =>
+    Array.from({ length: times }, (_, k) => xs.map((x) => ({ ...x, tUs: x.tUs + k * spanUs }))).flat();
+  const t = d.tracks;
+  return {
+    ...d,
+    endUs: d.startUs + times * spanUs,
+    tracks: {
+      ...(t.ecg
+        ? { ecg: { ...t.ecg, channels: t.ecg.channels.map((c) => ({ ...c, samples: repeat(c.samples) })) } }
+        : {}),
+      ...(t.can ? { can: { frames: shifted(t.can.frames) } } : {}),
+      ...(t.weather
+        ? {
+            weather: {
+              ...t.weather,
+              endUs: t.weather.startUs + times * (t.weather.endUs - t.weather.startUs),
+            },
+          }
+        : {}),
+      ...(t.audio ? { audio: { ...t.audio, samples: repeat(t.audio.samples) } } : {}),
+      ...(t.camera ? { camera: { frames: shifted(t.camera.frames) } } : {}),
+    },
+  };
+}

@@ -36,6 +36,8 @@ import { DrivingExtractor } from './streams/features/driving-extractor.ts';
 import type { WindowFeatureExtractor } from './streams/features/extractor.ts';
 import type { StreamSlot } from './sinks/influx-schema.ts';
 import type { Sink } from './sinks/sink.ts';
+import type { StressCounters, StressModel } from './streams/stress-operator.ts';
+import { VehicleStressOperator } from './streams/stress-operator.ts';
 
 /**
  * The pipeline's wiring, and nothing else: raw messages → decode/validate → per-vehicle event-time windows
@@ -59,6 +61,13 @@ export interface PipelineIO {
   readonly sourceConnectedSinceMs?: () => number | null;
   /** The vehicle profile and DBC for driving features, loaded at start-up (config.features.driving). */
   readonly canProfile?: CanProfileResources;
+  /**
+   * The stress model, loaded once at start-up (config.features.stress); absent: no stress estimates.
+   * Estimates are served per vehicle by `streams/stress-operator.ts`.
+   */
+  readonly stressModel?: StressModel;
+  /** Warnings from the pipeline's operators (a failed estimate); default: none. */
+  readonly log?: (message: string) => void;
 }
 
 export interface PipelineStats {
@@ -71,6 +80,8 @@ export interface PipelineStats {
   /** Messages of vehicles refused because `maxVehicles` were already served. */
   readonly refusedVehicleMessages: number;
   readonly status: StatusTracker;
+  /** Stress estimation counters summed over vehicles (absent without a stress model). */
+  readonly stress?: StressCounters;
 }
 
 export interface PipelineHandle {
@@ -109,6 +120,23 @@ function featureExtractors(config: Config, io: PipelineIO): WindowFeatureExtract
   return out;
 }
 
+function sumStressCounters(ops: readonly VehicleStressOperator[]): StressCounters {
+  const sum: StressCounters = {
+    estimates: 0,
+    calibrating: 0,
+    noInput: 0,
+    skipped: 0,
+    dropped: 0,
+    errors: 0,
+    pending: 0,
+  };
+  for (const op of ops) {
+    const c = op.counters();
+    for (const k of Object.keys(sum) as (keyof StressCounters)[]) sum[k] += c[k];
+  }
+  return sum;
+}
+
 export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
   const status = new StatusTracker();
   const counters = { windows: 0, points: 0, alerts: 0, refusedVehicleMessages: 0 };
@@ -124,6 +152,7 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
     }),
   );
   const faultRules = new Map<string, SensorFaultRule>();
+  const stressOps = new Map<string, VehicleStressOperator>();
   const dirty = new Set<string>();
 
   const byMeasurement: Record<string, number> = {};
@@ -146,6 +175,7 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
 
   const publishStatus = (vehicleId: string, state: 'online' | 'offline') => {
     const s = status.get(vehicleId);
+    const stress = stressOps.get(vehicleId);
     const body = encodeJson(statusSchema, {
       v: 1,
       state,
@@ -154,6 +184,7 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
       reportedAtMs: Math.round(io.scheduler.now()),
       ...(s ? { streams: s.streams, recentErrors: s.recentErrors.slice() } : {}),
       faults: faultRules.get(vehicleId)?.activeFaults() ?? [],
+      ...(stress !== undefined ? { stress: stress.counters() } : {}),
     });
     io.publish(topicFor(vehicleId, 'status'), body, { qos: QOS.status, retain: true });
   };
@@ -186,6 +217,22 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
       const vehicleId = group.key;
       const rule = new SensorFaultRule(vehicleId, { timeoutMs: timeouts });
       const extractors = featureExtractors(config, io);
+      const stress =
+        io.stressModel === undefined
+          ? undefined
+          : new VehicleStressOperator(
+              vehicleId,
+              io.stressModel,
+              config.features.stress,
+              {
+                publish: io.publish,
+                writePoints,
+                emitAlerts,
+                onError: (v, e) => io.log?.(`stress estimate of ${v} failed: ${e.message}`),
+              },
+              io.canProfile,
+            );
+      if (stress !== undefined) stressOps.set(vehicleId, stress);
       faultRules.set(vehicleId, rule);
       dirty.add(vehicleId);
       let lastArrivalMs = io.scheduler.now();
@@ -197,6 +244,7 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
           emitAlerts(rule.onEvent(ev));
           if (ev.kind === 'message' && ev.seq.status !== 'duplicate') {
             for (const x of extractors) if (x.stream === ev.stream) x.onMessage(ev.message);
+            stress?.onMessage(ev.message);
           }
           if (ev.kind === 'message' && (clockUs === undefined || ev.message.endUs > clockUs))
             clockUs = ev.message.endUs;
@@ -263,6 +311,7 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
             const row = x.onWindow(w.startUs, w.endUs);
             if (row !== null) writePoints([featurePoint(vehicleId, x.measurement, row, w.startUs)]);
           }
+          stress?.onWindowClosed(w.startUs, w.endUs);
         }),
       );
     }),
@@ -290,9 +339,14 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
         },
         complete: () => {
           stop$.next();
-          // Final counters; the retained status says the pipeline no longer serves the vehicle.
-          for (const v of status.vehicleIds()) publishStatus(v, 'offline');
-          Promise.all(io.sinks.map((s) => s.flush())).then(() => resolve(), reject);
+          // Estimates still in flight are emitted first (their points and alerts reach the sinks).
+          Promise.all([...stressOps.values()].map((op) => op.drain()))
+            .then(() => {
+              // Final counters; the retained status says the pipeline no longer serves the vehicle.
+              for (const v of status.vehicleIds()) publishStatus(v, 'offline');
+              return Promise.all(io.sinks.map((s) => s.flush()));
+            })
+            .then(() => resolve(), reject);
         },
       }),
     );
@@ -307,6 +361,7 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
       pointsByMeasurement: { ...byMeasurement },
       unroutable: status.unroutable,
       status,
+      ...(io.stressModel !== undefined ? { stress: sumStressCounters([...stressOps.values()]) } : {}),
     }),
   };
 }

@@ -1,3 +1,5 @@
+import { evalStressCommand } from './commands/eval-stress.ts';
+import { trainStressCommand } from './commands/train-stress.ts';
 import type { Command } from './command.ts';
 import { parseCommandArgs, UsageError } from './command.ts';
 import { ConfigError } from '../config/schema.ts';
@@ -14,6 +16,8 @@ const COMMANDS: readonly Command[] = [
   configCommand,
   evalQrsCommand,
   canDecodeCommand,
+  trainStressCommand,
+  evalStressCommand,
 ];
 
 function usage(): string {

@@ -14,6 +14,11 @@ export function formatTotals(stats: PipelineStats, sinks: readonly Sink[]): stri
     `  points ${stats.points}: ${Object.entries(stats.pointsByMeasurement)
       .map(([m, n]) => `${m} ${n}`)
       .join(', ')}`,
+    ...(stats.stress
+      ? [
+          `  stress: ${stats.stress.estimates} estimates, ${stats.stress.calibrating} ticks calibrating, ${stats.stress.noInput} without input, ${stats.stress.dropped} dropped, ${stats.stress.errors} errors`,
+        ]
+      : []),
     ...sinks.map((s) => {
       const k = s.stats();
       return `  sink ${s.name}: written ${k.written}, dropped ${k.dropped}, buffered ${k.buffered}, failed writes ${k.failedWrites}`;

@@ -1,5 +1,9 @@
+import { existsSync } from 'node:fs';
 import { asyncScheduler } from 'rxjs';
 import type { Config } from '../config/schema.ts';
+import { ConfigError, resolveStressModelPath } from '../config/schema.ts';
+import type { StressEstimator } from '../models/stress/estimator.ts';
+import { servingWindows } from '../streams/stress-operator.ts';
 import type { PipelineHandle } from '../pipeline.ts';
 import { startPipeline } from '../pipeline.ts';
 import { encodeJson, statusSchema } from '../streams/contracts/outputs.ts';
@@ -18,7 +22,9 @@ export interface Runtime {
   readonly mqtt: MqttConnection;
   readonly sinks: readonly Sink[];
   readonly pipeline: PipelineHandle;
-  /** Stops intake, flushes every window and sink, publishes `offline`, disconnects. */
+  /** The stress model served (config.features.stress), if any. */
+  readonly stressModel: StressEstimator | undefined;
+  /** Stops intake, flushes every window, estimate and sink, publishes `offline`, disconnects, releases the model. */
   shutdown(): Promise<void>;
 }
 
@@ -39,6 +45,42 @@ function lifecycleStatus(config: Config, state: 'online' | 'offline'): Buffer {
 export interface RuntimeOptions {
   /** Sinks to use instead of the configured ones (benchmarks wrap them with probes). */
   readonly sinks?: readonly Sink[];
+  /** Start-up notes and warnings (default: stderr). */
+  readonly log?: (message: string) => void;
+}
+
+/**
+ * Loads the stress model of `features.stress` once, or returns undefined when it is off. A missing file is a
+ * ConfigError when the path was given; at the default path (the model is committed there once trained) it
+ * is a warning, and the pipeline runs without stress estimates.
+ */
+export async function loadStressModel(
+  config: Config,
+  log: (message: string) => void,
+): Promise<StressEstimator | undefined> {
+  const s = config.features.stress;
+  if (s.model === null) return undefined;
+  const { path, isDefault } = resolveStressModelPath(s.model);
+  if (!existsSync(path)) {
+    if (!isDefault) throw new ConfigError(`features.stress.model: ${path} does not exist`);
+    log(
+      `warning: no stress model at ${path} (the default path; not committed yet?): running without stress estimates (set features.stress.model to a file, or to null to silence this)`,
+    );
+    return undefined;
+  }
+  // ONNX Runtime is loaded only when a model is served.
+  const { StressEstimator } = await import('../models/stress/estimator.ts');
+  const model = await StressEstimator.load(path, { executionProviders: s.executionProviders, log });
+  const w = model.meta.windows;
+  const served = servingWindows(w, s.calibrationS);
+  if (s.calibrationS !== null && served.calibrationS !== s.calibrationS)
+    log(
+      `warning: features.stress.calibrationS ${s.calibrationS} s is shorter than the model's window (${w.windowS} s); calibrating for ${served.calibrationS} s`,
+    );
+  log(
+    `stress model ${model.meta.id} (${path}): windows ${w.windowS} s every ${w.strideS} s × ${w.sequenceLength}, calibration ${served.calibrationS} s, an estimate every ${s.everyMs} ms`,
+  );
+  return model;
 }
 
 export async function startRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -47,11 +89,18 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     ...config.mqtt,
     will: { topic: statusTopic, payload: lifecycleStatus(config, 'offline'), qos: 1, retain: true },
   });
+  const log = options.log ?? ((m: string) => console.error(m));
   const sinks = options.sinks ?? sinksFromConfig(config);
   const profilePath = config.features.driving.profile;
   const canProfile = profilePath === null ? undefined : await loadCanProfile(profilePath);
-  await Promise.all(sinks.map((s) => s.start()));
-  await mqtt.connect();
+  const stressModel = await loadStressModel(config, log);
+  try {
+    await Promise.all(sinks.map((s) => s.start()));
+    await mqtt.connect();
+  } catch (e) {
+    await stressModel?.release();
+    throw e;
+  }
   mqtt.publish(statusTopic, lifecycleStatus(config, 'online'), { qos: 1, retain: true });
   const vehicles = config.vehicles ?? ['+'];
   const pipeline = startPipeline(config, {
@@ -61,19 +110,26 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     scheduler: asyncScheduler,
     sourceConnectedSinceMs: () => mqtt.connectedSinceMs(),
     ...(canProfile !== undefined ? { canProfile } : {}),
+    ...(stressModel !== undefined ? { stressModel } : {}),
+    log,
   });
   let closing: Promise<void> | undefined;
   return {
     mqtt,
     sinks,
     pipeline,
+    stressModel,
     shutdown: () =>
       (closing ??= (async () => {
         pipeline.stop();
-        await pipeline.done;
-        await Promise.all(sinks.map((s) => s.close()));
-        mqtt.publish(statusTopic, lifecycleStatus(config, 'offline'), { qos: 1, retain: true });
-        await mqtt.close();
+        try {
+          await pipeline.done;
+          await Promise.all(sinks.map((s) => s.close()));
+          mqtt.publish(statusTopic, lifecycleStatus(config, 'offline'), { qos: 1, retain: true });
+          await mqtt.close();
+        } finally {
+          await stressModel?.release();
+        }
       })()),
   };
 }

@@ -1,5 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { stressAlertOptionsSchema } from '../streams/rules/stress-alert.ts';
 
 /**
  * The configuration schema: the single source of truth. Parsed and validated at start-up
@@ -35,6 +38,20 @@ function streamSchema(d: StreamDefaults) {
     })
     .strict()
     .prefault({});
+}
+
+/** Where the trained stress model is committed; a relative default, resolved against the package root. */
+export const DEFAULT_STRESS_MODEL = 'src/models/stress/model/stress.onnx';
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The file `features.stress.model` names: the default path is resolved against the package root (so it
+ * works from any working directory), any other relative path against the working directory.
+ */
+export function resolveStressModelPath(model: string): { path: string; isDefault: boolean } {
+  const isDefault = model === DEFAULT_STRESS_MODEL;
+  if (isAbsolute(model)) return { path: model, isDefault };
+  return { path: isDefault ? resolve(PACKAGE_ROOT, model) : resolve(model), isDefault };
 }
 
 const fast: StreamDefaults = { faultTimeoutMs: 5000, idleMs: 5000, holdsWatermark: true };
@@ -204,6 +221,46 @@ export const configSchema = z
               .boolean()
               .default(true)
               .describe('Weather and time-of-day context per observation (measurement `context`)'),
+          })
+          .strict()
+          .prefault({}),
+        stress: z
+          .object({
+            model: z
+              .string()
+              .min(1)
+              .nullable()
+              .default(DEFAULT_STRESS_MODEL)
+              .describe(
+                'Stress model (.onnx with its .onnx.json sidecar) for per-vehicle stress estimates (topic `…/stress`, measurement `stress`); the default path is relative to the package root and, while that file does not exist, stress is off with a warning; any other path must exist; null: off',
+              ),
+            everyMs: ms(1000, 'Event time between two estimates of a vehicle'),
+            calibrationS: z
+              .number()
+              .positive()
+              .nullable()
+              .default(null)
+              .describe(
+                "Calibration span (s of event time from a vehicle's first physiological sample) before the first estimate; null: the model's own. Raised to the model's window length when shorter",
+              ),
+            executionProviders: z
+              .array(z.enum(['cpu', 'cuda', 'tensorrt']))
+              .min(1)
+              .default(['cpu'])
+              .describe(
+                'ONNX Runtime execution providers in order of preference; the first that loads runs the model, cpu is the explicit fallback',
+              ),
+            maxPending: z
+              .number()
+              .int()
+              .positive()
+              .default(4)
+              .describe(
+                'Most estimates in flight per vehicle; estimates due beyond it are dropped and counted',
+              ),
+            alert: stressAlertOptionsSchema
+              .prefault({})
+              .describe('`stress_high` alert rule on the estimates (see docs/contracts.md)'),
           })
           .strict()
           .prefault({}),

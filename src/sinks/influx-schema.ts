@@ -1,4 +1,5 @@
-import type { Alert } from '../streams/contracts/outputs.ts';
+import type { Alert, StressEstimate } from '../streams/contracts/outputs.ts';
+import { STRESS_LEVELS, STRESS_MODALITIES } from '../streams/contracts/outputs.ts';
 import type { InputStream } from '../streams/contracts/topics.ts';
 import type { FeatureRow } from '../streams/features/extractor.ts';
 import type { StreamSummary } from '../streams/summary.ts';
@@ -15,7 +16,11 @@ import { usToNs } from './point.ts';
  *   missing, duplicates, out_of_order, non_finite, clipped, window_ms, late_dropped, and min/mean/max/rms/n
  *   of the stream's primary channel (ecg: ECG or RR; audio: pcm; weather: temperature_2m).
  * - `window_channel` tags vehicle, stream, channel — n, min, mean, max, rms of every channel.
- * - `alert` tags vehicle, kind, stream — state ("raised"/"cleared"), reason, message, active (bool).
+ * - `alert` tags vehicle, kind, stream — state ("raised"/"cleared"), reason, message, active (bool);
+ *   `stress_high` alerts: tags vehicle, kind — state, probability, sinceUs, message, active.
+ * - `stress` tags vehicle, level — p_low, p_medium, p_high, confidence, level_index (0/1/2), window_s,
+ *   use_hr/use_eda/use_resp/use_vehicle/use_context ("used"/"absent"/"masked"), faults (count), fault_list ("eda:flat,…"),
+ *   model; time = the estimate's event time.
  */
 export type StreamSlot = { present: true; summary: StreamSummary } | { present: false; reason: string };
 
@@ -116,5 +121,29 @@ export function alertPoint(a: Alert): Point {
       active: a.state === 'raised',
     },
     timeNs: usToNs(a.tUs),
+  };
+}
+
+/** A stress estimate (`…/stress` message) as one `stress` point; modalities as strings, faults counted and listed. */
+export function stressPoint(e: StressEstimate): Point {
+  const fields: Record<string, FieldValue> = {
+    p_low: e.probabilities.low,
+    p_medium: e.probabilities.medium,
+    p_high: e.probabilities.high,
+    confidence: e.confidence,
+    level_index: BigInt(STRESS_LEVELS.indexOf(e.level)),
+    window_s: e.windowS,
+    faults: BigInt(e.faults.length),
+    fault_list: e.faults.map((f) => `${f.modality}:${f.reason}`).join(','),
+    model: e.model,
+  };
+  // `use_vehicle`, not `vehicle`: a field may not share the name of the `vehicle` tag (InfluxQL would read
+  // `WHERE vehicle = …` as the field).
+  for (const m of STRESS_MODALITIES) fields[`use_${m}`] = e.modalities[m];
+  return {
+    measurement: 'stress',
+    tags: { vehicle: e.vehicleId, level: e.level },
+    fields,
+    timeNs: usToNs(e.tUs),
   };
 }

@@ -8,7 +8,7 @@ import { startEmbeddedBroker } from '../../streams/embedded-broker.ts';
 import { startRuntime } from '../runtime.ts';
 import { formatTotals } from '../report.ts';
 import { buildSchedule, playSchedule } from '../../../devices/drive-player.ts';
-import { loadDriveTracks } from '../../../devices/drive-tracks.ts';
+import { loadDriveTracks, loopDrive } from '../../../devices/drive-tracks.ts';
 
 const SAMPLE_DRIVE = fileURLToPath(new URL('../../../devices/sample-drive', import.meta.url));
 const RAV4_PROFILE = fileURLToPath(
@@ -18,18 +18,21 @@ const RAV4_PROFILE = fileURLToPath(
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'Play the bundled real drive through the pipeline on an embedded broker, write ./out',
-  help: `Usage: drivesense demo [--out DIR] [--speed X] [--drive DIR] [--format lp|jsonl]
+  help: `Usage: drivesense demo [--out DIR] [--speed X] [--loops N] [--drive DIR] [--format lp|jsonl]
 
 Starts an embedded MQTT broker (aedes, in-process), plays the sample drive in devices/sample-drive
 (60 s of real recordings: drivedb ECG/EDA/respiration, a Toyota RAV4 CAN log, weather, cabin audio, a
 talking face) through the pipeline, and writes window summaries and alerts to files under DIR. To show the
 fault handling, the ECG falls silent for 10 s mid-drive (a sensor_fault alert is raised and cleared) and
-every 40th CAN batch is corrupted (counted as invalid). Prints a summary and exits 0.
+every 40th CAN batch is corrupted (counted as invalid). The drive is played --loops times back to back so
+the stress model (calibrated on the first minute here, instead of 5 minutes) has time to estimate: one
+stress estimate per second on …/stress and in the output. Prints a summary and exits 0.
 
 Options:
   --out DIR        Output directory (default ./out)
   --format F       lp (InfluxDB line protocol, default) or jsonl
   --speed X        Playback speed, × real time (default 20; 0 = as fast as possible)
+  --loops N        Times the drive is played back to back (default 4)
   --drive DIR      Another drive directory with the same layout
   -h, --help       This help`,
   options: {
@@ -37,6 +40,7 @@ Options:
     speed: { type: 'string' },
     drive: { type: 'string' },
     format: { type: 'string' },
+    loops: { type: 'string' },
   },
   async run(args) {
     const out = resolve(stringOpt(args, 'out') ?? './out');
@@ -45,7 +49,7 @@ Options:
     const format = stringOpt(args, 'format') ?? 'lp';
     const vehicleId = 'demo-car';
 
-    const drive = await loadDriveTracks(driveDir);
+    const drive = loopDrive(await loadDriveTracks(driveDir), numberOpt(args, 'loops', 4));
     // The file sink appends (safe for `run`); the demo starts its own output afresh each time.
     await rm(join(out, `drivesense.${format === 'jsonl' ? 'jsonl' : 'lp'}`), { force: true });
     const broker = await startEmbeddedBroker();
@@ -55,7 +59,7 @@ Options:
         pipelineId: 'demo',
         mqtt: { url: broker.url, protocol: 4, clientIdPrefix: 'drivesense-demo' },
         files: { dir: out, format },
-        features: { driving: { profile: RAV4_PROFILE } },
+        features: { driving: { profile: RAV4_PROFILE }, stress: { calibrationS: 60 } },
       },
       'demo config',
     );

@@ -225,6 +225,9 @@ export function fillGaps(x: Float64Array, fill = 0): Float64Array {
 
 const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
 
+/** No change beyond float rounding (a sensor stuck at one value). */
+const unchanging = (s: { sd: number; mean: number }) => s.sd <= 1e-9 * Math.max(1, Math.abs(s.mean));
+
 /** Context vector scales (CONTEXT_FEATURES order) so that every input is O(1). */
 const CONTEXT_SCALE: readonly number[] = [30, 30, 1, 5, 5, 1, 20, 20, 20, 1, 90, 1, 1, 1, 1, 1, 1];
 
@@ -316,8 +319,7 @@ export class StressInputBuilder {
   }
 
   pushHr(tS: number, bpm: number): void {
-    this.startCalibration(tS);
-    this.put('hr', tS, bpm);
+    if (this.put('hr', tS, bpm)) this.startCalibration(tS);
   }
 
   /** Evenly sampled EDA (site: hand is the primary, steering-wheel-like site; foot optional). */
@@ -341,10 +343,12 @@ export class StressInputBuilder {
     samples: ArrayLike<number>,
     each?: (tS: number, v: number) => void,
   ): void {
-    if (samples.length > 0) this.startCalibration(t0S);
     for (let i = 0; i < samples.length; i++) {
       const t = t0S + i / rateHz;
-      if (this.put(ring, t, samples[i]!)) each?.(t, samples[i]!);
+      if (this.put(ring, t, samples[i]!)) {
+        this.startCalibration(t);
+        each?.(t, samples[i]!);
+      }
     }
   }
 
@@ -453,17 +457,18 @@ export class StressInputBuilder {
     const x = this.faultRings[source].read(endBin - this.T, endBin, new Float64Array(this.T));
     const checkBins = Math.round(this.config.checkS * this.config.binHz);
     let n = 0;
-    let recent = 0;
+    let inRecent = false;
+    let last = 0;
     for (let i = 0; i < this.T; i++) {
       if (x[i]! > 0) {
         n++;
-        if (i >= this.T - checkBins) recent = x[i]!;
+        last = x[i]!;
+        if (i >= this.T - checkBins) inRecent = true;
       }
     }
-    if (n === 0) return null;
     const frac = n / this.T;
-    if (recent === 0 && frac <= 0.1) return null;
-    return { reason: FAULT_REASONS[Math.max(0, Math.round(recent || 1) - 1)] ?? 'noisy', frac };
+    if (n === 0 || (!inRecent && frac <= 0.1)) return null;
+    return { reason: FAULT_REASONS[Math.max(0, Math.round(last) - 1)] ?? 'noisy', frac };
   }
 
   private computeWindow(endBin: number): WindowFeatures {
@@ -496,11 +501,11 @@ export class StressInputBuilder {
       const hs = finiteStats(hr);
       const recentHr = finiteStats(hr.subarray(T - checkBins));
       const hrFault = this.recentFault('hr', endBin);
-      if (hs.n > 0 && !this.disabled.has('hr')) {
+      if ((hs.n > 0 || hrFault) && !this.disabled.has('hr')) {
         if (hrFault) mask('hr', hrFault.reason);
         else if (hs.n < 0.5 * T * 0.5 || recentHr.n === 0) mask('hr', 'noisy');
         else if (hs.mean < 35 || hs.mean > 200) mask('hr', 'implausible');
-        else if (hs.sd === 0 && recentHr.sd === 0) mask('hr', 'flat');
+        else if (unchanging(hs) && unchanging(recentHr)) mask('hr', 'flat');
         else if (![0, 1, 2].every((k) => Number.isFinite(norm[k]!))) use.hr = 'absent';
         else use.hr = 'used';
       }
@@ -517,11 +522,13 @@ export class StressInputBuilder {
         const recent = finiteStats(hand.subarray(T - checkBins));
         const edaFault = this.recentFault('eda', endBin);
         const ratio = es.mean / base.handLevel;
-        if (edaFault) mask('eda', edaFault.reason);
+        if (!Number.isFinite(base.handLevel)) use.eda = 'absent';
+        else if (edaFault) mask('eda', edaFault.reason);
         else if (es.n < 0.5 * T) mask('eda', 'noisy');
         else if (!(es.mean > 0) || !(ratio >= 0.1 && ratio <= 10)) mask('eda', 'implausible');
-        else if (es.sd === 0 || recent.sd === 0) mask('eda', 'flat');
-        else if (recent.n > 2 && recent.min === es.max && es.max > es.min) mask('eda', 'saturated');
+        else if (unchanging(es)) mask('eda', 'flat');
+        else if (recent.n > 2 && unchanging(recent) && recent.max >= es.max) mask('eda', 'saturated');
+        else if (unchanging(recent)) mask('eda', 'flat');
         else if (![7, 8, 9, 10].every((k) => Number.isFinite(norm[k]!))) use.eda = 'absent';
         else use.eda = 'used';
       }
@@ -542,7 +549,8 @@ export class StressInputBuilder {
       if (rs.n > 0 && !this.disabled.has('resp')) {
         const respFault = this.recentFault('resp', endBin);
         const baseAmp = base.raw[12]!;
-        if (respFault) mask('resp', respFault.reason);
+        if (!(baseAmp > 0)) use.resp = 'absent';
+        else if (respFault) mask('resp', respFault.reason);
         else if (rs.n < 0.5 * T) mask('resp', 'noisy');
         else if (!(rs.sd >= 0.02 * baseAmp)) mask('resp', 'flat');
         else if (raw[11]! > 60) mask('resp', 'noisy');
@@ -617,8 +625,9 @@ export class StressInputBuilder {
   }
 
   /**
-   * The model input for an estimate at tS, or why there is none. Windows before the data (or during the
-   * calibration) are present as zeros with all flags 0.
+   * The model input for an estimate at tS, or why there is none (`calibrating` until the calibration ends).
+   * Windows before the data are present as zeros with all flags 0; windows overlapping the calibration are
+   * computed like any other (they are the drive's own past).
    */
   inputsAt(tS: number): StressInput | { readonly calibrating: true } {
     this.advanceCalibration(tS);

@@ -305,14 +305,14 @@ export async function loadLabelledDrives(
   const missing: string[] = [];
   for (const [name, segs] of [...labels].sort(([a], [b]) => a.localeCompare(b))) {
     const hea = join(dir, `${name}.hea`);
-    const dat = join(dir, `${name}.dat`);
+    const dat = join(dir, `${name}.dat`); // or .dat.gz (the reader gunzips)
     const csvs = [
       join(dir, 'csv_frame_averaged', `${name}.csv.gz`),
       join(dir, `${name}.csv.gz`),
       join(dir, `${name}.csv`),
     ];
     let path: string | undefined;
-    if (existsSync(hea) && existsSync(dat)) path = hea;
+    if (existsSync(hea) && (existsSync(dat) || existsSync(`${dat}.gz`))) path = hea;
     else path = csvs.find((p) => existsSync(p));
     if (path === undefined) {
       missing.push(name);

@@ -2,8 +2,10 @@
  * Replays a drivedb record as the sensor messages a car would publish (pure), so training, evaluation and
  * the live pipeline share the input path (`StressMessageSource` → `StressInputBuilder`).
  *
- * Channels go out in chunks of `chunkS`, one physio message per rate group (as the contracts allow), stamped `t0Us + i0 / rate`: raw ECG when the record's HR comes from QRS detection,
- * else the device HR channel; EDA hand then foot; respiration. The marker channel is never sent.
+ * Channels go out in chunks of `chunkS`, one physio message per rate group (as the contracts allow),
+ * stamped `t0Us + i0 / rate`: raw ECG when the record's HR comes from QRS detection, else the device HR
+ * channel; EDA (foot then hand, drivedb's order; hand alone when only one); respiration. The marker channel
+ * is never sent.
  * Replay starts at `fromS` (evaluation: the initial rest, where calibration begins).
  */
 import type { PhysioChannelKind, PhysioChunk } from '../../streams/contracts/messages.ts';
@@ -37,10 +39,12 @@ export function* replayRecord(
   const channels: { kind: PhysioChannelKind; s: UniformSeries }[] = [];
   if (rec.ecg !== undefined) channels.push({ kind: 'ecg', s: tf('ecg', rec.ecg) });
   else if (rec.hrChannel !== undefined) channels.push({ kind: 'hr', s: tf('hr', rec.hrChannel) });
+  // EDA as drivedb orders it (foot, hand); a single EDA channel is the hand site (source.ts).
+  if (rec.footGsr !== undefined && rec.handGsr !== undefined)
+    channels.push({ kind: 'eda', s: tf('eda', rec.footGsr) });
   if (rec.handGsr !== undefined) channels.push({ kind: 'eda', s: tf('eda', rec.handGsr) });
-  if (rec.footGsr !== undefined) channels.push({ kind: 'eda', s: tf('eda', rec.footGsr) });
   if (rec.resp !== undefined) channels.push({ kind: 'resp', s: tf('resp', rec.resp) });
-  // One message per rate group, channels in the order above (EDA: hand, then foot).
+  // One message per rate group, channels in the order above.
   const groups = new Map<number, typeof channels>();
   for (const c of channels) groups.set(c.s.rateHz, [...(groups.get(c.s.rateHz) ?? []), c]);
   let seq = 0;

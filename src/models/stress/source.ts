@@ -6,7 +6,7 @@
  * - physio chunks: an `ecg` channel goes through the streaming QRS detector → RR intervals → a causal
  *   artefact rule (an interval is kept when it lies in 300–2000 ms and within 20 % of the median of the
  *   previous 10 kept-range intervals) → HR points; an `hr` channel (a device's heart rate) is used when no
- *   ECG is present (0 and out-of-range values skipped); `eda` channels are hand then foot, in message order;
+ *   ECG is present (0 and out-of-range values skipped); `eda`: one channel is the hand (steering-wheel) site, two are foot then hand (drivedb's order);
  *   `resp` is respiration. ECG quality (flat, saturated, noisy, electrode off) is checked every `qualityS`
  *   of ECG and reported to the builder as an hr fault over that span.
  * - rr messages (chest strap): the same artefact rule → HR points.
@@ -119,6 +119,7 @@ export class StressMessageSource {
 
   private physio(m: PhysioChunk): void {
     const t0 = m.tUs / 1e6;
+    const edaCount = m.channels.filter((c) => c.kind === 'eda').length;
     let eda = 0;
     for (const ch of m.channels) {
       if (ch.kind === 'ecg') {
@@ -131,7 +132,7 @@ export class StressMessageSource {
           if (Number.isFinite(v) && v >= 30 && v <= 220) this.builder.pushHr(t0 + i / ch.rateHz, v);
         }
       } else if (ch.kind === 'eda') {
-        this.builder.pushEda(eda++ === 0 ? 'hand' : 'foot', t0, ch.rateHz, ch.samples);
+        this.builder.pushEda(edaCount === 2 && eda++ === 0 ? 'foot' : 'hand', t0, ch.rateHz, ch.samples);
       } else if (ch.kind === 'resp') {
         this.builder.pushResp(t0, ch.rateHz, ch.samples);
       }

@@ -111,6 +111,25 @@ export const statusSchema = z.object({
     .max(32)
     .optional(),
   faults: z.array(z.object({ stream: stream, reason: z.enum(['silent', 'invalid']) })).optional(),
+  /** Stress estimation counters of the vehicle (present when a stress model is served). */
+  stress: z
+    .object({
+      /** Estimates published. */
+      estimates: z.number().int(),
+      /** Ticks that found the vehicle still calibrating (no estimate yet). */
+      calibrating: z.number().int(),
+      /** Ticks with no physiological, vehicle or context input at all (nothing to estimate from). */
+      noInput: z.number().int(),
+      /** Ticks not evaluated because event time jumped further than `MAX_CATCH_UP_TICKS` at once. */
+      skipped: z.number().int(),
+      /** Estimates dropped because `features.stress.maxPending` were already in flight. */
+      dropped: z.number().int(),
+      /** Estimates that failed (model error); the pipeline goes on. */
+      errors: z.number().int(),
+      /** Estimates in flight now. */
+      pending: z.number().int(),
+    })
+    .optional(),
 });
 export type Status = z.infer<typeof statusSchema>;
 

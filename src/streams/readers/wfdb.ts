@@ -15,6 +15,8 @@
  *
  * Errors are plain `Error`s whose message starts with "WFDB"; malformed input never reads past a buffer.
  */
+import { existsSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -892,6 +894,12 @@ function checkDataFileName(name: string): void {
 }
 
 /** Reads a record from its `.hea` path; data files are looked up next to the header. */
+/** Reads `path`, or `path.gz` (gunzipped) when only that exists. */
+async function readMaybeGzipped(path: string): Promise<Uint8Array> {
+  if (existsSync(path) || !existsSync(`${path}.gz`)) return readFile(path);
+  return gunzipSync(await readFile(`${path}.gz`));
+}
+
 export async function readWfdbRecordFile(
   heaPath: string,
   options: WfdbDecodeOptions = {},
@@ -901,7 +909,7 @@ export async function readWfdbRecordFile(
   for (const s of header.signals) {
     if (files.has(s.fileName)) continue;
     checkDataFileName(s.fileName);
-    files.set(s.fileName, await readFile(join(dirname(heaPath), s.fileName)));
+    files.set(s.fileName, await readMaybeGzipped(join(dirname(heaPath), s.fileName)));
   }
   return decodeWfdbSignals(header, files, options);
 }
