@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { buildSchedule, playSchedule } from '../../devices/drive-player.ts';
 import type { ScheduledMessage } from '../../devices/drive-player.ts';
 import type { LoadedDrive } from '../../devices/drive-tracks.ts';
-import { loadDriveTracks } from '../../devices/drive-tracks.ts';
+import { loadDriveTracks, loopDrive } from '../../devices/drive-tracks.ts';
 import { startRuntime } from '../../src/cli/runtime.ts';
 import type { Runtime } from '../../src/cli/runtime.ts';
 import type { StressEstimate } from '../../src/streams/contracts/outputs.ts';
@@ -14,39 +14,40 @@ import type { MqttConnection } from '../../src/streams/mqtt-connection.ts';
 import type { InfluxService, MosquittoService } from '../harness/services.ts';
 import { ensureServicePackages, startInfluxd, startMosquitto } from '../harness/services.ts';
 import { influxClient, num, queryRows, sensorClient, testConfig, waitFor } from '../support/live.ts';
-import { exportUntrainedStressModel, TEST_STRESS_WINDOWS } from '../support/stress-model.ts';
+import { DEFAULT_STRESS_MODEL } from '../../src/config/schema.ts';
+import { readStressModelMeta } from '../../src/models/stress/estimator.ts';
+import type { StressModelMeta } from '../../src/models/stress/estimator.ts';
 
 /**
- * Stress serving end to end on the real services: the committed sample drive (60 s of drivedb drive05
- * ECG/GSR/RESP, a RAV4 CAN log, weather) played by the drive player to Mosquitto at 10× real time, the
- * runtime serving an untrained model exported to a temp dir with a 20 s calibration, estimates read back
- * from the `…/stress` topic and from InfluxDB's `stress` measurement.
- *
- * The model is always the untrained one with 20 s windows (test/support/stress-model.ts): the committed
- * model's 60 s windows need at least 60 s of calibration, which leaves no estimate in a 60 s drive.
+ * Stress serving end to end on the real services, with the committed model: the committed sample drive
+ * (60 s of drivedb drive05 ECG/GSR/RESP, a RAV4 CAN log, weather) played three times back to back by the
+ * drive player to Mosquitto at 20× real time, the runtime calibrating on the first 60 s (the shortest the
+ * model's 60 s windows allow; the model's own is 300 s), estimates read back from the `…/stress` topic and
+ * from InfluxDB's `stress` measurement.
  */
 const SAMPLE_DRIVE = fileURLToPath(new URL('../../devices/sample-drive', import.meta.url));
 const RAV4_PROFILE = fileURLToPath(new URL('../../devices/profiles/toyota-rav4-2018.json', import.meta.url));
 const VEHICLE = 'car-stress';
-const CALIBRATION_S = 20;
+const CALIBRATION_S = 60;
+const MODEL = fileURLToPath(new URL(`../../${DEFAULT_STRESS_MODEL}`, import.meta.url));
 
 let mosquitto: MosquittoService;
 let influxd: InfluxService;
 let rt: Runtime;
 let player: MqttConnection;
 let observer: MqttConnection;
-let model: { path: string; cleanup: () => Promise<void> };
+let meta: StressModelMeta;
 let drive: LoadedDrive;
 let database: string;
 const received: StressEstimate[] = [];
 
 before(async () => {
   ensureServicePackages();
-  [mosquitto, influxd, model, drive] = await Promise.all([
+  [mosquitto, influxd, meta, drive] = await Promise.all([
     startMosquitto(),
     startInfluxd(),
-    exportUntrainedStressModel(),
-    loadDriveTracks(SAMPLE_DRIVE),
+    readStressModelMeta(MODEL),
+    loadDriveTracks(SAMPLE_DRIVE).then((d) => loopDrive(d, 3)),
   ]);
   const cfg = testConfig(mosquitto.url, influxd.url, {
     // The excerpt plays physio, CAN and weather: audio and camera are not sent, so they neither hold the
@@ -57,7 +58,7 @@ before(async () => {
     },
     features: {
       driving: { profile: RAV4_PROFILE },
-      stress: { model: model.path, calibrationS: CALIBRATION_S, maxPending: 16 },
+      stress: { model: MODEL, calibrationS: CALIBRATION_S, maxPending: 16 },
     },
   });
   database = (cfg.influx as { database: string }).database;
@@ -73,12 +74,11 @@ after(async () => {
   await rt?.shutdown();
   await player?.close();
   await observer?.close();
-  await model?.cleanup();
   await Promise.all([mosquitto?.close(), influxd?.close()]);
 });
 
 it('serves the model on the recorded drive: one estimate per second after calibration, on MQTT and in InfluxDB', async (t) => {
-  assert.equal(rt.stressModel?.meta.id, 'untrained-test');
+  assert.equal(rt.stressModel?.meta.id, meta.id);
   const { audio: _audio, camera: _camera, ...tracks } = drive.tracks;
   const { messages } = buildSchedule(tracks, { vehicleId: VEHICLE });
   await playSchedule(
@@ -86,7 +86,7 @@ it('serves the model on the recorded drive: one estimate per second after calibr
     (m: ScheduledMessage) => {
       assert.ok(player.publish(m.topic, m.payload, { qos: 1 }));
     },
-    { speed: 10 },
+    { speed: 20 },
   );
   await waitFor(() => rt.mqtt.stats().received >= messages.length, 20_000, 'every message at the pipeline');
   await rt.shutdown(); // closes the last windows, drains the estimates in flight, flushes the sinks
@@ -94,7 +94,7 @@ it('serves the model on the recorded drive: one estimate per second after calibr
   assert.ok(stats !== undefined);
   await waitFor(() => received.length >= stats.estimates, 10_000, 'every estimate on MQTT');
 
-  // Ticks at +1 … +60 s; the calibration ends 20 s after the first physio sample (the drive's start).
+  // Ticks at +1 … +180 s; the calibration ends 60 s after the first physio sample (the drive's start).
   const driveS = Math.round((drive.endUs - drive.startUs) / 1e6);
   const due = driveS - CALIBRATION_S + 1;
   assert.equal(stats.calibrating, CALIBRATION_S - 1);
@@ -118,8 +118,8 @@ it('serves the model on the recorded drive: one estimate per second after calibr
   assert.equal(new Set(received.map((e) => e.tUs)).size, received.length, 'one per tick');
   for (const e of received) {
     assert.equal(e.vehicleId, VEHICLE);
-    assert.equal(e.model, 'untrained-test');
-    assert.equal(e.windowS, TEST_STRESS_WINDOWS.windowS);
+    assert.equal(e.model, meta.id);
+    assert.equal(e.windowS, meta.windows.windowS);
   }
   // Real ECG (QRS → HR), GSR and respiration are fed to the model; the RAV4 CAN log decodes to driving
   // signals; the weather observation gives the context.
