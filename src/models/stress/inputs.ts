@@ -28,9 +28,11 @@
  * Checks before use (after M3ER: a source that is flat, saturated, implausible or inconsistent is masked
  * and reported), on each window, with the newest `checkS` (10 s) deciding for the newest window so that a
  * failing sensor is flagged within 10 s:
- * - hr: ECG quality faults reported by the source (flat, saturated, noisy) in the last `checkS`, or fewer
- *   than half the bins covered (no beats), or a mean outside 35–200 bpm (implausible), or an unchanging
- *   device value (flat);
+ * - hr: ECG quality faults reported by the source (flat, saturated, noisy; a device HR channel reading
+ *   "no beat" for ≥ 2 s is reported as flat) in the last `checkS`, fewer than a quarter of the bins covered
+ *   or none in the last `checkS` (noisy), successive bins jumping by > 15 bpm on average over the last
+ *   `checkS` (noisy: heart rate moves slowly), a mean outside 35–200 bpm (implausible), an unchanging value
+ *   (flat);
  * - eda: unchanging (flat), stuck at its window maximum (saturated), level ≤ 0 or outside 0.1–10× the
  *   calibration level (implausible);
  * - resp: amplitude < 2 % of the calibration amplitude (flat), rate > 60 /min (noisy);
@@ -224,6 +226,23 @@ export function fillGaps(x: Float64Array, fill = 0): Float64Array {
 }
 
 const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
+
+/** Mean |difference| between successive finite values (bpm per bin for HR): heart rate moves slowly. */
+function meanAbsStep(x: ArrayLike<number>): number {
+  let prev = NaN;
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (!Number.isFinite(v)) continue;
+    if (Number.isFinite(prev)) {
+      sum += Math.abs(v - prev);
+      n++;
+    }
+    prev = v;
+  }
+  return n > 0 ? sum / n : 0;
+}
 
 /** No change beyond float rounding (a sensor stuck at one value). */
 const unchanging = (s: { sd: number; mean: number }) => s.sd <= 1e-9 * Math.max(1, Math.abs(s.mean));
@@ -504,6 +523,7 @@ export class StressInputBuilder {
       if ((hs.n > 0 || hrFault) && !this.disabled.has('hr')) {
         if (hrFault) mask('hr', hrFault.reason);
         else if (hs.n < 0.5 * T * 0.5 || recentHr.n === 0) mask('hr', 'noisy');
+        else if (meanAbsStep(hr.subarray(T - checkBins)) > 15) mask('hr', 'noisy');
         else if (hs.mean < 35 || hs.mean > 200) mask('hr', 'implausible');
         else if (unchanging(hs) && unchanging(recentHr)) mask('hr', 'flat');
         else if (![0, 1, 2].every((k) => Number.isFinite(norm[k]!))) use.hr = 'absent';

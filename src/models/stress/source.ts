@@ -6,7 +6,8 @@
  * - physio chunks: an `ecg` channel goes through the streaming QRS detector → RR intervals → a causal
  *   artefact rule (an interval is kept when it lies in 300–2000 ms and within 20 % of the median of the
  *   previous 10 kept-range intervals) → HR points; an `hr` channel (a device's heart rate) is used when no
- *   ECG is present (0 and out-of-range values skipped); `eda`: one channel is the hand (steering-wheel) site, two are foot then hand (drivedb's order);
+ *   ECG is present (0 and out-of-range values skipped; ≥ 2 s of them is reported as a flat hr fault);
+ *   `eda`: one channel is the hand (steering-wheel) site, two are foot then hand (drivedb's order);
  *   `resp` is respiration. ECG quality (flat, saturated, noisy, electrode off) is checked every `qualityS`
  *   of ECG and reported to the builder as an hr fault over that span.
  * - rr messages (chest strap): the same artefact rule → HR points.
@@ -23,6 +24,9 @@ import type { CanProfileResources } from '../../streams/features/driving-extract
 import { SignalExtractor } from '../../streams/features/can/signals.ts';
 import { contextVector, weatherContext } from '../../streams/features/weather.ts';
 import type { FaultReason, StressInputBuilder, VehicleSignal } from './inputs.ts';
+
+/** A device HR channel without a valid reading for this long is reported as a flat (lost) sensor. */
+const NO_BEAT_S = 2;
 
 const VEHICLE_ROLES: readonly VehicleSignal[] = [
   'speed',
@@ -79,6 +83,7 @@ export class StressMessageSource {
   private readonly qualityS: number;
   private ecgBlock: { t0Us: number; rateHz: number; parts: Float32Array[]; n: number } | undefined;
   private hasEcg = false;
+  private noBeatSinceS: number | undefined;
   readonly qualityFaults: Record<string, number> = {};
 
   constructor(
@@ -129,7 +134,16 @@ export class StressMessageSource {
       } else if (ch.kind === 'hr' && !this.hasEcg) {
         for (let i = 0; i < ch.samples.length; i++) {
           const v = ch.samples[i]!;
-          if (Number.isFinite(v) && v >= 30 && v <= 220) this.builder.pushHr(t0 + i / ch.rateHz, v);
+          const t = t0 + i / ch.rateHz;
+          if (Number.isFinite(v) && v >= 30 && v <= 220) {
+            this.builder.pushHr(t, v);
+            this.noBeatSinceS = undefined;
+          } else {
+            // A device reading "no beat" (0) or nonsense for ≥ noBeatS: the sensor has lost the heart.
+            this.noBeatSinceS ??= t;
+            if (t - this.noBeatSinceS >= NO_BEAT_S)
+              this.builder.pushFault('hr', 'flat', this.noBeatSinceS, t + 1 / ch.rateHz);
+          }
         }
       } else if (ch.kind === 'eda') {
         this.builder.pushEda(edaCount === 2 && eda++ === 0 ? 'foot' : 'hand', t0, ch.rateHz, ch.samples);
