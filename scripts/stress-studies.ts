@@ -7,7 +7,8 @@
  *    continue), the macro-F1 after the fault with and without it. Only drive11 is held out of the committed
  *    model's training; the others show detection and continuity, not held-out scores.
  * 2. The vehicle branch alone on the real RAV4 highway log (comma2k19, 60 s): levels and mean probabilities.
- * 3. SIMULATION STUDY: vehicle + context only on simulated rest / highway / city drives (fresh seeds).
+ * 3. SIMULATION STUDY, a self-consistency check: vehicle + context only on simulated rest / highway / city
+ *    drives (seeds never used in training), scored against the scenes they were simulated from.
  *
  *   node --import tsx scripts/stress-studies.ts [--model FILE] [--dir DIR] [--can LOG] [--out FILE.json]
  */
@@ -24,10 +25,11 @@ import { evaluateRecords } from '../src/models/stress/evaluate.ts';
 import { StressInputBuilder } from '../src/models/stress/inputs.ts';
 import { loadLabelledDrives } from '../src/models/stress/records.ts';
 import type { UniformSeries } from '../src/models/stress/records.ts';
-import { scenesFromSegments, simulatedTrack } from '../src/models/stress/simulated.ts';
+import { emptyRecord, scenesFromSegments, simulatedTrack } from '../src/models/stress/simulated.ts';
 import { StressMessageSource } from '../src/models/stress/source.ts';
-import { emptyConfusion, scoreConfusion } from '../src/models/stress/baseline.ts';
-import { emptyRecord } from '../src/models/stress/train-run.ts';
+import { emptyConfusion, scoreConfusion, sumConfusions } from '../src/models/stress/baseline.ts';
+import { STRESS_LEVELS } from '../src/models/stress/records.ts';
+
 import { SeededRandom } from '../src/models/common/rng.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -40,7 +42,7 @@ const { values } = parseArgs({
       default: resolve(root, '../shared/data/can/rav4_2018-08-02--08-34-47_seg40.candump.log'),
     },
     profile: { type: 'string', default: resolve(root, 'devices/profiles/toyota-rav4-2018.json') },
-    out: { type: 'string', default: resolve(root, 'docs/models/stress-studies.json') },
+    out: { type: 'string', default: resolve(root, 'docs/models/stress-results/studies.json') },
   },
 });
 const est = await StressEstimator.load(values.model);
@@ -75,7 +77,7 @@ for (const rec of records) {
         after++;
         if (r.sources.hr !== 'used' && firstMasked === null) firstMasked = tS;
         for (const f of r.faults) if (f.source === 'hr') reasons[f.reason] = (reasons[f.reason] ?? 0) + 1;
-        if (label !== null) conf[label]![['low', 'medium', 'high'].indexOf(r.level)]!++;
+        if (label !== null) conf[label]![STRESS_LEVELS.indexOf(r.level)]!++;
       },
     });
     const afterS = Math.floor(rec.durationS) - faultS;
@@ -160,13 +162,15 @@ const simRecs = [7001, 7002, 7003].map((s) => {
     extra: simulatedTrack(scenesFromSegments(segs, 2400), s, profile),
   };
 });
-const simConf = emptyConfusion();
+const simConfs: number[][][] = [];
 for (const d of simRecs) {
   const e = await evaluateRecords([d.rec], est, { everyS: 5, canProfile: profile, extra: d.extra });
-  e.overall.confusion.forEach((row, i) => row.forEach((v, j) => (simConf[i]![j]! += v)));
+  simConfs.push(e.overall.confusion);
 }
+const simConf = sumConfusions(simConfs);
 const simulation = {
-  label: 'SIMULATION STUDY — simulated vehicle and context only; not a result on real data',
+  label:
+    'SIMULATION STUDY — a self-consistency check: simulated vehicle and context only, scored against the scenes they were simulated from; not a result on real data',
   seeds: [7001, 7002, 7003],
   ...scoreConfusion(simConf),
 };

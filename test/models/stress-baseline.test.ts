@@ -7,8 +7,8 @@ import {
   scoreConfusion,
   trainLogReg,
 } from '../../src/models/stress/baseline.ts';
-import type { FeatureWindow } from '../../src/models/stress/windows.ts';
-import { mulberry32 } from '../../src/models/stress/reorder.ts';
+import type { BaselineRow } from '../../src/models/stress/baseline.ts';
+import { prng as mulberry32 } from '../support/fixtures.ts';
 
 it('scores a confusion matrix: accuracy, per-class and macro F1', () => {
   const s = scoreConfusion([
@@ -41,19 +41,11 @@ it('learns three separable Gaussian classes and its probabilities sum to 1', () 
 
 it('leave-one-drive-out never trains on the test drive (a drive-specific label flip is not learned)', () => {
   const rnd = mulberry32(1);
-  const drive = (name: string, flip: boolean): { record: string; windows: FeatureWindow[] } => ({
+  const drive = (name: string, flip: boolean): { record: string; rows: BaselineRow[] } => ({
     record: name,
-    windows: Array.from({ length: 60 }, (_, i) => {
+    rows: Array.from({ length: 60 }, (_, i) => {
       const c = i % 3;
-      const level = (['low', 'medium', 'high'] as const)[flip ? 2 - c : c]!;
-      return {
-        record: name,
-        startS: i,
-        endS: i + 1,
-        level,
-        segmentIndex: 0,
-        features: Float64Array.of(c + 0.1 * rnd()),
-      };
+      return { label: flip ? 2 - c : c, features: Float64Array.of(c + 0.1 * rnd()) };
     }),
   });
   const cv = leaveOneDriveOut([drive('a', false), drive('b', false), drive('d', false), drive('c', true)], {

@@ -80,6 +80,8 @@ export const evalStressCommand: Command = {
       if (!(STRESS_SOURCES as readonly string[]).includes(s))
         throw new UsageError(`--without: unknown source '${s}'`);
     const reorderedOpt = stringOpt(args, 'reordered');
+    if (reorderedOpt !== undefined && !Number.isInteger(Number(reorderedOpt)))
+      throw new UsageError(`--reordered needs an integer seed, got ${JSON.stringify(reorderedOpt)}`);
     const modelPath = stringOpt(args, 'model') ?? DEFAULT_STRESS_MODEL;
     const { records, missing } = await loadLabelledDrives(dir, segments);
     if (records.length === 0)

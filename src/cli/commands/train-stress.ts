@@ -10,11 +10,11 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from '../command.ts';
-import { stringOpt, UsageError } from '../command.ts';
+import { numberOpt, stringOpt, UsageError } from '../command.ts';
 import { selectTrainingBackend } from '../../models/common/backend.ts';
 import { crossValidate } from '../../models/stress/cv.ts';
-import { DEFAULT_STRESS_WINDOWS } from '../../models/stress/inputs.ts';
-import type { StressSource } from '../../models/stress/inputs.ts';
+import { DEFAULT_STRESS_WINDOWS, validateWindowConfig } from '../../models/stress/inputs.ts';
+import type { StressSource, StressWindowConfig } from '../../models/stress/inputs.ts';
 import { loadLabelledDrives } from '../../models/stress/records.ts';
 import { runStressTraining } from '../../models/stress/train-run.ts';
 import { loadCanProfile } from '../../streams/features/can/load.ts';
@@ -37,6 +37,9 @@ Trains the CNN+LSTM stress model on the labelled drivedb drives (WFDB records or
   --no-simulate       do not pair training drives with simulated vehicle/context tracks
   --profile FILE      vehicle profile for the simulated CAN (default ${DEFAULT_PROFILE})
   --seed N            seed for initialisation, data order and augmentation (default 1)
+  --window-s S        window length (default 60; ≤ 60 is the target), --stride-s S step between the
+                      sequence's windows (default 10), --sequence N windows per estimate (default 6),
+                      --calibration-s S causal calibration at the drive's start (default 300)
   --checkpoints DIR   epoch checkpoints (default out/train-stress/ckpt); a re-run resumes from them
   --log FILE          progress log (default out/train-stress/train.log)
   --cv                leave-one-drive-out cross-validation instead (retraining per fold)
@@ -72,6 +75,10 @@ export const trainStressCommand: Command = {
     reordered: { type: 'boolean' },
     'cv-out': { type: 'string' },
     folds: { type: 'string' },
+    'window-s': { type: 'string' },
+    'stride-s': { type: 'string' },
+    sequence: { type: 'string' },
+    'calibration-s': { type: 'string' },
   },
   async run(args) {
     const data = stringOpt(args, 'data') ?? DEFAULT_DRIVEDB;
@@ -85,6 +92,18 @@ export const trainStressCommand: Command = {
       console.log(l);
       appendFileSync(logFile, `${l}\n`);
     };
+    const windows: StressWindowConfig = {
+      ...DEFAULT_STRESS_WINDOWS,
+      windowS: numberOpt(args, 'window-s', DEFAULT_STRESS_WINDOWS.windowS),
+      strideS: numberOpt(args, 'stride-s', DEFAULT_STRESS_WINDOWS.strideS),
+      sequenceLength: numberOpt(args, 'sequence', DEFAULT_STRESS_WINDOWS.sequenceLength),
+      calibrationS: numberOpt(args, 'calibration-s', DEFAULT_STRESS_WINDOWS.calibrationS),
+    };
+    try {
+      validateWindowConfig(windows);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     const backend = await selectTrainingBackend({ log });
     log(`training backend: ${backend.reason}`);
     const { records, missing } = await loadLabelledDrives(data, segments);
@@ -101,7 +120,7 @@ export const trainStressCommand: Command = {
       const variant = `${variantName}-${reordered ? 'reordered' : 'original'}`;
       const folds = stringOpt(args, 'folds');
       const summary = await crossValidate(records, {
-        windows: DEFAULT_STRESS_WINDOWS,
+        windows,
         disabled,
         ...(reordered ? { reorderSeed: seed } : {}),
         seed,
@@ -138,6 +157,7 @@ export const trainStressCommand: Command = {
         ? { canProfile: await loadCanProfile(stringOpt(args, 'profile') ?? DEFAULT_PROFILE) }
         : {}),
       seed,
+      windows,
       log,
       dataDescription: {
         source: 'PhysioNet drivedb (Healey & Picard 2005), ODC-By 1.0',

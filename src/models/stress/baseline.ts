@@ -1,6 +1,8 @@
 /**
- * Baseline stress classifier: multinomial logistic regression on the per-window features of windows.ts,
- * trained by full-batch gradient descent in plain TypeScript, and leave-one-drive-out evaluation.
+ * Baseline stress classifier: multinomial logistic regression on the 13 per-window physiological statistics
+ * of the input builder (inputs.ts, newest window, the same causal calibration as the model), trained by
+ * full-batch gradient descent in plain TypeScript, and leave-one-drive-out evaluation; plus the scores
+ * (confusion, accuracy, per-class and macro F1) every stress evaluation uses.
  *
  * Hyperparameters, fixed in advance (never tuned on any test drive):
  *   L2 λ = 1e-2 (on weights, not biases), learning rate 0.5, 3000 full-batch iterations, weights from 0,
@@ -9,8 +11,12 @@
  */
 import type { StressLevel } from './records.ts';
 import { STRESS_LEVELS } from './records.ts';
-import type { FeatureWindow } from './windows.ts';
-import { LEVEL_INDEX } from './windows.ts';
+
+/** A labelled row for the baseline: features and the level index (0 low, 1 medium, 2 high). */
+export interface BaselineRow {
+  readonly features: Float64Array;
+  readonly label: number;
+}
 
 export interface LogRegOptions {
   readonly l2?: number;
@@ -175,6 +181,23 @@ export function emptyConfusion(): number[][] {
   return STRESS_LEVELS.map(() => STRESS_LEVELS.map(() => 0));
 }
 
+/** Confusion of row-major class probabilities [n × 3] (argmax) against label indices. */
+export function confusionOf(probs: ArrayLike<number>, labels: ArrayLike<number>): number[][] {
+  const c = emptyConfusion();
+  for (let i = 0; i < labels.length; i++) {
+    const p = argmax([probs[i * 3]!, probs[i * 3 + 1]!, probs[i * 3 + 2]!]);
+    c[labels[i]!]![p]!++;
+  }
+  return c;
+}
+
+/** Element-wise sum of confusion matrices. */
+export function sumConfusions(cs: readonly (readonly (readonly number[])[])[]): number[][] {
+  const out = emptyConfusion();
+  for (const c of cs) c.forEach((row, i) => row.forEach((v, j) => (out[i]![j]! += v)));
+  return out;
+}
+
 export interface CvResult {
   readonly pooled: Scores;
   /** Mean of the per-drive macro-F1s. */
@@ -183,35 +206,31 @@ export interface CvResult {
 }
 
 /**
- * Leave-one-drive-out: for each drive, train on the windows of all the others (fresh model and scaler),
- * predict its windows. `drives` maps a drive name to its windows.
+ * Leave-one-drive-out: for each drive, train on the rows of all the others (fresh model and scaler),
+ * predict its rows.
  */
 export function leaveOneDriveOut(
-  drives: readonly { readonly record: string; readonly windows: readonly FeatureWindow[] }[],
+  drives: readonly { readonly record: string; readonly rows: readonly BaselineRow[] }[],
   options: LogRegOptions = {},
 ): CvResult {
-  const pooled = emptyConfusion();
   const perDrive: { record: string; scores: Scores }[] = [];
+  const all: number[][][] = [];
   for (const test of drives) {
-    const train = drives.filter((d) => d.record !== test.record).flatMap((d) => d.windows);
+    const train = drives.filter((d) => d.record !== test.record).flatMap((d) => d.rows);
     const model = trainLogReg(
       train.map((w) => w.features),
-      train.map((w) => LEVEL_INDEX[w.level]),
+      train.map((w) => w.label),
       STRESS_LEVELS.length,
       options,
     );
     const conf = emptyConfusion();
-    for (const w of test.windows) {
-      const t = LEVEL_INDEX[w.level];
-      const p = argmax(predictProba(model, w.features));
-      conf[t]![p] = conf[t]![p]! + 1;
-      pooled[t]![p] = pooled[t]![p]! + 1;
-    }
+    for (const w of test.rows) conf[w.label]![argmax(predictProba(model, w.features))]!++;
+    all.push(conf);
     perDrive.push({ record: test.record, scores: scoreConfusion(conf) });
   }
   const f = perDrive.map((d) => d.scores.macroF1);
   return {
-    pooled: scoreConfusion(pooled),
+    pooled: scoreConfusion(sumConfusions(all)),
     meanDriveMacroF1: f.reduce((a, b) => a + b, 0) / Math.max(1, f.length),
     perDrive,
   };

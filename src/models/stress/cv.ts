@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { emptyConfusion, leaveOneDriveOut, scoreConfusion } from './baseline.ts';
+import { confusionOf, leaveOneDriveOut, scoreConfusion, sumConfusions } from './baseline.ts';
 import type { CvResult, Scores } from './baseline.ts';
 import type { LabelledSample } from './dataset.ts';
 import { recordSamples } from './dataset.ts';
@@ -21,7 +21,7 @@ import type { StressHyperparameters } from './model.ts';
 import type { StressRecord } from './records.ts';
 import { reorderSegments } from './reorder.ts';
 import { packSamples, predictPacked, trainStressModel } from './train.ts';
-import { recordWindows } from './windows.ts';
+import { N_STATS } from './inputs.ts';
 
 export interface CvOptions {
   readonly windows: StressWindowConfig;
@@ -73,16 +73,6 @@ export interface CvSummary {
   readonly folds: readonly FoldResult[];
 }
 
-function confusionOf(probs: Float32Array, labels: Int32Array): number[][] {
-  const c = emptyConfusion();
-  for (let i = 0; i < labels.length; i++) {
-    let best = 0;
-    for (let k = 1; k < 3; k++) if (probs[i * 3 + k]! > probs[i * 3 + best]!) best = k;
-    c[labels[i]!]![best]!++;
-  }
-  return c;
-}
-
 export function prepareDrives(
   records: readonly StressRecord[],
   reorderSeed: number | undefined,
@@ -101,12 +91,15 @@ export async function crossValidate(records: readonly StressRecord[], o: CvOptio
   const dir = path.join(o.outDir, o.variant);
   await mkdir(dir, { recursive: true });
   const cache = new Map<string, LabelledSample[]>();
+  // The drives' samples are kept for the run (each serves five folds); ablated test samples are not.
   const samplesOf = (rec: StressRecord, extra: readonly StressSource[] = []) => {
-    const key = `${rec.name}|${extra.join(',')}`;
-    let s = cache.get(key);
+    const make = () =>
+      recordSamples(rec, { windows: o.windows, everyS, disabled: new Set([...disabled, ...extra]) });
+    if (extra.length > 0) return make();
+    let s = cache.get(rec.name);
     if (s === undefined) {
-      s = recordSamples(rec, { windows: o.windows, everyS, disabled: new Set([...disabled, ...extra]) });
-      cache.set(key, s);
+      s = make();
+      cache.set(rec.name, s);
     }
     return s;
   };
@@ -167,11 +160,8 @@ export async function crossValidate(records: readonly StressRecord[], o: CvOptio
     );
     folds.push(fold);
   }
-  const pooledOf = (get: (f: FoldResult) => number[][] | undefined) => {
-    const c = emptyConfusion();
-    for (const f of folds) get(f)?.forEach((row, i) => row.forEach((v, j) => (c[i]![j]! += v)));
-    return scoreConfusion(c);
-  };
+  const pooledOf = (get: (f: FoldResult) => number[][] | undefined) =>
+    scoreConfusion(sumConfusions(folds.map(get).filter((c): c is number[][] => c !== undefined)));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const ablations: Record<string, { pooled: Scores; meanDriveMacroF1: number }> = {};
   for (const name of Object.keys(o.ablations ?? {})) {
@@ -180,15 +170,18 @@ export async function crossValidate(records: readonly StressRecord[], o: CvOptio
       meanDriveMacroF1: mean(folds.map((f) => f.ablations[name]?.scores.macroF1 ?? NaN)),
     };
   }
-  // The baseline on the same drives (same order, same calibration), retrained per fold.
+  // The baseline, retrained per fold on the same samples: the 13 statistics of each estimate's newest window
+  // (the builder's, with the same causal calibration), in the same run.
+  const S = o.windows.sequenceLength;
   const baseline = leaveOneDriveOut(
     drives.map((d) => ({
       record: d.name,
-      windows: recordWindows(d, {
-        windowS: o.windows.windowS,
-        strideS: everyS,
-        calibrationS: o.windows.calibrationS,
-      }).windows,
+      rows: samplesOf(d).map((x) => ({
+        label: x.label,
+        features: Float64Array.from(x.input.stats.subarray((S - 1) * N_STATS, S * N_STATS), (v) =>
+          Number.isFinite(v) ? v : 0,
+        ),
+      })),
     })),
   );
   return {

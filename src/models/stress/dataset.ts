@@ -15,7 +15,7 @@ import type { StressRecord, UniformSeries } from './records.ts';
 import type { PhysioChannelKind } from '../../streams/contracts/messages.ts';
 import { REPLAY_T0_US, replayRecord } from './replay.ts';
 import { StressMessageSource } from './source.ts';
-import { LEVEL_INDEX, windowLabel } from './windows.ts';
+import { LEVEL_INDEX, MIN_LABEL_COVERAGE, windowLabel } from './windows.ts';
 
 /** Which source each window statistic belongs to (FEATURE_NAMES order). */
 export const STAT_SOURCE: readonly StressSource[] = [
@@ -29,7 +29,11 @@ export interface StatsNormaliser {
   readonly sd: readonly number[];
 }
 
-/** Standardises the window statistics in place (only where their source is used; zeros stay zeros). */
+/**
+ * Standardises the window statistics in place: a statistic whose source the window uses becomes its z-score
+ * (clamped to ±5); one whose source is absent or masked, or that is missing (NaN, e.g. foot EDA when only the
+ * hand is measured), becomes 0.
+ */
 export function prepareStats(
   input: { stats: Float32Array; flags: Float32Array },
   n: StatsNormaliser,
@@ -41,7 +45,7 @@ export function prepareStats(
       const used = input.flags[w * F + STRESS_SOURCES.indexOf(STAT_SOURCE[k]!)] === 1;
       const i = w * N_STATS + k;
       const z = (input.stats[i]! - n.mean[k]!) / n.sd[k]!;
-      input.stats[i] = used && input.stats[i] !== 0 ? Math.max(-5, Math.min(5, z)) : 0;
+      input.stats[i] = used && Number.isFinite(z) ? Math.max(-5, Math.min(5, z)) : 0;
     }
   }
 }
@@ -57,6 +61,7 @@ export function fitNormaliser(inputs: readonly StressInput[], S: number): StatsN
     for (let k = 0; k < N_STATS; k++) {
       if (x.flags[w * F + STRESS_SOURCES.indexOf(STAT_SOURCE[k]!)] !== 1) continue;
       const v = x.stats[w * N_STATS + k]!;
+      if (!Number.isFinite(v)) continue;
       sum[k]! += v;
       sq[k]! += v * v;
       cnt[k]! += 1;
@@ -90,14 +95,14 @@ export interface ReplayedEstimate {
 }
 
 /**
- * Replays `rec` from its first labelled segment (the initial rest, where calibration starts) and calls
- * `each` for every estimate (after calibration), in time order. Returns the calibration end (record s).
+ * Replays `rec` from its first labelled segment (the initial rest, where the calibration starts: the
+ * protocol's calibration period) and yields every estimate after the calibration, in time order, every
+ * `everyS`. Memory: the builder's ring plus one second of messages, whatever the record's length.
  */
-export function replayInputs(
+export function* replayEstimates(
   rec: StressRecord,
   o: ReplayInputOptions,
-  each: (e: ReplayedEstimate) => void,
-): { calibrationEndS: number; builder: StressInputBuilder; source: StressMessageSource } {
+): Generator<ReplayedEstimate, void> {
   const builder = new StressInputBuilder(o.windows, o.disabled);
   const source = new StressMessageSource(builder, o.canProfile ? { canProfile: o.canProfile } : {});
   const fromS = rec.segments[0]?.startS ?? 0;
@@ -106,11 +111,8 @@ export function replayInputs(
   const calEnd = fromS + o.windows.calibrationS;
   let next = fromS + o.everyS;
   let lastEnd = fromS;
-  for (const { endS, messages } of replayRecord(rec, {
-    fromS,
-    chunkS: 1,
-    ...(o.transform ? { transform: o.transform } : {}),
-  })) {
+  const replay = replayRecord(rec, { fromS, chunkS: 1, ...(o.transform ? { transform: o.transform } : {}) });
+  for (const { endS, messages } of replay) {
     if (o.extra) for (const m of o.extra(lastEnd, endS)) source.push(m);
     lastEnd = endS;
     for (const m of messages) source.push(m);
@@ -118,13 +120,12 @@ export function replayInputs(
       const r = builder.inputsAt(t0 + next);
       if (!('calibrating' in r)) {
         const a = next - o.windows.windowS;
-        const lab = a >= calEnd - 1e-9 ? windowLabel(rec.segments, a, next, 0.8) : undefined;
-        each({ tS: next, input: r, label: lab ? LEVEL_INDEX[lab.level] : null });
+        const lab = a >= calEnd - 1e-9 ? windowLabel(rec.segments, a, next, MIN_LABEL_COVERAGE) : undefined;
+        yield { tS: next, input: r, label: lab ? LEVEL_INDEX[lab.level] : null };
       }
       next += o.everyS;
     }
   }
-  return { calibrationEndS: calEnd, builder, source };
 }
 
 export interface LabelledSample {
@@ -137,9 +138,8 @@ export interface LabelledSample {
 /** The labelled estimates of a record, every `everyS`. */
 export function recordSamples(rec: StressRecord, o: ReplayInputOptions): LabelledSample[] {
   const out: LabelledSample[] = [];
-  replayInputs(rec, o, (e) => {
+  for (const e of replayEstimates(rec, o))
     if (e.label !== null) out.push({ record: rec.name, tS: e.tS, label: e.label, input: e.input });
-  });
   return out;
 }
 

@@ -9,7 +9,7 @@ import type { CanProfileResources } from '../../streams/features/driving-extract
 import { emptyConfusion, scoreConfusion } from './baseline.ts';
 import type { Scores } from './baseline.ts';
 import type { ReplayedEstimate } from './dataset.ts';
-import { replayInputs } from './dataset.ts';
+import { replayEstimates } from './dataset.ts';
 import type { StressEstimator, StressResult } from './estimator.ts';
 import type { StressSource } from './inputs.ts';
 import type { StressLevel, StressRecord, UniformSeries } from './records.ts';
@@ -51,26 +51,14 @@ export async function evaluateRecords(
   const pooled = emptyConfusion();
   const out: RecordEvaluation[] = [];
   for (const rec of records) {
-    const pending: ReplayedEstimate[] = [];
-    const { calibrationEndS } = replayInputs(
-      rec,
-      {
-        windows: estimator.meta.windows,
-        everyS,
-        disabled: new Set([...(o.disabled ?? []), ...estimator.meta.disabled]),
-        ...(o.transform ? { transform: o.transform } : {}),
-        ...(o.canProfile ? { canProfile: o.canProfile } : {}),
-        ...(o.extra ? { extra: o.extra } : {}),
-      },
-      (e) => pending.push(e),
-    );
     const confusion = emptyConfusion();
     const timeline: StressEvalRecordResult['timeline'][number][] = [];
     const use: Record<string, Record<string, number>> = {};
     const faults: Record<string, number> = {};
     const batch = o.batch ?? 256;
-    for (let a = 0; a < pending.length; a += batch) {
-      const part = pending.slice(a, a + batch);
+    const disabled = new Set([...(o.disabled ?? []), ...estimator.meta.disabled]);
+    const calibrationEndS = (rec.segments[0]?.startS ?? 0) + estimator.meta.windows.calibrationS;
+    const score = async (part: readonly ReplayedEstimate[]): Promise<void> => {
       const results = await estimator.estimateBatch(part.map((p) => p.input));
       results.forEach((r, i) => {
         const e = part[i]!;
@@ -94,9 +82,25 @@ export async function evaluateRecords(
         });
         o.onEstimate?.(rec.name, e.tS, r, e.label);
       });
-      // Let go of the inputs as they are scored (bounded memory per record).
-      for (let i = a; i < a + part.length; i++) pending[i] = undefined as unknown as ReplayedEstimate;
+    };
+    // Scored in batches as the replay produces them: memory stays bounded whatever the drive's length.
+    let pending: ReplayedEstimate[] = [];
+    const replay = replayEstimates(rec, {
+      windows: estimator.meta.windows,
+      everyS,
+      disabled,
+      ...(o.transform ? { transform: o.transform } : {}),
+      ...(o.canProfile ? { canProfile: o.canProfile } : {}),
+      ...(o.extra ? { extra: o.extra } : {}),
+    });
+    for (const e of replay) {
+      pending.push(e);
+      if (pending.length >= batch) {
+        await score(pending);
+        pending = [];
+      }
     }
+    await score(pending);
     const scores = scoreConfusion(confusion);
     const n = timeline.length;
     out.push({

@@ -374,7 +374,11 @@ export class StressInputBuilder {
   /** A sensor-quality fault over [fromS, toS) from the source (e.g. the ECG quality check). */
   pushFault(source: 'hr' | 'eda' | 'resp', reason: FaultReason, fromS: number, toS: number): void {
     const code = FAULT_REASONS.indexOf(reason) + 1;
-    for (let b = this.bin(fromS); b < this.bin(toS); b++) this.faultRings[source].add(b, code);
+    // Only the first fault of a bin is kept (bins average what they hold: codes must not mix).
+    const ring = this.faultRings[source];
+    const one = new Float64Array(1);
+    for (let b = this.bin(fromS); b < this.bin(toS); b++)
+      if (!(ring.read(b, b + 1, one)[0]! > 0)) ring.add(b, code);
   }
 
   pushVehicle(signal: VehicleSignal, tS: number, value: number): void {
@@ -561,7 +565,7 @@ export class StressInputBuilder {
           const g = fillGaps(foot);
           for (let i = 0; i < T; i++) physio[i * 4 + 2] = clamp(g[i]! / base.footLevel - 1, -1, 4);
           for (const k of [3, 4, 5, 6]) stats[k] = clamp(norm[k]!, -100, 100);
-        }
+        } else for (const k of [3, 4, 5, 6]) stats[k] = NaN; // foot EDA missing: prepareStats makes it 0
       }
       // resp
       const resp = this.readWindow('resp', endBin);

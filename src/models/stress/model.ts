@@ -31,6 +31,8 @@ export interface StressHyperparameters {
   readonly l2: number;
   /** Probability of dropping each present source for a whole training sequence (Ngiam et al. 2011). */
   readonly sourceDropout: number;
+  /** The same for the vehicle and context sources (simulated from the training drive's own segments). */
+  readonly simulatedSourceDropout: number;
   /** Probability of a source failing part-way through a training sequence (its last windows zeroed). */
   readonly midSequenceFailure: number;
   /** Probability of a short history (leading windows absent), as at the start of a drive. */
@@ -50,6 +52,7 @@ export const STRESS_HYPERPARAMETERS: StressHyperparameters = {
   patience: 5,
   l2: 1e-4,
   sourceDropout: 0.2,
+  simulatedSourceDropout: 0.5,
   midSequenceFailure: 0.1,
   shortHistory: 0.1,
 };

@@ -3,31 +3,31 @@
  *
  * The record is cut into pieces: [0, first segment start) (unlabelled lead-in), each labelled segment, and
  * [last segment end, durationS) (unlabelled tail). The first labelled segment (the initial rest) stays first;
- * the others are permuted by a seeded Fisher–Yates shuffle (mulberry32), never the identity when more than one
+ * the others are permuted by a Fisher–Yates shuffle seeded per record (`recordSeed`), never the identity when more than one
  * order exists. Lead-in and tail stay at their ends. Samples and labels move together: each uniform channel's
  * samples [round(a·rate), round(b·rate)) and the HR points with a ≤ t < b move with their segment, shifted to
  * its new start. A piece's length in samples is kept, so channel boundaries may differ from the label
  * boundaries by < 1 sample per piece. The marker channel is flattened (every sample set to its first finite
  * value): it would otherwise carry the original order.
  */
+import { SeededRandom } from '../common/rng.ts';
 import type { HrSeries, LabelledSegment, StressRecord, UniformSeries } from './records.ts';
 
-/** mulberry32: a small deterministic PRNG in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/**
+ * The shuffle seed of one record: the run's seed combined with a hash (FNV-1a) of the record's name, so
+ * drives with the same number of segments get different orders (one shared order would test nothing).
+ */
+export function recordSeed(seed: number, name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return (h ^ Math.imul(seed >>> 0, 0x9e3779b1)) >>> 0;
 }
 
 /** Order of segment indices: 0 first, the rest shuffled by `seed` (not the identity when n > 2). */
 export function segmentOrder(n: number, seed: number): number[] {
   const rest = Array.from({ length: Math.max(0, n - 1) }, (_, i) => i + 1);
-  const rnd = mulberry32(seed);
+  const rng = new SeededRandom(seed);
+  const rnd = () => rng.next();
   for (let attempt = 0; attempt < 100; attempt++) {
     for (let i = rest.length - 1; i > 0; i--) {
       const j = Math.floor(rnd() * (i + 1));
@@ -95,7 +95,7 @@ export function reorderSegments(rec: StressRecord, seed: number): ReorderResult 
       throw new Error(`${rec.name}: segments must be contiguous to reorder (gap before "${segs[i]!.name}")`);
     }
   }
-  const order = segmentOrder(segs.length, seed);
+  const order = segmentOrder(segs.length, recordSeed(seed, rec.name));
   const first = segs[0]!;
   const last = segs.at(-1)!;
   const pieces: Piece[] = [];

@@ -17,7 +17,8 @@ import type { SceneSpec, SceneType } from '../../../devices/drive-simulator.ts';
 import type { CanBatch, SensorMessage } from '../../streams/contracts/messages.ts';
 import { decodeWeather, encodeWeather } from '../../streams/contracts/weather.ts';
 import type { CanProfileResources } from '../../streams/features/driving-extractor.ts';
-import type { LabelledSegment, StressLevel } from './records.ts';
+import type { LabelledSegment, StressLevel, StressRecord } from './records.ts';
+import { SeededRandom } from '../common/rng.ts';
 import { REPLAY_T0_US } from './replay.ts';
 
 export const SCENE_OF_LEVEL: Readonly<Record<StressLevel, SceneType>> = {
@@ -79,4 +80,45 @@ export function simulatedTrack(
     }
     return out;
   };
+}
+
+/** A labelled drive with no physiology (vehicle/context come from `extra`). */
+export function emptyRecord(
+  name: string,
+  segments: readonly LabelledSegment[],
+  durationS: number,
+): StressRecord {
+  return {
+    name,
+    format: 'rdsamp-csv',
+    baseTime: undefined,
+    baseDate: undefined,
+    durationS,
+    hr: { tS: new Float64Array(0), bpm: new Float64Array(0), source: 'device' },
+    footGsr: undefined,
+    handGsr: undefined,
+    resp: undefined,
+    marker: undefined,
+    segments,
+    hrNote: 'simulated: no physiology',
+  };
+}
+
+/** A drivedb-like protocol in a seeded order: initial rest, then city/highway blocks, final rest. */
+export function simulatedProtocol(seed: number): LabelledSegment[] {
+  const rng = new SeededRandom(seed);
+  const blocks: StressLevel[] = ['high', 'medium', 'high', 'medium', 'high'];
+  for (let i = blocks.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [blocks[i], blocks[j]] = [blocks[j]!, blocks[i]!];
+  }
+  const levels: StressLevel[] = ['low', ...blocks, 'low'];
+  const out: LabelledSegment[] = [];
+  let t = 0;
+  levels.forEach((level, i) => {
+    const d = Math.round(level === 'low' ? 600 + rng.next() * 300 : 360 + rng.next() * 600);
+    out.push({ name: `${level} ${i + 1}`, level, startS: t, endS: t + d });
+    t += d;
+  });
+  return out;
 }

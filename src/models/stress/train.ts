@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CheckpointStore } from '../common/checkpoint.ts';
 import type { TrainingState } from '../common/checkpoint.ts';
 import { SeededRandom } from '../common/rng.ts';
-import { emptyConfusion, scoreConfusion } from './baseline.ts';
+import { confusionOf, scoreConfusion } from './baseline.ts';
 import type { LabelledSample, StatsNormaliser } from './dataset.ts';
 import { fitNormaliser, prepareStats, sampleSizes } from './dataset.ts';
 import type { StressWindowConfig } from './inputs.ts';
@@ -142,7 +142,13 @@ function augment(
   for (let i = 0; i < rows; i++) {
     const newest = (i * S + S - 1) * F;
     const present = STRESS_SOURCES.map((_, s) => s).filter((s) => b.flags[newest + s] === 1);
-    const drop = present.filter(() => rng.next() < h.sourceDropout);
+    // Vehicle and context (in training they are simulated from the drive's own segments, an easy cue) are
+    // dropped more often, so the physiology branch keeps learning.
+    const vehicle = STRESS_SOURCES.indexOf('vehicle');
+    const context = STRESS_SOURCES.indexOf('context');
+    const drop = present.filter((s) =>
+      s === vehicle || s === context ? rng.next() < h.simulatedSourceDropout : rng.next() < h.sourceDropout,
+    );
     if (drop.length === present.length) drop.pop();
     for (const s of drop) zeroSource(b, i, s, 0, w);
     const kept = present.filter((s) => !drop.includes(s));
@@ -188,13 +194,7 @@ export function predictPacked(
 }
 
 export function macroF1Of(probs: Float32Array, labels: Int32Array): number {
-  const c = emptyConfusion();
-  for (let i = 0; i < labels.length; i++) {
-    let best = 0;
-    for (let k = 1; k < 3; k++) if (probs[i * 3 + k]! > probs[i * 3 + best]!) best = k;
-    c[labels[i]!]![best]!++;
-  }
-  return scoreConfusion(c).macroF1;
+  return scoreConfusion(confusionOf(probs, labels)).macroF1;
 }
 
 export async function trainStressModel(
@@ -206,6 +206,7 @@ export async function trainStressModel(
   const w = o.windows;
   const log = o.log ?? (() => undefined);
   if (train.length === 0) throw new Error('no training samples');
+  if (val.length === 0) throw new Error('no validation samples (early stopping needs a validation drive)');
   const normaliser = fitNormaliser(
     train.map((s) => s.input),
     w.sequenceLength,
@@ -271,7 +272,7 @@ export async function trainStressModel(
       state.step++;
     }
     const trainF1 = macroF1Of(predictPacked(model, tr, w), tr.labels);
-    const valF1 = va.n > 0 ? macroF1Of(predictPacked(model, va, w), va.labels) : trainF1;
+    const valF1 = macroF1Of(predictPacked(model, va, w), va.labels);
     state.epoch++;
     const improved = state.bestScore === null || valF1 > state.bestScore + 1e-4;
     if (improved) {
