@@ -1,0 +1,122 @@
+/**
+ * Model training examples from a mixture: per STFT frame t (AVDCNN_STFT by default: 512/320 at 16 kHz, 257
+ * bins, 50 frames/s),
+ * - `noisy`: the noisy log power spectrum normalised per bin (per utterance by default — the paper; 'running'
+ *   for the live path's causal statistics) and context-stacked: ±2 frames (`AVDCNN_CONTEXT`, the paper) or
+ *   t−4…t (`CAUSAL_CONTEXT`), rows × 257, oldest first, edge frames repeated (context.ts);
+ * - `clean`: the clean log power of frame t (raw ln power, the target; scaling it is the model's business;
+ *   `noisyStats` gives the per-utterance statistics when that normalisation is used);
+ * - `visual`: the aligned mouth crops (corpus.ts `alignMouth`) stacked with the same context, rows × 384
+ *   (16×24 gray), and `mouthTarget`, the centre frame's crop (the lip output's target).
+ *
+ * Visual dropout: for an AV mixture, with probability `visualDropout` (drawn from the given RNG, one draw per
+ * mixture) the whole visual input is zeroed — the "camera missing" input that lets one model serve audio-only
+ * use. Audio-only mixtures always have a zero visual input. `visualPresent[t]` is 1 where the model is given a
+ * real crop at frame t (0 when dropped, audio-only, or the crop is missing there); `mouthTarget` keeps the real
+ * crops of AV clips even when the input was dropped, so the trainer can decide how to weight the lip loss.
+ */
+import { AVDCNN_CONTEXT, stackContext } from '../../streams/features/audio/context.ts';
+import type { ContextSpec } from '../../streams/features/audio/context.ts';
+import { speechFeatures } from '../../streams/features/audio/frontend.ts';
+import type { BinStats } from '../../streams/features/audio/normalize.ts';
+import { AVDCNN_STFT, stft } from '../../streams/features/audio/stft.ts';
+import type { StftConfig } from '../../streams/features/audio/stft.ts';
+import { MOUTH_INPUT_HEIGHT, MOUTH_INPUT_WIDTH } from '../../streams/features/camera/mouth-extractor.ts';
+import type { SeededRandom } from '../common/rng.ts';
+import type { Mixture } from './mixing.ts';
+
+export interface ExampleOptions {
+  readonly stft?: StftConfig;
+  /** Audio context (default ±2). */
+  readonly context?: ContextSpec;
+  /** Visual context (default: the audio context). */
+  readonly visualContext?: ContextSpec;
+  readonly normalization?: 'utterance' | 'running' | 'none';
+  /** Fraction of AV mixtures whose visual input is zeroed, in [0, 1] (default 0). */
+  readonly visualDropout?: number;
+  /** Needed when 0 < visualDropout < 1. */
+  readonly rng?: SeededRandom;
+  /** Values per mouth frame for audio-only mixtures (default 16·24 = 384, gray). */
+  readonly visualFrameSize?: number;
+}
+
+export interface TrainingExamples {
+  readonly frames: number;
+  readonly bins: number;
+  readonly audioRows: number;
+  readonly visualRows: number;
+  readonly visualFrameSize: number;
+  /** frames × audioRows × bins. */
+  readonly noisy: Float32Array;
+  /** frames × bins, raw ln power. */
+  readonly clean: Float32Array;
+  readonly noisyLogPower: Float32Array;
+  readonly noisyPhase: Float32Array;
+  readonly noisyStats?: BinStats;
+  /** frames × visualRows × visualFrameSize. */
+  readonly visual: Float32Array;
+  /** frames × visualFrameSize (zeros without video). */
+  readonly mouthTarget: Float32Array;
+  readonly visualPresent: Uint8Array;
+  readonly hasVideo: boolean;
+  readonly visualDropped: boolean;
+  readonly samples: number;
+}
+
+/** The training examples of one mixture (see the file comment). */
+export function trainingExamples(mix: Mixture, options: ExampleOptions = {}): TrainingExamples {
+  const cfg = options.stft ?? AVDCNN_STFT;
+  const context = options.context ?? AVDCNN_CONTEXT;
+  const vctx = options.visualContext ?? context;
+  const feats = speechFeatures(mix.noisy, {
+    stft: cfg,
+    context,
+    normalization: options.normalization ?? 'utterance',
+  });
+  const clean = stft(mix.clean, cfg);
+  if (clean.frames !== feats.frames) throw new Error('examples: clean and noisy frame counts differ');
+  const frames = feats.frames;
+  const mouth = mix.mouth;
+  if (mouth !== undefined && mouth.frames !== frames)
+    throw new Error(
+      `examples: ${mouth.frames} aligned mouth frames for ${frames} STFT frames ` +
+        '(align the mouth crops with the same STFT as the examples)',
+    );
+  const size = mouth?.frameSize ?? options.visualFrameSize ?? MOUTH_INPUT_WIDTH * MOUTH_INPUT_HEIGHT;
+  const p = options.visualDropout ?? 0;
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`visualDropout ${p} not in [0, 1]`);
+  let dropped = false;
+  if (mouth !== undefined && p > 0) {
+    if (p >= 1) dropped = true;
+    else if (options.rng === undefined) throw new Error('examples: visualDropout needs an rng');
+    else dropped = options.rng.next() < p;
+  }
+  const visualRows = vctx.past + 1 + vctx.future;
+  let visual: Float32Array;
+  let present: Uint8Array;
+  if (mouth !== undefined && !dropped) {
+    visual = stackContext(mouth.data, size, vctx);
+    present = mouth.present.slice();
+  } else {
+    visual = new Float32Array(frames * visualRows * size);
+    present = new Uint8Array(frames);
+  }
+  return {
+    frames,
+    bins: feats.bins,
+    audioRows: feats.rows,
+    visualRows,
+    visualFrameSize: size,
+    noisy: feats.features,
+    clean: clean.logPower,
+    noisyLogPower: feats.logPower,
+    noisyPhase: feats.phase,
+    ...(feats.stats !== undefined ? { noisyStats: feats.stats } : {}),
+    visual,
+    mouthTarget: mouth !== undefined ? mouth.data.slice() : new Float32Array(frames * size),
+    visualPresent: present,
+    hasVideo: mouth !== undefined,
+    visualDropped: dropped,
+    samples: mix.noisy.length,
+  };
+}

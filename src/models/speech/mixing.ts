@@ -1,0 +1,303 @@
+/**
+ * On-the-fly mixing of clean speech with noise at a target SNR, from one split at a time, with a seeded,
+ * resumable RNG (`SeededRandom`), and the fixed evaluation sets.
+ *
+ * Level (`level`):
+ * - 'rms' (default): mean power of the whole clean utterance against mean power of the noise segment of the
+ *   same length. The common convention; leading and trailing silence lowers the speech level, so the SNR
+ *   during speech is somewhat higher than the nominal one (GRID clips: ≈ 1.5 s of 3 s is speech).
+ * - 'active': the speech power is the mean power of the 20 ms frames (non-overlapping) no more than 35 dB
+ *   below the loudest frame — a simple energy gate, not ITU-T P.56. The noise is still its plain mean power.
+ * The noise is scaled: noise' = g·noise with g² = P_speech / (P_noise · 10^(SNR/10)); the clean is unchanged.
+ * SNR measured afterwards with the same level rule equals the target up to float32 rounding.
+ *
+ * Clipping guard (`clipGuard`, default on): if |noisy| would exceed `peak` (0.99), clean, noise and noisy are
+ * all multiplied by the same factor (recorded as `outputGain`), which keeps the SNR and the exact identity
+ * noisy = clean + noise.
+ *
+ * Drawing one training mixture (`SpeechMixer.next`), in this order from the RNG: an utterance (uniform over
+ * the split's loaded utterances), a noise category (uniform over the categories with spans in the split), a
+ * span of that category (uniform), the SNR (uniform in `snrRangeDb`, default [−5, 15] dB) and the noise
+ * offset (uniform over the positions where the segment fits in the span). A span shorter than the utterance
+ * is read circularly from the drawn offset (only the short held-out babble spans, 2.7 s, against the longest
+ * utterances); the mixture says so (`wrapped`). The mixer refuses utterances and noise that are not in its
+ * split, so a training mixer cannot be handed validation material.
+ *
+ * Evaluation sets (`buildEvaluationSet`): every utterance × every noise span of the split × every SNR (default
+ * −5, 0, 5 dB). The noise offset of an (utterance, span) pair comes from its own RNG seeded with a hash of
+ * (seed, utterance, recording, span start), so it is the same at every SNR and does not change when items
+ * are added or removed.
+ */
+import { SeededRandom } from '../common/rng.ts';
+import type { AlignedMouth, LoadedNoise, LoadedUtterance, NoiseCategory, SpeechSource } from './corpus.ts';
+import type { NoiseSpan, SpeechDataSplit, SplitName } from './splits.ts';
+
+export type LevelMode = 'rms' | 'active';
+
+export interface MixOptions {
+  readonly level?: LevelMode;
+  readonly clipGuard?: boolean;
+  /** Largest |sample| allowed by the clipping guard. Default 0.99. */
+  readonly peak?: number;
+}
+
+export interface MixResult {
+  readonly clean: Float32Array;
+  readonly noise: Float32Array;
+  readonly noisy: Float32Array;
+  /** Gain applied to the noise segment to reach the SNR (before the clipping guard). */
+  readonly noiseGain: number;
+  /** Common gain of the clipping guard (1 = none). */
+  readonly outputGain: number;
+}
+
+export const ACTIVE_FRAME = 320;
+export const ACTIVE_RANGE_DB = 35;
+
+function meanPower(x: ArrayLike<number>, from = 0, to = x.length): number {
+  let s = 0;
+  for (let i = from; i < to; i++) s += x[i]! * x[i]!;
+  return to > from ? s / (to - from) : 0;
+}
+
+/** Speech power by the level rule (see the file comment). */
+export function speechPower(x: ArrayLike<number>, level: LevelMode = 'rms'): number {
+  if (level === 'rms' || x.length < ACTIVE_FRAME) return meanPower(x);
+  const powers: number[] = [];
+  for (let i = 0; i + ACTIVE_FRAME <= x.length; i += ACTIVE_FRAME)
+    powers.push(meanPower(x, i, i + ACTIVE_FRAME));
+  const max = Math.max(...powers);
+  const gate = max * 10 ** (-ACTIVE_RANGE_DB / 10);
+  const active = powers.filter((p) => p >= gate);
+  return active.reduce((a, b) => a + b, 0) / active.length;
+}
+
+/** SNR in dB of a clean signal and a noise signal under the level rule. */
+export function snrDb(clean: ArrayLike<number>, noise: ArrayLike<number>, level: LevelMode = 'rms'): number {
+  return 10 * Math.log10(speechPower(clean, level) / meanPower(noise));
+}
+
+/** Mixes `clean` with an equally long `noise` segment at `targetDb` (see the file comment). */
+export function mixAtSnr(
+  clean: Float32Array,
+  noise: Float32Array,
+  targetDb: number,
+  options: MixOptions = {},
+): MixResult {
+  if (clean.length !== noise.length)
+    throw new RangeError(`mix: clean has ${clean.length} samples, noise ${noise.length}`);
+  if (!Number.isFinite(targetDb)) throw new RangeError(`mix: SNR ${targetDb} dB`);
+  const ps = speechPower(clean, options.level ?? 'rms');
+  const pn = meanPower(noise);
+  if (!(ps > 0)) throw new RangeError('mix: the clean signal is silent');
+  if (!(pn > 0)) throw new RangeError('mix: the noise segment is silent');
+  const noiseGain = Math.sqrt(ps / (pn * 10 ** (targetDb / 10)));
+  const n = clean.length;
+  let maxAbs = 0;
+  for (let i = 0; i < n; i++) maxAbs = Math.max(maxAbs, Math.abs(clean[i]! + noiseGain * noise[i]!));
+  const peak = options.peak ?? 0.99;
+  const outputGain = (options.clipGuard ?? true) && maxAbs > peak ? peak / maxAbs : 1;
+  const c = new Float32Array(n);
+  const z = new Float32Array(n);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    c[i] = clean[i]! * outputGain;
+    z[i] = noise[i]! * noiseGain * outputGain;
+    y[i] = c[i]! + z[i]!;
+  }
+  return { clean: c, noise: z, noisy: y, noiseGain, outputGain };
+}
+
+/** `length` samples of `noise` from span [start, end) at `offset` (span-relative), circular in the span. */
+export function spanSegment(
+  noise: Float32Array,
+  span: Pick<NoiseSpan, 'start' | 'end'>,
+  offset: number,
+  length: number,
+): Float32Array {
+  const len = span.end - span.start;
+  if (!(len > 0) || span.end > noise.length)
+    throw new RangeError(`span [${span.start}, ${span.end}) of ${noise.length}`);
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) out[i] = noise[span.start + ((offset + i) % len)]!;
+  return out;
+}
+
+export interface Mixture extends MixResult {
+  readonly split: SplitName;
+  readonly utterance: string;
+  readonly speaker: string;
+  readonly source: SpeechSource;
+  readonly noiseId: string;
+  readonly category: NoiseCategory;
+  readonly span: NoiseSpan;
+  /** First noise sample used, index in the recording. */
+  readonly noiseStart: number;
+  /** The span was shorter than the utterance and read circularly. */
+  readonly wrapped: boolean;
+  readonly snrDb: number;
+  readonly level: LevelMode;
+  /** Visual input per audio frame (AV utterances). */
+  readonly mouth?: AlignedMouth;
+}
+
+export interface MixerPools {
+  readonly utterances: readonly LoadedUtterance[];
+  readonly noises: readonly LoadedNoise[];
+}
+
+export interface PoolOptions {
+  /** Only these noise categories (default all with spans in the split). */
+  readonly categories?: readonly NoiseCategory[];
+}
+
+interface ResolvedPools {
+  readonly utterances: readonly LoadedUtterance[];
+  readonly spans: readonly { span: NoiseSpan; samples: Float32Array }[];
+  readonly categories: readonly NoiseCategory[];
+}
+
+/** Checks that the pools belong to split `name` and pairs each span of the split with its samples. */
+function resolvePools(
+  split: SpeechDataSplit,
+  name: SplitName,
+  pools: MixerPools,
+  options: PoolOptions,
+): ResolvedPools {
+  const part = split.parts[name];
+  const ids = new Set(part.utterances.map((u) => u.id));
+  for (const u of pools.utterances)
+    if (!ids.has(u.entry.id)) throw new Error(`mixer: utterance ${u.entry.id} is not in the ${name} split`);
+  if (pools.utterances.length === 0) throw new Error(`mixer: no utterances for the ${name} split`);
+  const noiseById = new Map(pools.noises.map((n) => [n.entry.id, n]));
+  const spans: { span: NoiseSpan; samples: Float32Array }[] = [];
+  for (const span of part.noise) {
+    if (options.categories !== undefined && !options.categories.includes(span.category)) continue;
+    const n = noiseById.get(span.noise);
+    if (n === undefined) throw new Error(`mixer: noise ${span.noise} of the ${name} split was not loaded`);
+    if (n.samples.length !== span.length)
+      throw new Error(
+        `mixer: ${span.noise} has ${n.samples.length} samples, the split was made for ${span.length}`,
+      );
+    spans.push({ span, samples: n.samples });
+  }
+  if (spans.length === 0) throw new Error(`mixer: no noise spans for the ${name} split`);
+  const categories = [...new Set(spans.map((s) => s.span.category))];
+  return { utterances: pools.utterances, spans, categories };
+}
+
+function makeMixture(
+  name: SplitName,
+  u: LoadedUtterance,
+  s: { span: NoiseSpan; samples: Float32Array },
+  offset: number,
+  snr: number,
+  options: MixOptions,
+): Mixture {
+  const length = u.samples.length;
+  const segment = spanSegment(s.samples, s.span, offset, length);
+  const level = options.level ?? 'rms';
+  const mix = mixAtSnr(u.samples, segment, snr, options);
+  return {
+    ...mix,
+    split: name,
+    utterance: u.entry.id,
+    speaker: u.entry.speaker,
+    source: u.entry.source,
+    noiseId: s.span.noise,
+    category: s.span.category,
+    span: s.span,
+    noiseStart: s.span.start + offset,
+    wrapped: s.span.end - s.span.start < length,
+    snrDb: snr,
+    level,
+    ...(u.mouth !== undefined ? { mouth: u.mouth } : {}),
+  };
+}
+
+/** Random span-relative offset for a segment of `length` samples. */
+function drawOffset(rng: SeededRandom, span: NoiseSpan, length: number): number {
+  const len = span.end - span.start;
+  return rng.int(len >= length ? len - length + 1 : len);
+}
+
+export interface MixerOptions extends MixOptions, PoolOptions {
+  /** Seed (default 1), or a state to resume from. */
+  readonly seed?: number;
+  readonly position?: number;
+  /** SNR range, dB (default [−5, 15]). */
+  readonly snrRangeDb?: readonly [number, number];
+}
+
+/** Endless random mixtures of one split (see the file comment). */
+export class SpeechMixer {
+  readonly rng: SeededRandom;
+  private readonly pools: ResolvedPools;
+  private readonly snrRange: readonly [number, number];
+
+  constructor(
+    readonly split: SpeechDataSplit,
+    readonly name: SplitName,
+    pools: MixerPools,
+    private readonly options: MixerOptions = {},
+  ) {
+    this.pools = resolvePools(split, name, pools, options);
+    this.rng = new SeededRandom(options.seed ?? 1, options.position ?? 0);
+    this.snrRange = options.snrRangeDb ?? [-5, 15];
+    if (!(this.snrRange[0] <= this.snrRange[1]))
+      throw new RangeError(`SNR range ${this.snrRange.join('..')}`);
+  }
+
+  next(): Mixture {
+    const rng = this.rng;
+    const { utterances, spans, categories } = this.pools;
+    const u = utterances[rng.int(utterances.length)]!;
+    const category = categories[rng.int(categories.length)]!;
+    const inCat = spans.filter((s) => s.span.category === category);
+    const s = inCat[rng.int(inCat.length)]!;
+    const snr = rng.uniform(this.snrRange[0], this.snrRange[1]);
+    const offset = drawOffset(rng, s.span, u.samples.length);
+    return makeMixture(this.name, u, s, offset, snr, this.options);
+  }
+}
+
+/** FNV-1a 32-bit hash of a string (seeds of the evaluation items). */
+export function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+export interface EvaluationSetOptions extends MixOptions, PoolOptions {
+  /** Default [−5, 0, 5]. */
+  readonly snrsDb?: readonly number[];
+  /** Default 20_180_101 (fixed). */
+  readonly seed?: number;
+}
+
+export const EVALUATION_SEED = 20_180_101;
+
+/** The fixed evaluation mixtures of a split (see the file comment), ordered utterance, span, SNR. */
+export function buildEvaluationSet(
+  split: SpeechDataSplit,
+  name: SplitName,
+  pools: MixerPools,
+  options: EvaluationSetOptions = {},
+): Mixture[] {
+  const resolved = resolvePools(split, name, pools, options);
+  const snrs = options.snrsDb ?? [-5, 0, 5];
+  const seed = options.seed ?? EVALUATION_SEED;
+  const out: Mixture[] = [];
+  const utterances = [...resolved.utterances].sort((a, b) => (a.entry.id < b.entry.id ? -1 : 1));
+  for (const u of utterances) {
+    for (const s of resolved.spans) {
+      const rng = new SeededRandom(fnv1a(`${seed}|${u.entry.id}|${s.span.noise}|${s.span.start}`));
+      const offset = drawOffset(rng, s.span, u.samples.length);
+      for (const snr of snrs) out.push(makeMixture(name, u, s, offset, snr, options));
+    }
+  }
+  return out;
+}
