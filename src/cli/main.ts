@@ -1,3 +1,5 @@
+import { evalSpeechCommand } from './commands/eval-speech.ts';
+import { enhanceCommand } from './commands/enhance.ts';
 import { evalStressCommand } from './commands/eval-stress.ts';
 import { trainStressCommand } from './commands/train-stress.ts';
 import type { Command } from './command.ts';
@@ -18,6 +20,8 @@ const COMMANDS: readonly Command[] = [
   canDecodeCommand,
   trainStressCommand,
   evalStressCommand,
+  enhanceCommand,
+  evalSpeechCommand,
 ];
 
 function usage(): string {

@@ -1,0 +1,276 @@
+/**
+ * `drivesense train speech`: trains the AVDCNN speech enhancer on the real corpus (src/models/speech/train.ts;
+ * the adapter: argument parsing, data loading, signals, the progress log). Speech and noise are mixed on the
+ * fly from the TRAIN split only; the fixed validation set drives early stopping. Checkpoints go to
+ * `--checkpoints` (every K steps, every validation round, and on SIGINT/SIGTERM); re-running the same command
+ * resumes exactly where the last checkpoint left off. At the end (or with `--export-only`) the best weights
+ * are exported to ONNX with a sidecar, checked against TF.js (≤ 1e-4) and a JSON report is written beside it.
+ *
+ * Exit status: 0 done, 1 data/training/parity error, 2 bad arguments, 130/143 interrupted by SIGINT/SIGTERM
+ * (a checkpoint was saved first; run the same command again to resume).
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from '../command.ts';
+import { numberOpt, stringOpt, UsageError } from '../command.ts';
+import { selectTrainingBackend } from '../../models/common/backend.ts';
+import type { AvdcnnConfig } from '../../models/speech/avdcnn.ts';
+import { resolveAvdcnnConfig } from '../../models/speech/avdcnn.ts';
+import { loadSplitPools, prepareSpeechData } from '../../models/speech/dataset.ts';
+import {
+  defaultStftFor,
+  exportTrainedSpeechModel,
+  loadBestSpeechCheckpoint,
+  reportPathFor,
+  trainSpeechModel,
+} from '../../models/speech/train.ts';
+
+export const DEFAULT_SPEECH_DATA = '../shared/data';
+export const DEFAULT_SPEECH_MODEL_DIR = 'src/models/speech/model';
+
+export function defaultSpeechModelPath(context: AvdcnnConfig['context']): string {
+  return path.join(DEFAULT_SPEECH_MODEL_DIR, context === 'causal' ? 'avdcnn-causal.onnx' : 'avdcnn.onnx');
+}
+
+const HELP = `Usage: drivesense train speech [--context causal|symmetric] [--out FILE.onnx] [--checkpoints DIR]
+                               [--log FILE] [--hours H] [--max-steps N] [--batch 32] [--seed N]
+                               [--fc 1000,800,600,1500] [--visual-dropout 0.25] [--data DIR] [--export-only]
+
+Trains the AVDCNN speech enhancer (Hou et al. 2018) on speech × noise mixed on the fly (SNR uniform in
+[-5, 15] dB) from the training split only, early-stopping on the fixed validation set, then exports the
+best weights to ONNX (sidecar .onnx.json, parity check against TF.js ≤ 1e-4, report .report.json).
+Re-running the same command resumes from the last checkpoint (mixer position, RNG, optimizer state).
+
+  --context MODE        causal (live: frames t-4..t, 512/128 STFT, 40 ms delay; default) or symmetric
+                        (the paper: t-2..t+2, 512/320 STFT, 92 ms)
+  --out FILE.onnx       the model (default ${defaultSpeechModelPath('causal')}, or
+                        ${defaultSpeechModelPath('symmetric')} for symmetric)
+  --checkpoints DIR     checkpoints (default out/train-speech-<context>/ckpt)
+  --log FILE            progress log, appended (default out/train-speech-<context>/train.log)
+  --hours H             stop training after H hours of wall time in this invocation, then export the best
+  --max-steps N         stop after N steps in total (default 100000)
+  --batch N             examples (STFT frames) per step (default 32)
+  --seed N              weights, mixing, normaliser and augmentation seed (default 1)
+  --fc A,B,C,D          FC1, FC2, FC_a3, FC_v3 units (default 1000,800,600,1500, the paper's)
+  --visual-dropout P    probability that an example's visual input is zeroed (default 0.25)
+  --lr X                RMSprop learning rate (default 1e-4, the paper's)
+  --val-every N         steps between validation rounds (default 500)
+  --val-frames N        validation frames used, every k-th frame of the fixed set (default 4096)
+  --checkpoint-every N  steps between checkpoints besides validation rounds (default 250)
+  --patience N          validation rounds without improvement before stopping (default 10)
+  --gain-db G           random level per training mixture, uniform ±G dB (default 10)
+  --log-every N         steps between progress lines (default 50)
+  --data DIR            data root with audio/speech, audio/noise, av/grid (default ${DEFAULT_SPEECH_DATA})
+  --audio-only          do not load the GRID videos' mouth crops (AV clips train as audio-only)
+  --export-only         export the best checkpoint in --checkpoints (no training)
+
+Exit status: 0 ok, 1 data, training or parity error, 2 bad arguments, 130/143 interrupted (checkpoint saved).`;
+
+function intOpt(args: Parameters<Command['run']>[0], name: string, def: number, min = 1): number {
+  const v = numberOpt(args, name, def);
+  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer ≥ ${min}`);
+  return v;
+}
+
+export const trainSpeechCommand: Command = {
+  name: 'train speech',
+  summary: 'Train the AVDCNN speech enhancer (on-the-fly mixing, checkpoints, resume, ONNX export)',
+  help: HELP,
+  options: {
+    context: { type: 'string' },
+    out: { type: 'string' },
+    checkpoints: { type: 'string' },
+    log: { type: 'string' },
+    hours: { type: 'string' },
+    'max-steps': { type: 'string' },
+    batch: { type: 'string' },
+    seed: { type: 'string' },
+    fc: { type: 'string' },
+    'visual-dropout': { type: 'string' },
+    lr: { type: 'string' },
+    'val-every': { type: 'string' },
+    'val-frames': { type: 'string' },
+    'checkpoint-every': { type: 'string' },
+    patience: { type: 'string' },
+    'gain-db': { type: 'string' },
+    'log-every': { type: 'string' },
+    data: { type: 'string' },
+    'audio-only': { type: 'boolean' },
+    'export-only': { type: 'boolean' },
+  },
+  async run(args) {
+    if (args.positionals.length > 0)
+      throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
+    const context = stringOpt(args, 'context') ?? 'causal';
+    if (context !== 'causal' && context !== 'symmetric')
+      throw new UsageError(`--context must be causal or symmetric, got ${JSON.stringify(context)}`);
+    const fcText = stringOpt(args, 'fc') ?? '1000,800,600,1500';
+    const fc = fcText.split(',').map(Number);
+    if (fc.length !== 4 || !fc.every((n) => Number.isInteger(n) && n >= 1))
+      throw new UsageError(`--fc needs four positive integers (FC1,FC2,FC_a3,FC_v3), got ${fcText}`);
+    const seed = intOpt(args, 'seed', 1, 0);
+    const hours = stringOpt(args, 'hours') !== undefined ? numberOpt(args, 'hours', 0) : undefined;
+    if (hours !== undefined && !(hours > 0)) throw new UsageError('--hours must be > 0');
+    let config: AvdcnnConfig;
+    try {
+      config = resolveAvdcnnConfig({
+        context,
+        fc1Units: fc[0]!,
+        fc2Units: fc[1]!,
+        fcAudioUnits: fc[2]!,
+        fcVisualUnits: fc[3]!,
+        visualAbsentProbability: numberOpt(args, 'visual-dropout', 0.25),
+        learningRate: numberOpt(args, 'lr', 1e-4),
+      });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const outDir = `out/train-speech-${context}`;
+    const onnxPath = stringOpt(args, 'out') ?? defaultSpeechModelPath(context);
+    if (!onnxPath.endsWith('.onnx')) throw new UsageError('--out must end in .onnx');
+    const checkpointDir = stringOpt(args, 'checkpoints') ?? path.join(outDir, 'ckpt');
+    const logFile = stringOpt(args, 'log') ?? path.join(outDir, 'train.log');
+    mkdirSync(path.dirname(logFile), { recursive: true });
+    const log = (line: string): void => {
+      const l = `${new Date().toISOString()} ${line}`;
+      console.log(l);
+      appendFileSync(logFile, `${l}\n`);
+    };
+    const command = {
+      context,
+      fc,
+      seed,
+      batch: intOpt(args, 'batch', 32),
+      hours: hours ?? null,
+      maxSteps: intOpt(args, 'max-steps', 100_000),
+      visualDropout: config.visualAbsentProbability,
+      learningRate: config.learningRate,
+      valEvery: intOpt(args, 'val-every', 500),
+      valFrames: intOpt(args, 'val-frames', 4096),
+      checkpointEvery: intOpt(args, 'checkpoint-every', 250),
+      patience: intOpt(args, 'patience', 10),
+      gainDb: numberOpt(args, 'gain-db', 10),
+      logEvery: intOpt(args, 'log-every', 50),
+      checkpoints: checkpointDir,
+      out: onnxPath,
+    };
+    if (!(command.gainDb >= 0)) throw new UsageError('--gain-db must be ≥ 0');
+
+    const backend = await selectTrainingBackend({ log });
+    log(`drivesense train speech ${JSON.stringify(command)}`);
+
+    if (args.values['export-only'] === true) {
+      const { model, state, extra } = await loadBestSpeechCheckpoint(checkpointDir);
+      try {
+        const report = await exportTrainedSpeechModel({
+          model,
+          state,
+          extra,
+          onnxPath,
+          status: 'export-only',
+          examplesPerS: null,
+          data: { note: 'exported from a checkpoint; see the training log for the data' },
+          backend: backend.backend,
+          command,
+          log,
+        });
+        log(`wrote ${onnxPath} (${report.id}) and ${reportPathFor(onnxPath)}`);
+      } finally {
+        model.dispose();
+      }
+      return 0;
+    }
+
+    const dataRoot = stringOpt(args, 'data') ?? DEFAULT_SPEECH_DATA;
+    const stft = defaultStftFor(context);
+    log(
+      `loading speech data from ${dataRoot} (mouth crops aligned to the ${stft.windowLength}/${stft.hop} STFT)`,
+    );
+    const data = await prepareSpeechData(dataRoot, {
+      align: { stft },
+      ...(args.values['audio-only'] === true ? { audioOnly: true } : {}),
+    });
+    const controller = new AbortController();
+    let signalName: NodeJS.Signals | undefined;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (signalName !== undefined) return;
+      signalName = sig;
+      log(`${sig}: stopping after the current step and saving a checkpoint`);
+      controller.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const train = await loadSplitPools(data, 'train');
+      const validation = await loadSplitPools(data, 'validation');
+      const c = data.counts;
+      log(
+        `split ${data.split.hash.slice(0, 16)}: train ${c.train.utterances} utterances (${c.train.speakers} speakers, ` +
+          `${c.train.avUtterances} AV), validation ${c.validation.utterances} (${c.validation.speakers} speakers); ` +
+          `test ${c.test.utterances} utterances never loaded`,
+      );
+      const result = await trainSpeechModel({
+        split: data.split,
+        train,
+        validation,
+        model: config,
+        stft,
+        checkpointDir,
+        batchSize: command.batch,
+        seed,
+        gainDb: command.gainDb,
+        validationEvery: command.valEvery,
+        validationFrames: command.valFrames,
+        checkpointEvery: command.checkpointEvery,
+        patience: command.patience,
+        maxSteps: command.maxSteps,
+        logEvery: command.logEvery,
+        ...(hours !== undefined ? { timeBudgetS: hours * 3600 } : {}),
+        signal: controller.signal,
+        log,
+      });
+      try {
+        if (result.status === 'interrupted') return signalName === 'SIGTERM' ? 143 : 130;
+        const report = await exportTrainedSpeechModel({
+          model: result.model,
+          state: result.state,
+          extra: result.extra,
+          onnxPath,
+          status: result.status,
+          examplesPerS: result.examplesPerS,
+          data: {
+            root: path.resolve(dataRoot),
+            splitHash: data.split.hash,
+            counts: data.counts,
+            train: {
+              speakers: data.split.parts.train.speakers,
+              noise: data.split.parts.train.noise,
+            },
+            validation: {
+              speakers: data.split.parts.validation.speakers,
+              noise: data.split.parts.validation.noise,
+            },
+            testHeldOut: { speakers: data.split.parts.test.speakers, noise: data.split.parts.test.noise },
+            mixing: 'on the fly, SNR uniform [-5, 15] dB (rms level), train split only; validation -5/0/5 dB',
+            audioOnly: args.values['audio-only'] === true,
+            licences: [...new Set(data.catalog.noises.map((n) => n.licence))],
+          },
+          backend: backend.backend,
+          command,
+          log,
+        });
+        log(
+          `wrote ${onnxPath} (${report.id}); best validation ${report.bestValidation?.toFixed(4) ?? '—'} at step ` +
+            `${report.bestStep ?? '—'}; report ${reportPathFor(onnxPath)}`,
+        );
+        return 0;
+      } finally {
+        result.model.dispose();
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await data.loader.close();
+    }
+  },
+};

@@ -1,0 +1,119 @@
+/**
+ * The speech enhancer on ONNX Runtime: loads `<name>.onnx` with its sidecar (`metadata.speech`,
+ * speech-model-meta.ts), checks the graph against it and wraps the session as the enhancer's model runner.
+ * Shared by the pipeline operator and `drivesense enhance`, so both run exactly the same thing.
+ *
+ * Lifecycle: `loadSpeechEnhancerModel` → `createEnhancer()` per audio stream (each its own state; they share
+ * the session) → `release()`.
+ */
+import { existsSync } from 'node:fs';
+import { OnnxSession } from '../common/onnx-session.ts';
+import type { OnnxSessionConfig } from '../common/onnx-session.ts';
+import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
+import { SpeechEnhancer } from './enhancer.ts';
+import type { SpeechEnhancerOptions, SpeechModelRunner } from './enhancer.ts';
+import { enhanceSamples, mouthFramesFromAligned, mouthFramesFromTrack } from './enhance-samples.ts';
+import type { AlignedMouth, MouthTrack } from './corpus.ts';
+import { AVDCNN_STFT } from '../../streams/features/audio/stft.ts';
+import { readSpeechModelMeta } from './speech-model-meta.ts';
+import type { SpeechModelMeta, SpeechModelShape } from './speech-model-meta.ts';
+
+/** The committed live model (causal), relative to the project root. */
+export const DEFAULT_SPEECH_MODEL_PATH = 'src/models/speech/model/avdcnn-causal.onnx';
+
+/** The ONNX session as a `SpeechModelRunner` (inputs `audio` [n, F, bins, 1], `visual` [n, H, W, F]). */
+export function onnxSpeechRunner(session: OnnxSession, model: SpeechModelShape): SpeechModelRunner {
+  return async (batch) => {
+    const n = batch.size;
+    const out = await session.run({
+      [AVDCNN_INPUT_NAMES.audio]: { data: batch.audio, dims: [n, model.contextFrames, model.bins, 1] },
+      [AVDCNN_INPUT_NAMES.visual]: {
+        data: batch.visual,
+        dims: [n, model.mouthHeight, model.mouthWidth, model.contextFrames],
+      },
+    });
+    const clean = out[AVDCNN_OUTPUT_NAMES.clean];
+    if (clean === undefined) throw new Error(`the model has no '${AVDCNN_OUTPUT_NAMES.clean}' output`);
+    return { clean: clean.data };
+  };
+}
+
+export interface SpeechEnhancerModel {
+  readonly path: string;
+  readonly meta: SpeechModelMeta;
+  readonly session: OnnxSession;
+  readonly runner: SpeechModelRunner;
+  /** A new enhancer (one per audio stream) on this model. */
+  createEnhancer(options?: SpeechEnhancerOptions): SpeechEnhancer;
+  release(): Promise<void>;
+}
+
+/** Loads a speech model; a missing file gets an error that names it and how to make one. */
+export async function loadSpeechEnhancerModel(
+  onnxPath: string = DEFAULT_SPEECH_MODEL_PATH,
+  session: OnnxSessionConfig = {},
+): Promise<SpeechEnhancerModel> {
+  if (!existsSync(onnxPath))
+    throw new Error(
+      `speech model ${onnxPath} not found: train one with \`drivesense train speech\` ` +
+        `(it writes ${DEFAULT_SPEECH_MODEL_PATH}), or pass --model FILE.onnx`,
+    );
+  const { meta } = await readSpeechModelMeta(onnxPath);
+  const s = await OnnxSession.create(onnxPath, session);
+  for (const name of Object.values(AVDCNN_INPUT_NAMES)) {
+    if (!s.inputNames.includes(name)) {
+      await s.release();
+      throw new Error(`${onnxPath}: the graph has no input '${name}' (inputs: ${s.inputNames.join(', ')})`);
+    }
+  }
+  const runner = onnxSpeechRunner(s, meta.model);
+  return {
+    path: onnxPath,
+    meta,
+    session: s,
+    runner,
+    createEnhancer: (options = {}) => new SpeechEnhancer(meta, runner, options),
+    release: () => s.release(),
+  };
+}
+
+/** Mouth crops as the evaluation holds them (evaluate.ts `MouthFrames`). */
+export interface EvalMouthFrames {
+  readonly aligned: AlignedMouth;
+  readonly track?: MouthTrack;
+}
+
+/** What `drivesense eval speech` calls (eval-speech.ts `AvdcnnEnhancer`). */
+export interface EvalEnhancer {
+  enhance(noisy16k: Float32Array, mouth?: EvalMouthFrames): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+/** Chunk size of the whole-signal runs: 20 ms, as `drivesense enhance`. */
+export const WHOLE_SIGNAL_CHUNK_SAMPLES = 320;
+
+/**
+ * The contract of `drivesense eval speech` (eval-speech.ts `AvdcnnLoader`): each call to `enhance` is one
+ * utterance through a fresh enhancer (fresh state, running statistics included) in 20 ms chunks, exactly
+ * as `drivesense enhance`. Mouth crops come from the per-video-frame track when known, else from the
+ * crops aligned to the paper's STFT frames (AVDCNN_STFT), placed at those frames' centres.
+ */
+export async function loadEvalEnhancer(modelFile: string): Promise<EvalEnhancer> {
+  const model = await loadSpeechEnhancerModel(modelFile);
+  return {
+    async enhance(noisy16k, mouth) {
+      const frames =
+        mouth === undefined
+          ? []
+          : mouth.track !== undefined
+            ? mouthFramesFromTrack(mouth.track)
+            : mouthFramesFromAligned(mouth.aligned, noisy16k.length, AVDCNN_STFT);
+      const enhancer = model.createEnhancer();
+      const out = await enhanceSamples(enhancer, noisy16k, WHOLE_SIGNAL_CHUNK_SAMPLES, frames);
+      const s = enhancer.stats();
+      if (s.modelErrors > 0) throw new Error(`${modelFile}: the model failed: ${s.lastModelError ?? '?'}`);
+      return out;
+    },
+    release: () => model.release(),
+  };
+}

@@ -1,0 +1,613 @@
+/**
+ * Streaming speech enhancement core: 16 kHz audio chunks (and mouth frames when a camera is there) in,
+ * enhanced 16 kHz chunks with their event times out. Pure apart from the injected model runner (ONNX Runtime
+ * in production, enhancer-onnx.ts; a stub in tests): no clock, no I/O. One instance per audio stream.
+ *
+ * Per STFT frame t (the model's STFT from its metadata, speech-model-meta.ts; the live model uses 512/128):
+ * 1. analysis (`StreamingStft`): ln power x_t and noisy phase φ_t of the frame over samples
+ *    [(t+1)·hop − W, (t+1)·hop) of the segment;
+ * 2. normalisation of x_t as the model was trained: running (causal, `RunningNormalizer`: frame t with the
+ *    statistics of frames ≤ t — DESIGN.md: the live path's normalisation is running, and `drivesense enhance`
+ *    runs this same class, so the streamed and whole-file outputs agree), global (fixed statistics) or none;
+ * 3. context stacking (`ContextStacker`): causal t−4…t (no look-ahead), or the paper's t−2…t+2 (the frame is
+ *    processed two frames later);
+ * 4. visual input: the latest mouth frame at or before the audio frame's centre time (the training's
+ *    alignment, corpus.ts `alignMouth`: sample-and-hold, at most `visualMaxGapMs` old), stacked with the same
+ *    context; no frame → zeros (the camera-absent input the model was trained with);
+ * 5. the model predicts the clean ln power ŷ of the target frame (the newest, or the centre); the enhanced
+ *    frame is recombined with the noisy phase and inverted with the project's WOLA ISTFT
+ *    (`StreamingIstft`: overlap-add normalised by the summed squared window):
+ *    - mode 'spectrum' (the paper): |Ŝ|² = e^ŷ − ε, i.e. the predicted magnitude with the noisy phase;
+ *      ŷ is capped at ln(W²) (twice a full-scale frame's magnitude) so a wild prediction cannot blow up;
+ *    - mode 'mask': the prediction used as a gain bounded by 1, G = min(1, √(e^{ŷ − x})), optionally floored
+ *      (`maskFloorDb`): in the log domain ŷ' = max(min(ŷ, x), x + 2·ln G_min). The output is never louder
+ *      than the input in any bin, which is robust to over-estimation (an untrained or mismatched model) at
+ *      the price of not restoring bins the noise masked below the speech.
+ *    A non-finite prediction (a broken model) is replaced by the noisy x (counted, `modelNonFinite`); a model
+ *    run that throws passes its frames through unenhanced (counted, `modelErrors`, message kept), so the
+ *    audio never stops and the timeline never shifts.
+ *
+ * Batching: the frames completed by one `push` go to the model together (at most `maxBatchFrames` per run);
+ * inference has no state across examples, so the output does not depend on the chunking (the tests hold 1
+ * chunk, 20 ms chunks and random chunk sizes to 1e-6 through ONNX Runtime).
+ *
+ * Time. `tUs` of a chunk is the event time of its first sample, µs. A segment starts at the first chunk's
+ * `tUs` (t0); sample i of the segment is at t0 + i/16 kHz, and output sample i is the enhanced input sample i
+ * (the ISTFT does not shift the timeline): every output chunk carries the time of its own first sample.
+ * Output lags input: a frame is final once the next one is added, so after N input samples
+ * N − (W − hop) − future·hop are out (causal 512/128: 384 samples = 24 ms behind; plus the wait for a whole
+ * hop); `flush()` returns the rest, so the total output equals the total input. Algorithmic delay, as the DNS
+ * Challenge counts it (`delay`): window + hop + look-ahead — 32 + 8 = 40 ms causal 512/128, 92 ms for the
+ * paper's 512/320 with ±2 frames.
+ *
+ * Discontinuities (each chunk's `tUs` against where the segment expects it, t0 + samples so far / rate):
+ * - later by more than `toleranceUs` (1 ms) and at most `maxGapMs` (1 s): the gap is filled with zeros
+ *   (silence concealment, DESIGN.md "Delivery"; counted: `gaps`, `gapFillSamples`), so later samples keep
+ *   their true times and the STFT/context/normaliser state carries on. The zeros go through the model like
+ *   any input (ln ε frames; they also enter the running normaliser);
+ * - later by more than `maxGapMs`: the segment is ended (its tail flushed and returned first) and a new one
+ *   starts at the chunk's time (counted: `resets`). The STFT, ISTFT, context and camera state restart; the
+ *   running normaliser's statistics are kept (they describe the cabin, not the segment);
+ * - earlier, entirely within what was already received: dropped (`duplicates`); partly: the covered samples
+ *   are trimmed (`overlapSamples`). Time never goes back within an enhancer.
+ *
+ * Bad samples: NaN/±Inf → 0 (`nonFinite`); |x| ≥ `clipLevel` (0.999) counted as `clipped`, values beyond ±1
+ * clamped to ±1; digital silence passes (ln ε frames, no NaN: the ISTFT takes max(e^ŷ − ε, 0)).
+ * Rates: the enhancer takes the model's rate (16 kHz) mono only; `pushChunk` refuses anything else with a
+ * message naming the fix (an `AudioConditioner` in front resamples and down-mixes).
+ *
+ * Camera frames (`MouthFrame`: gray mouth crop, height × width row-major in [0, 1], capture time `tUs`) are
+ * given with the audio chunk they arrived with. A frame whose time is at or before the centre of the newest
+ * audio frame already processed is late: those audio frames cannot use it any more, and it is dropped and
+ * counted (`camera.late`), never queued; frames out of order or repeated (`camera.outOfOrder`) and of the
+ * wrong size (`camera.badSize`) likewise. Hand each camera frame over no later than with the audio chunk
+ * that contains its time and the result does not depend on the chunking. A camera that stops leaves the
+ * audio path running on zeros (audio-only).
+ *
+ * Concurrency: `push`/`pushChunk`/`flush` may be called without awaiting the previous call; they run one
+ * after the other in call order.
+ */
+import { CausalVisualAligner } from '../../streams/features/camera/frame-align.ts';
+import { ContextStacker } from '../../streams/features/audio/context.ts';
+import type { ContextSpec } from '../../streams/features/audio/context.ts';
+import { RunningNormalizer } from '../../streams/features/audio/normalize.ts';
+import {
+  StreamingIstft,
+  StreamingStft,
+  algorithmicDelay,
+  resolveStft,
+} from '../../streams/features/audio/stft.ts';
+import type { AlgorithmicDelay, ResolvedStft } from '../../streams/features/audio/stft.ts';
+import { visualInputFromFrames } from './avdcnn.ts';
+import { contextSpecOf, stftOf, validateSpeechModelMeta } from './speech-model-meta.ts';
+import type { EnhancementMode, SpeechModelMeta } from './speech-model-meta.ts';
+
+/** One model run: `size` examples in the AVDCNN input layouts (avdcnn.ts). */
+export interface SpeechModelBatch {
+  readonly size: number;
+  /** size × frames × bins (normalised ln power, oldest frame first) = `audio` [size, F, bins, 1]. */
+  readonly audio: Float32Array;
+  /** size × height × width × frames = `visual` [size, H, W, F]. */
+  readonly visual: Float32Array;
+}
+
+/** The model adapter: `clean` is size × bins. */
+export type SpeechModelRunner = (batch: SpeechModelBatch) => Promise<{ readonly clean: Float32Array }>;
+
+/** A mouth crop: gray, height × width row-major, [0, 1] (the camera pipeline's 'gray' 'hwc' output). */
+export interface MouthFrame {
+  /** Capture time, µs (same clock as the audio). */
+  readonly tUs: number;
+  readonly data: Float32Array;
+}
+
+export interface EnhancedChunk {
+  /** Event time of samples[0], µs (segment start + startSample / rate, rounded to the µs). */
+  readonly tUs: number;
+  readonly sampleRateHz: number;
+  readonly samples: Float32Array;
+  /** Segment number (a new one after each reset). */
+  readonly segment: number;
+  /** Index of samples[0] within the segment. */
+  readonly startSample: number;
+}
+
+export interface SpeechEnhancerOptions {
+  /** Default: the metadata's `output`, else 'spectrum'. */
+  readonly mode?: EnhancementMode;
+  /** Mask mode: lowest gain, dB (default −Infinity: none). */
+  readonly maskFloorDb?: number;
+  /** Longest gap filled with zeros, ms (default 1000); longer ones reset. */
+  readonly maxGapMs?: number;
+  /** Timestamp jitter taken as contiguous, µs (default 1000). */
+  readonly toleranceUs?: number;
+  /** |x| at or above this counts as clipped (default 0.999). */
+  readonly clipLevel?: number;
+  /** Frames per model run at most (default 64). */
+  readonly maxBatchFrames?: number;
+  /** Oldest mouth frame still held for an audio frame, ms (default 100, as the training's alignment). */
+  readonly visualMaxGapMs?: number;
+}
+
+export interface SpeechEnhancerCameraStats {
+  /** Mouth frames handed over / used by the aligner. */
+  received: number;
+  accepted: number;
+  /** Dropped: arrived after the audio frames at their time were processed. */
+  late: number;
+  /** Dropped: time not after the newest accepted frame (reordered or repeated). */
+  outOfOrder: number;
+  /** Dropped: not height × width values. */
+  badSize: number;
+  /** Dropped: handed over with an empty chunk before any audio (no timeline to place them on). */
+  withoutAudio: number;
+  /** Audio frames with a mouth frame / with the zero (camera-absent) input. */
+  audioFramesWithVisual: number;
+  audioFramesWithoutVisual: number;
+}
+
+export interface SpeechEnhancerStats {
+  chunks: number;
+  /** Chunks refused by `pushChunk` (rate, channels). */
+  refused: number;
+  inputSamples: number;
+  outputSamples: number;
+  /** STFT frames enhanced, model runs. */
+  frames: number;
+  modelRuns: number;
+  /** Model runs that threw (their frames passed through), and the last message. */
+  modelErrors: number;
+  lastModelError?: string;
+  /** Predicted values that were not finite (replaced by the noisy ln power). */
+  modelNonFinite: number;
+  nonFinite: number;
+  clipped: number;
+  gaps: number;
+  gapFillSamples: number;
+  resets: number;
+  duplicates: number;
+  overlapSamples: number;
+  segments: number;
+  camera: SpeechEnhancerCameraStats;
+}
+
+interface PendingFrame {
+  readonly logPower: Float32Array;
+  readonly phase: Float32Array;
+}
+
+interface Item {
+  readonly index: number;
+  readonly audio: Float32Array;
+  readonly visual: Float32Array;
+}
+
+interface Segment {
+  readonly index: number;
+  readonly t0Us: number;
+  /** Samples analysed (gap zeros included) and emitted. */
+  inCount: number;
+  outCount: number;
+  readonly stft: StreamingStft;
+  readonly istft: StreamingIstft;
+  readonly audioStack: ContextStacker;
+  readonly visualStack: ContextStacker;
+  readonly aligner: CausalVisualAligner;
+  readonly pending: Map<number, PendingFrame>;
+  /** Centre time of the newest audio frame processed, µs. */
+  lastFrameUs: number;
+}
+
+/** See the file comment. */
+export class SpeechEnhancer {
+  readonly meta: SpeechModelMeta;
+  readonly sampleRateHz: number;
+  readonly mode: EnhancementMode;
+  readonly context: ContextSpec;
+  /** window + hop + look-ahead (DNS Challenge). */
+  readonly delay: AlgorithmicDelay;
+  /** Samples the output trails the input by, besides the wait for a whole hop: W − hop + future·hop. */
+  readonly outputLagSamples: number;
+  private readonly stftCfg: ResolvedStft;
+  private readonly bins: number;
+  private readonly frames: number;
+  private readonly pixels: number;
+  private readonly opts: Required<Omit<SpeechEnhancerOptions, 'mode'>>;
+  private readonly normalizer: RunningNormalizer | undefined;
+  private readonly maxLogPower: number;
+  private readonly maskFloorLog: number;
+  private readonly zeroMouth: Float32Array;
+  private seg: Segment | null = null;
+  private segments = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly s: SpeechEnhancerStats;
+
+  constructor(
+    meta: SpeechModelMeta,
+    private readonly runModel: SpeechModelRunner,
+    options: SpeechEnhancerOptions = {},
+  ) {
+    validateSpeechModelMeta(meta);
+    this.meta = meta;
+    this.stftCfg = resolveStft(stftOf(meta));
+    this.sampleRateHz = this.stftCfg.sampleRateHz;
+    this.bins = meta.model.bins;
+    this.frames = meta.model.contextFrames;
+    this.pixels = meta.model.mouthHeight * meta.model.mouthWidth;
+    this.context = contextSpecOf(meta.model);
+    this.delay = algorithmicDelay(stftOf(meta), this.context.future);
+    this.outputLagSamples =
+      this.stftCfg.windowLength - this.stftCfg.hop + this.context.future * this.stftCfg.hop;
+    this.mode = options.mode ?? meta.output ?? 'spectrum';
+    if (this.mode !== 'spectrum' && this.mode !== 'mask')
+      throw new RangeError(`enhancer: mode ${JSON.stringify(this.mode)} (spectrum or mask)`);
+    this.opts = {
+      maskFloorDb: options.maskFloorDb ?? -Infinity,
+      maxGapMs: options.maxGapMs ?? 1000,
+      toleranceUs: options.toleranceUs ?? 1000,
+      clipLevel: options.clipLevel ?? 0.999,
+      maxBatchFrames: options.maxBatchFrames ?? 64,
+      visualMaxGapMs: options.visualMaxGapMs ?? 100,
+    };
+    const o = this.opts;
+    if (!(o.maxGapMs >= 0) || !(o.toleranceUs >= 0) || !(o.visualMaxGapMs >= 0))
+      throw new RangeError('enhancer: maxGapMs, toleranceUs and visualMaxGapMs must be ≥ 0');
+    if (!Number.isInteger(o.maxBatchFrames) || o.maxBatchFrames < 1)
+      throw new RangeError(`enhancer: maxBatchFrames ${o.maxBatchFrames}`);
+    if (!(o.maskFloorDb <= 0)) throw new RangeError(`enhancer: maskFloorDb ${o.maskFloorDb} must be ≤ 0`);
+    const n = meta.normalization;
+    this.normalizer =
+      n.kind === 'running'
+        ? new RunningNormalizer({
+            bins: this.bins,
+            frameRateHz: this.sampleRateHz / this.stftCfg.hop,
+            timeConstantS: n.timeConstantS,
+            stdFloor: n.stdFloor,
+          })
+        : undefined;
+    this.maxLogPower = 2 * Math.log(this.stftCfg.windowLength);
+    // Power gain floor: 10^(dB/10); ln of it.
+    this.maskFloorLog = (o.maskFloorDb / 10) * Math.LN10;
+    this.zeroMouth = new Float32Array(this.pixels);
+    this.s = {
+      chunks: 0,
+      refused: 0,
+      inputSamples: 0,
+      outputSamples: 0,
+      frames: 0,
+      modelRuns: 0,
+      modelErrors: 0,
+      modelNonFinite: 0,
+      nonFinite: 0,
+      clipped: 0,
+      gaps: 0,
+      gapFillSamples: 0,
+      resets: 0,
+      duplicates: 0,
+      overlapSamples: 0,
+      segments: 0,
+      camera: {
+        received: 0,
+        accepted: 0,
+        late: 0,
+        outOfOrder: 0,
+        badSize: 0,
+        withoutAudio: 0,
+        audioFramesWithVisual: 0,
+        audioFramesWithoutVisual: 0,
+      },
+    };
+  }
+
+  /** A copy of the counters. */
+  stats(): SpeechEnhancerStats {
+    return { ...this.s, camera: { ...this.s.camera } };
+  }
+
+  /**
+   * 16 kHz mono samples whose first is at `tUs` (µs), with the mouth frames that arrived with them. Returns
+   * the enhanced samples now final (usually one chunk; a reset returns the old segment's tail first; none
+   * while the first frames fill). `samples` is not modified.
+   */
+  push(
+    samples: Float32Array,
+    tUs: number,
+    mouthFrames: readonly MouthFrame[] = [],
+  ): Promise<EnhancedChunk[]> {
+    if (!Number.isFinite(tUs)) return Promise.reject(new RangeError(`enhancer: chunk time ${tUs} µs`));
+    return this.serial(() => this.doPush(samples, tUs, mouthFrames));
+  }
+
+  /**
+   * An audio chunk with its format: refused (counted, `refused` says why, nothing else happens) unless it is
+   * mono at the model's rate.
+   */
+  async pushChunk(
+    chunk: {
+      readonly samples: Float32Array;
+      readonly sampleRateHz: number;
+      readonly channels?: number;
+      readonly tUs: number;
+    },
+    mouthFrames: readonly MouthFrame[] = [],
+  ): Promise<{ chunks: EnhancedChunk[]; refused?: string }> {
+    const channels = chunk.channels ?? 1;
+    let refused: string | undefined;
+    if (chunk.sampleRateHz !== this.sampleRateHz)
+      refused =
+        `audio at ${chunk.sampleRateHz} Hz refused: the speech enhancer takes ${this.sampleRateHz} Hz ` +
+        `(resample first, e.g. with an AudioConditioner in front)`;
+    else if (channels !== 1)
+      refused = `audio with ${channels} channels refused: the speech enhancer takes mono (down-mix first)`;
+    if (refused !== undefined) {
+      this.s.refused++;
+      return { chunks: [], refused };
+    }
+    return { chunks: await this.push(chunk.samples, chunk.tUs, mouthFrames) };
+  }
+
+  /**
+   * Ends the stream: the last frames (zero-padded; the symmetric model's look-ahead repeats the last frame)
+   * and the ISTFT tail, trimmed so the output has exactly as many samples as the input. The running
+   * normaliser keeps its statistics; a later push starts a new segment.
+   */
+  flush(): Promise<EnhancedChunk[]> {
+    return this.serial(async () => {
+      const out: EnhancedChunk[] = [];
+      await this.finish(out);
+      return out;
+    });
+  }
+
+  private serial<T>(run: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private async doPush(
+    input: Float32Array,
+    tUs: number,
+    mouth: readonly MouthFrame[],
+  ): Promise<EnhancedChunk[]> {
+    const out: EnhancedChunk[] = [];
+    this.s.chunks++;
+    const fs = this.sampleRateHz;
+    const o = this.opts;
+    let samples = this.sanitize(input);
+    let seg = this.seg;
+    let fill = 0;
+    if (seg !== null && samples.length > 0) {
+      const expectedUs = seg.t0Us + (seg.inCount * 1e6) / fs;
+      const deltaUs = tUs - expectedUs;
+      if (deltaUs > o.toleranceUs) {
+        if (deltaUs <= o.maxGapMs * 1000) {
+          fill = Math.round((deltaUs * fs) / 1e6);
+          this.s.gaps++;
+          this.s.gapFillSamples += fill;
+        } else {
+          this.s.resets++;
+          await this.finish(out);
+          seg = null;
+        }
+      } else if (deltaUs < -o.toleranceUs) {
+        const endUs = tUs + (samples.length * 1e6) / fs;
+        if (endUs <= expectedUs + o.toleranceUs) {
+          this.s.duplicates++;
+          this.intake(seg, mouth);
+          return out;
+        }
+        const skip = Math.min(samples.length, Math.round((-deltaUs * fs) / 1e6));
+        this.s.overlapSamples += skip;
+        samples = samples.subarray(skip);
+      }
+    }
+    if (samples.length === 0) {
+      if (seg !== null) this.intake(seg, mouth);
+      else {
+        this.s.camera.received += mouth.length;
+        this.s.camera.withoutAudio += mouth.length;
+      }
+      return out;
+    }
+    seg ??= this.startSegment(tUs);
+    this.intake(seg, mouth);
+    this.s.inputSamples += samples.length;
+    if (fill > 0) await this.process(seg, new Float32Array(fill), false, out);
+    await this.process(seg, samples, false, out);
+    return out;
+  }
+
+  /** NaN/±Inf → 0, clipping counted and clamped; a copy. */
+  private sanitize(input: Float32Array): Float32Array {
+    const out = new Float32Array(input.length);
+    const clip = this.opts.clipLevel;
+    let nonFinite = 0;
+    let clipped = 0;
+    for (let i = 0; i < input.length; i++) {
+      let v = input[i]!;
+      if (!Number.isFinite(v)) {
+        v = 0;
+        nonFinite++;
+      } else if (v >= clip || v <= -clip) {
+        clipped++;
+        if (v > 1) v = 1;
+        else if (v < -1) v = -1;
+      }
+      out[i] = v;
+    }
+    this.s.nonFinite += nonFinite;
+    this.s.clipped += clipped;
+    return out;
+  }
+
+  private startSegment(t0Us: number): Segment {
+    const cfg = stftOf(this.meta);
+    this.s.segments++;
+    this.seg = {
+      index: this.segments++,
+      t0Us,
+      inCount: 0,
+      outCount: 0,
+      stft: new StreamingStft(cfg),
+      istft: new StreamingIstft(cfg),
+      audioStack: new ContextStacker(this.bins, this.context),
+      visualStack: new ContextStacker(this.pixels, this.context),
+      aligner: new CausalVisualAligner({ maxGapUs: this.opts.visualMaxGapMs * 1000 }),
+      pending: new Map(),
+      lastFrameUs: -Infinity,
+    };
+    return this.seg;
+  }
+
+  /** Camera frames into the aligner, dropping late, reordered and wrong-size ones (counted). */
+  private intake(seg: Segment, mouth: readonly MouthFrame[]): void {
+    const c = this.s.camera;
+    for (const f of mouth) {
+      c.received++;
+      if (f.data.length !== this.pixels) {
+        c.badSize++;
+        continue;
+      }
+      if (!(f.tUs > seg.lastFrameUs)) {
+        c.late++;
+        continue;
+      }
+      if (seg.aligner.push(f) === 'accepted') c.accepted++;
+      else c.outOfOrder++;
+    }
+  }
+
+  /** Centre of STFT frame t of the segment, µs: t0 + ((t + 1)·hop − W/2) / rate (as corpus.ts). */
+  private frameCentreUs(seg: Segment, t: number): number {
+    const { hop, windowLength: w } = this.stftCfg;
+    return seg.t0Us + (((t + 1) * hop - w / 2) * 1e6) / this.sampleRateHz;
+  }
+
+  private normalize(x: Float32Array): Float32Array {
+    const n = this.meta.normalization;
+    if (this.normalizer !== undefined) return this.normalizer.normalize(x);
+    if (n.kind === 'global') {
+      const out = new Float32Array(this.bins);
+      for (let k = 0; k < this.bins; k++) out[k] = (x[k]! - n.mean[k]!) / n.std[k]!;
+      return out;
+    }
+    return x.slice();
+  }
+
+  /** Analyses `samples` (or, at the end, flushes), runs the model on the completed frames, synthesises. */
+  private async process(
+    seg: Segment,
+    samples: Float32Array,
+    end: boolean,
+    out: EnhancedChunk[],
+  ): Promise<void> {
+    const frames = end ? seg.stft.flush() : seg.stft.push(samples);
+    seg.inCount += samples.length;
+    const items: Item[] = [];
+    const cam = this.s.camera;
+    for (const f of frames) {
+      seg.pending.set(f.index, { logPower: f.logPower, phase: f.phase });
+      const tUs = this.frameCentreUs(seg, f.index);
+      seg.lastFrameUs = tUs;
+      const v = seg.aligner.at(tUs);
+      const present = v.status === 'ok' && v.data.length === this.pixels;
+      if (present) cam.audioFramesWithVisual++;
+      else cam.audioFramesWithoutVisual++;
+      const a = seg.audioStack.push(this.normalize(f.logPower));
+      const b = seg.visualStack.push(present ? v.data : this.zeroMouth);
+      a.forEach((s, i) => items.push({ index: s.index, audio: s.features, visual: b[i]!.features }));
+    }
+    if (end) {
+      const a = seg.audioStack.flush();
+      const b = seg.visualStack.flush();
+      a.forEach((s, i) => items.push({ index: s.index, audio: s.features, visual: b[i]!.features }));
+    }
+    const parts: Float32Array[] = [];
+    for (let i = 0; i < items.length; i += this.opts.maxBatchFrames) {
+      const batch = items.slice(i, i + this.opts.maxBatchFrames);
+      const clean = await this.predict(batch);
+      batch.forEach((item, j) => {
+        const raw = seg.pending.get(item.index)!;
+        seg.pending.delete(item.index);
+        const y = this.enhancedLogPower(raw.logPower, clean?.subarray(j * this.bins, (j + 1) * this.bins));
+        parts.push(seg.istft.push(y, raw.phase));
+      });
+    }
+    this.s.frames += items.length;
+    if (end) parts.push(seg.istft.flush());
+    let total = 0;
+    for (const p of parts) total += p.length;
+    total = Math.min(total, seg.inCount - seg.outCount);
+    if (total <= 0) return;
+    const y = new Float32Array(total);
+    let p = 0;
+    for (const part of parts) {
+      const n = Math.min(part.length, total - p);
+      y.set(part.subarray(0, n), p);
+      p += n;
+    }
+    out.push({
+      tUs: Math.round(seg.t0Us + (seg.outCount * 1e6) / this.sampleRateHz),
+      sampleRateHz: this.sampleRateHz,
+      samples: y,
+      segment: seg.index,
+      startSample: seg.outCount,
+    });
+    seg.outCount += total;
+    this.s.outputSamples += total;
+  }
+
+  /** One model run (the batch's `clean`, size × bins), or undefined when it failed (counted). */
+  private async predict(items: readonly Item[]): Promise<Float32Array | undefined> {
+    const n = items.length;
+    const aSize = this.frames * this.bins;
+    const vSize = this.frames * this.pixels;
+    const audio = new Float32Array(n * aSize);
+    const visual = new Float32Array(n * vSize);
+    items.forEach((it, i) => {
+      audio.set(it.audio, i * aSize);
+      visualInputFromFrames(it.visual, this.meta.model, visual.subarray(i * vSize, (i + 1) * vSize));
+    });
+    this.s.modelRuns++;
+    try {
+      const { clean } = await this.runModel({ size: n, audio, visual });
+      if (clean.length !== n * this.bins)
+        throw new Error(`the model returned ${clean.length} values for ${n} frames × ${this.bins} bins`);
+      return clean;
+    } catch (e) {
+      this.s.modelErrors++;
+      this.s.lastModelError = (e as Error).message ?? String(e);
+      return undefined;
+    }
+  }
+
+  /** The ln power to synthesise from the noisy x and the prediction (see the file comment). */
+  private enhancedLogPower(x: Float32Array, predicted: Float32Array | undefined): Float32Array {
+    if (predicted === undefined) return x;
+    const target = this.meta.target ?? { kind: 'raw' };
+    const out = new Float32Array(this.bins);
+    let bad = 0;
+    for (let k = 0; k < this.bins; k++) {
+      let y = predicted[k]!;
+      if (target.kind === 'global') y = y * target.std[k]! + target.mean[k]!;
+      if (!Number.isFinite(y)) {
+        bad++;
+        y = x[k]!;
+      }
+      if (this.mode === 'mask') y = Math.max(Math.min(y, x[k]!), x[k]! + this.maskFloorLog);
+      else if (y > this.maxLogPower) y = this.maxLogPower;
+      out[k] = y;
+    }
+    this.s.modelNonFinite += bad;
+    return out;
+  }
+
+  /** Ends the current segment: flushes everything, trims to the input length. */
+  private async finish(out: EnhancedChunk[]): Promise<void> {
+    const seg = this.seg;
+    if (seg === null) return;
+    await this.process(seg, new Float32Array(0), true, out);
+    this.seg = null;
+  }
+}

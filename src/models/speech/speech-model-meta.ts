@@ -1,0 +1,199 @@
+/**
+ * The serving description of a speech enhancement model, stored in its ONNX sidecar (`<name>.onnx.json`,
+ * `metadata.speech`, written by `saveOnnxModel(model, path, { metadata: { speech } })`): everything the
+ * streaming enhancer (enhancer.ts) needs besides the graph — the STFT, how the context frames were stacked,
+ * how the noisy log power was normalised and what the `clean` output means. Loading checks it against the
+ * graph's input and output shapes recorded in the same sidecar, so a model cannot be fed a layout it was not
+ * trained on.
+ *
+ * - `model`: the AVDCNN sizes the enhancer reads (context, contextFrames, bins, mouth size); a full
+ *   `AvdcnnConfig` may be stored (extra fields are kept, not read).
+ * - `stft`: sample rate, window, hop, FFT size (bins must equal `model.bins`).
+ * - `normalization` of the model's audio input, per bin over ln power:
+ *   'running' (the live path's causal statistics, normalize.ts; time constant and σ floor given),
+ *   'global' (fixed per-bin mean and σ from training), or 'none' (raw ln power).
+ * - `target`: what `clean` is — 'raw' ln power of the current frame (examples.ts, the default), or 'global'
+ *   (normalised with fixed per-bin mean and σ, which the enhancer undoes).
+ * - `output`: the default way of using the prediction, 'spectrum' (the paper: the predicted magnitude with
+ *   the noisy phase) or 'mask' (the prediction bounded by the noisy magnitude; see enhancer.ts).
+ */
+import { readFile } from 'node:fs/promises';
+import { sidecarPathFor } from '../common/onnx-export.ts';
+import type { OnnxSidecar, TensorSpec } from '../common/onnx-export.ts';
+import type { ContextSpec } from '../../streams/features/audio/context.ts';
+import { resolveStft } from '../../streams/features/audio/stft.ts';
+import type { StftConfig } from '../../streams/features/audio/stft.ts';
+import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
+import type { AvdcnnConfig } from './avdcnn.ts';
+
+export type SpeechNormalization =
+  | { readonly kind: 'running'; readonly timeConstantS: number; readonly stdFloor: number }
+  | { readonly kind: 'global'; readonly mean: readonly number[]; readonly std: readonly number[] }
+  | { readonly kind: 'none' };
+
+export type SpeechTarget =
+  | { readonly kind: 'raw' }
+  | { readonly kind: 'global'; readonly mean: readonly number[]; readonly std: readonly number[] };
+
+export type EnhancementMode = 'spectrum' | 'mask';
+
+export type SpeechModelShape = Pick<
+  AvdcnnConfig,
+  'context' | 'contextFrames' | 'bins' | 'mouthHeight' | 'mouthWidth'
+>;
+
+export interface SpeechModelMeta {
+  readonly format: 'drivesense.speech-model';
+  readonly version: 1;
+  readonly model: SpeechModelShape & Readonly<Record<string, unknown>>;
+  readonly stft: {
+    readonly sampleRateHz: number;
+    readonly windowLength: number;
+    readonly hop: number;
+    readonly fftSize?: number;
+  };
+  readonly normalization: SpeechNormalization;
+  /** Default { kind: 'raw' }. */
+  readonly target?: SpeechTarget;
+  /** Default 'spectrum'. */
+  readonly output?: EnhancementMode;
+  /** Training record and scores (free-form, for the docs; not read by the enhancer). */
+  readonly training?: Readonly<Record<string, unknown>>;
+  readonly scores?: Readonly<Record<string, unknown>>;
+}
+
+/** The meta for a model config, STFT and normalisation (what `train speech` stores). */
+export function speechModelMeta(
+  model: AvdcnnConfig | SpeechModelShape,
+  stft: StftConfig,
+  normalization: SpeechNormalization,
+  extra: Pick<SpeechModelMeta, 'target' | 'output' | 'training' | 'scores'> = {},
+): SpeechModelMeta {
+  const meta: SpeechModelMeta = {
+    format: 'drivesense.speech-model',
+    version: 1,
+    model: { ...model },
+    stft: {
+      sampleRateHz: stft.sampleRateHz,
+      windowLength: stft.windowLength,
+      hop: stft.hop,
+      ...(stft.fftSize !== undefined ? { fftSize: stft.fftSize } : {}),
+    },
+    normalization,
+    ...extra,
+  };
+  validateSpeechModelMeta(meta);
+  return meta;
+}
+
+/** The STFT config of a meta (the FFT implementation is the project default). */
+export function stftOf(meta: SpeechModelMeta): StftConfig {
+  return { ...meta.stft };
+}
+
+/** Context frames as the stacker takes them: causal t−(F−1)…t, symmetric t−⌊F/2⌋…t+(F−1−⌊F/2⌋). */
+export function contextSpecOf(model: Pick<AvdcnnConfig, 'context' | 'contextFrames'>): ContextSpec {
+  const f = model.contextFrames;
+  if (model.context === 'causal') return { past: f - 1, future: 0 };
+  const past = Math.floor(f / 2);
+  return { past, future: f - 1 - past };
+}
+
+function fail(message: string): never {
+  throw new Error(`speech model metadata: ${message}`);
+}
+
+function checkStats(
+  what: string,
+  s: { mean: readonly number[]; std: readonly number[] },
+  bins: number,
+): void {
+  if (!Array.isArray(s.mean) || !Array.isArray(s.std) || s.mean.length !== bins || s.std.length !== bins)
+    fail(`${what}: mean and std must have ${bins} values`);
+  if (!s.mean.every(Number.isFinite)) fail(`${what}: non-finite mean`);
+  if (!s.std.every((v) => Number.isFinite(v) && v > 0)) fail(`${what}: std must be finite and > 0`);
+}
+
+/** Throws an Error naming the field when the meta is not usable. */
+export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
+  if (meta.format !== 'drivesense.speech-model' || meta.version !== 1)
+    fail(
+      `format ${JSON.stringify(meta.format)} version ${String(meta.version)} is not drivesense.speech-model 1`,
+    );
+  const m = meta.model;
+  if (m.context !== 'causal' && m.context !== 'symmetric') fail(`model.context ${JSON.stringify(m.context)}`);
+  for (const k of ['contextFrames', 'bins', 'mouthHeight', 'mouthWidth'] as const)
+    if (!Number.isInteger(m[k]) || m[k] < 1) fail(`model.${k} ${String(m[k])}`);
+  let bins: number;
+  try {
+    bins = resolveStft(stftOf(meta)).bins;
+  } catch (e) {
+    fail(`stft: ${(e as Error).message}`);
+  }
+  if (bins !== m.bins) fail(`the STFT gives ${bins} bins, the model takes ${m.bins}`);
+  const n = meta.normalization;
+  if (n.kind === 'running') {
+    if (!(n.timeConstantS > 0)) fail(`normalization.timeConstantS ${n.timeConstantS}`);
+    if (!(n.stdFloor > 0)) fail(`normalization.stdFloor ${n.stdFloor}`);
+  } else if (n.kind === 'global') checkStats('normalization', n, bins);
+  else if (n.kind !== 'none') fail(`normalization.kind ${JSON.stringify((n as { kind: unknown }).kind)}`);
+  const t = meta.target ?? { kind: 'raw' };
+  if (t.kind === 'global') checkStats('target', t, bins);
+  else if (t.kind !== 'raw') fail(`target.kind ${JSON.stringify((t as { kind: unknown }).kind)}`);
+  if (meta.output !== undefined && meta.output !== 'spectrum' && meta.output !== 'mask')
+    fail(`output ${JSON.stringify(meta.output)} (spectrum or mask)`);
+}
+
+function sameShape(spec: TensorSpec | undefined, want: readonly (number | null)[]): boolean {
+  return spec !== undefined && spec.shape.length === want.length && spec.shape.every((d, i) => d === want[i]);
+}
+
+/** Checks the graph's recorded inputs/outputs against the meta (audio, visual, clean). */
+export function checkSidecarShapes(sidecar: OnnxSidecar, meta: SpeechModelMeta, where: string): void {
+  const m = meta.model;
+  const want: [string, TensorSpec | undefined, (number | null)[]][] = [
+    [
+      AVDCNN_INPUT_NAMES.audio,
+      sidecar.inputs.find((i) => i.name === AVDCNN_INPUT_NAMES.audio),
+      [null, m.contextFrames, m.bins, 1],
+    ],
+    [
+      AVDCNN_INPUT_NAMES.visual,
+      sidecar.inputs.find((i) => i.name === AVDCNN_INPUT_NAMES.visual),
+      [null, m.mouthHeight, m.mouthWidth, m.contextFrames],
+    ],
+    [
+      AVDCNN_OUTPUT_NAMES.clean,
+      sidecar.outputs.find((o) => o.name === AVDCNN_OUTPUT_NAMES.clean),
+      [null, m.bins],
+    ],
+  ];
+  for (const [name, spec, shape] of want) {
+    if (!sameShape(spec, shape))
+      throw new Error(
+        `${where}: '${name}' is ${spec ? `[${spec.shape.map(String).join(', ')}]` : 'missing'}, ` +
+          `the metadata describes [${shape.map(String).join(', ')}]`,
+      );
+  }
+}
+
+/** Reads and checks `metadata.speech` of a model's sidecar. */
+export async function readSpeechModelMeta(
+  onnxPath: string,
+): Promise<{ meta: SpeechModelMeta; sidecar: OnnxSidecar }> {
+  const sidecarPath = sidecarPathFor(onnxPath);
+  let sidecar: OnnxSidecar;
+  try {
+    sidecar = JSON.parse(await readFile(sidecarPath, 'utf8')) as OnnxSidecar;
+  } catch (e) {
+    throw new Error(`${sidecarPath}: cannot read the model's sidecar (${(e as Error).message})`, {
+      cause: e,
+    });
+  }
+  const meta = sidecar.metadata?.['speech'] as SpeechModelMeta | undefined;
+  if (meta?.format !== 'drivesense.speech-model')
+    throw new Error(`${sidecarPath}: no speech model metadata (metadata.speech)`);
+  validateSpeechModelMeta(meta);
+  checkSidecarShapes(sidecar, meta, onnxPath);
+  return { meta, sidecar };
+}

@@ -1,0 +1,1122 @@
+/**
+ * Training of AVDCNN (avdcnn.ts) on speech × noise mixed on the fly, with exact resume, early stopping, ONNX
+ * export and the TF.js ↔ ONNX Runtime parity check (docs/models/speech.md, section "Training").
+ *
+ * Data (all from the fixed split of splits.ts, checked with `assertDisjoint` first):
+ * - training mixtures come from a `SpeechMixer` over the TRAIN pools only (the mixer refuses material of
+ *   another split): SNR uniform in [−5, 15] dB; per mixture a random gain (uniform ±`gainDb`, the same for
+ *   clean and noisy, applied to the log power) so the model does not learn one recording level;
+ * - mixtures are drawn in rounds of `roundMixtures`; all STFT frames of a round are pooled and shuffled, and
+ *   batches of `batchSize` frames are taken in that order (the remainder of a round smaller than a batch is
+ *   dropped), so a batch mixes utterances, noises and SNRs;
+ * - camera absent: `zeroVisual` per example with p = `visualAbsentProbability`; the lip loss is weighted 0
+ *   for those examples and for frames without a real mouth crop (audio-only utterances, missing crops);
+ * - validation: the fixed evaluation set of the VALIDATION split (`buildEvaluationSet`: every validation
+ *   utterance × every validation noise span × SNR −5, 0, 5 dB, fixed offsets), subsampled to at most
+ *   `validationFrames` frames (every k-th frame, fixed), evaluated every `validationEvery` steps.
+ *
+ * Features (STFT: `LIVE_STFT_512_128` for the causal model, 40 ms algorithmic delay; the paper's
+ * `AVDCNN_STFT` 512/320 for the symmetric one): ln(|X|² + ε) per bin, normalised by a FIXED GLOBAL per-bin
+ * normaliser, `SpeechNormaliser`: mean and standard deviation of the noisy log power (inputs) and of the
+ * clean log power (targets), computed once at the start from `normMixtures` training mixtures (a mixer of
+ * its own seed, so the training order does not depend on it), stored in the checkpoint state and in the
+ * exported sidecar. Input row r of frame t is the normalised noisy frame t − past + r (edge frames
+ * repeated); the target is the normalised clean frame t. The enhancer applies exactly this, with no state
+ * (so streamed and whole-file outputs agree), and maps the `clean` output back with the target statistics.
+ *
+ * Early stopping: criterion = validation log-spectral MSE (the `clean` output, normalised units), the mean
+ * of a camera-present pass (AV clips with their mouth crops) and a camera-absent pass (visual zeroed), so the
+ * model is kept good in both modes; the lip term is reported, not used. Lower is better; `patience`
+ * validation rounds without an improvement of more than `minDelta` stop training; the best checkpoint is
+ * restored at the end.
+ *
+ * Resume: checkpoints (CheckpointStore: weights incl. BN statistics, RMSprop state) every `checkpointEvery`
+ * steps, at every validation round and on abort. The state records the mixer's position and the trainer
+ * RNG's state at the start of the current round, and how many examples of it were consumed: a resumed run
+ * rebuilds that round exactly and continues with the same examples, visual dropout draws and weights
+ * (bit-identical when the model's dropout rate is 0; TF.js's dropout masks are not resumable, see
+ * checkpoint.ts, so with dropout > 0 a resumed run sees the same examples with different dropout masks).
+ *
+ * Lifecycle: `trainSpeechModel` owns the model it returns (caller disposes). It does file I/O only through
+ * the checkpoint store; the caller passes an AbortSignal (SIGINT/SIGTERM in the CLI) to stop cleanly.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { CheckpointStore } from '../common/checkpoint.ts';
+import type { TrainingState } from '../common/checkpoint.ts';
+import { saveOnnxModel } from '../common/onnx-export.ts';
+import type { SavedOnnxModel } from '../common/onnx-export.ts';
+import { OnnxSession } from '../common/onnx-session.ts';
+import { SeededRandom } from '../common/rng.ts';
+import type { RandomState } from '../common/rng.ts';
+import type { ContextSpec } from '../../streams/features/audio/context.ts';
+import { DEFAULT_STD_FLOOR } from '../../streams/features/audio/normalize.ts';
+import {
+  AVDCNN_STFT,
+  LIVE_STFT_512_128,
+  LOG_POWER_EPSILON,
+  algorithmicDelay,
+  resolveStft,
+  stft,
+} from '../../streams/features/audio/stft.ts';
+import type { StftConfig } from '../../streams/features/audio/stft.ts';
+import {
+  AVDCNN_INPUT_NAMES,
+  AVDCNN_OUTPUT_NAMES,
+  avdcnnEvaluate,
+  avdcnnParameterCount,
+  avdcnnShapes,
+  avdcnnTrainStep,
+  buildAvdcnn,
+  createAvdcnnOptimizer,
+  currentFrameIndex,
+  resolveAvdcnnConfig,
+  zeroVisual,
+} from './avdcnn.ts';
+import type { AvdcnnBatch, AvdcnnConfig, AvdcnnLossValues } from './avdcnn.ts';
+import { SpeechMixer, buildEvaluationSet, fnv1a } from './mixing.ts';
+import type { MixerPools, Mixture } from './mixing.ts';
+import { assertDisjoint, canonicalJson } from './splits.ts';
+import type { SpeechDataSplit } from './splits.ts';
+
+// ---------------------------------------------------------------------------------------------------------
+// Options, state, results.
+
+export interface SpeechTrainOptions {
+  readonly split: SpeechDataSplit;
+  /** Loaded material of the train split (the mixer checks it belongs there). */
+  readonly train: MixerPools;
+  /** Loaded material of the validation split. */
+  readonly validation: MixerPools;
+  /** Model config overrides (context, FC sizes, learning rate, visualAbsentProbability, …). */
+  readonly model?: Partial<AvdcnnConfig>;
+  /** Default: LIVE_STFT_512_128 for the causal context, AVDCNN_STFT for the symmetric one. */
+  readonly stft?: StftConfig;
+  readonly checkpointDir: string;
+  /** Examples (frames) per step. Default 32. */
+  readonly batchSize?: number;
+  /** Seed of the weights, mixer, normaliser mixtures and trainer RNG. Default 1. */
+  readonly seed?: number;
+  /** Default [−5, 15] dB. */
+  readonly snrRangeDb?: readonly [number, number];
+  /** Default [−5, 0, 5] dB. */
+  readonly validationSnrsDb?: readonly number[];
+  /** Random level per training mixture, uniform ±gainDb (0 = none). Default 10. */
+  readonly gainDb?: number;
+  /** Mixtures pooled and shuffled per round. Default 16. */
+  readonly roundMixtures?: number;
+  /** Training mixtures for the normaliser statistics. Default 128. */
+  readonly normMixtures?: number;
+  /** Steps between validation rounds. Default 500. */
+  readonly validationEvery?: number;
+  /** Frames of the validation set used (every k-th frame). Default 4096. */
+  readonly validationFrames?: number;
+  /** Steps between checkpoints (besides validation rounds and abort). Default 250. */
+  readonly checkpointEvery?: number;
+  /** Validation rounds without improvement before stopping. Default 10. */
+  readonly patience?: number;
+  /** Improvement needed to count as one, in criterion units. Default 1e-4. */
+  readonly minDelta?: number;
+  /** Stop after this many steps in total (resumes included). Default 100,000. */
+  readonly maxSteps?: number;
+  /** Stop after this many seconds of wall time in this invocation. Default: none. */
+  readonly timeBudgetS?: number;
+  /** Steps between progress lines. Default 50. */
+  readonly logEvery?: number;
+  /** Checkpoints kept besides the best one. Default 3. */
+  readonly keepCheckpoints?: number;
+  readonly signal?: AbortSignal;
+  readonly log?: (line: string) => void;
+  /** Test hooks: every training mixture drawn, every batch's example ids, every step's loss. */
+  readonly onMixture?: (mixture: Mixture) => void;
+  readonly onBatch?: (step: number, examples: readonly string[]) => void;
+  readonly onStep?: (step: number, loss: AvdcnnLossValues) => void;
+  /** Clock, ms (tests). Default Date.now. */
+  readonly now?: () => number;
+}
+
+/** Per-bin statistics as plain arrays (JSON: checkpoint state, sidecar). */
+export interface BinStatsJson {
+  readonly mean: number[];
+  readonly std: number[];
+}
+
+/** The fixed global normaliser of inputs and targets (see the file comment). */
+export interface SpeechNormaliser {
+  readonly kind: 'global-per-bin';
+  readonly bins: number;
+  /** Statistics of the noisy ln power (model input). */
+  readonly input: BinStatsJson;
+  /** Statistics of the clean ln power (model target / `clean` output). */
+  readonly target: BinStatsJson;
+  readonly stdFloor: number;
+  readonly logPowerEpsilon: number;
+  /** Where the statistics came from. */
+  readonly mixtures: number;
+  readonly frames: number;
+  readonly seed: number;
+}
+
+export type SpeechTrainStatus = 'early-stopped' | 'max-steps' | 'time-budget' | 'interrupted';
+
+export interface ValidationResult {
+  /** Early-stopping criterion: mean of the camera-present and camera-absent log-spectral MSE. */
+  readonly criterion: number;
+  readonly audio: number;
+  readonly audioNoCamera: number;
+  /** Lip MSE over frames with a real crop (camera present); NaN without AV validation clips. */
+  readonly video: number;
+  readonly frames: number;
+  readonly avFrames: number;
+}
+
+export interface SpeechTrainResult {
+  readonly status: SpeechTrainStatus;
+  /** The best weights (restored), or the latest ones when interrupted. */
+  readonly model: tf.LayersModel;
+  readonly config: AvdcnnConfig;
+  readonly stft: StftConfig;
+  readonly context: ContextSpec;
+  readonly normaliser: SpeechNormaliser;
+  readonly state: TrainingState;
+  readonly extra: SpeechTrainExtra;
+  /** Examples/s over this invocation's training steps. */
+  readonly examplesPerS: number;
+}
+
+/** What a speech checkpoint carries in `state.extra` (JSON). */
+export interface SpeechTrainExtra {
+  readonly [key: string]: unknown;
+  readonly format: 'drivesense.speech-train';
+  readonly version: 1;
+  /** Hash of everything that must match to resume (config, STFT, data options, split). */
+  readonly fingerprint: string;
+  readonly config: AvdcnnConfig;
+  readonly stft: StftJson;
+  readonly normaliser: SpeechNormaliser;
+  readonly splitHash: string;
+  readonly batchSize: number;
+  readonly seed: number;
+  readonly mixerSeed: number;
+  /** Mixer position and trainer RNG state at the start of the current round; examples consumed in it. */
+  readonly roundMixerPosition: number;
+  readonly roundRng: RandomState;
+  readonly roundConsumed: number;
+  readonly rounds: number;
+  readonly mixtures: number;
+  readonly examples: number;
+  readonly bestStep: number | null;
+  readonly lastValidationStep: number;
+  /** Seconds spent training over all invocations. */
+  readonly trainSeconds: number;
+  /** Lower is better (the criterion is a loss). */
+  readonly bestScoreIs: 'lower';
+}
+
+export interface StftJson {
+  readonly sampleRateHz: number;
+  readonly windowLength: number;
+  readonly hop: number;
+  readonly fftSize: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pure helpers: context, normaliser, examples.
+
+/** Context frames of a config: causal t−(F−1)…t, symmetric centred (±2 for F = 5). */
+export function contextOf(config: Pick<AvdcnnConfig, 'context' | 'contextFrames'>): ContextSpec {
+  const past = currentFrameIndex(config);
+  return { past, future: config.contextFrames - 1 - past };
+}
+
+export function defaultStftFor(context: AvdcnnConfig['context']): StftConfig {
+  return context === 'causal' ? LIVE_STFT_512_128 : AVDCNN_STFT;
+}
+
+function stftJson(cfg: StftConfig): StftJson {
+  const r = resolveStft(cfg);
+  return { sampleRateHz: r.sampleRateHz, windowLength: r.windowLength, hop: r.hop, fftSize: r.fftSize };
+}
+
+/** Per-bin mean and floored std of many frame-major arrays (float64 accumulation). */
+export function binStats(
+  arrays: readonly Float32Array[],
+  bins: number,
+  stdFloor = DEFAULT_STD_FLOOR,
+): BinStatsJson & { frames: number } {
+  const sum = new Float64Array(bins);
+  const sq = new Float64Array(bins);
+  let frames = 0;
+  for (const a of arrays) {
+    const t = a.length / bins;
+    for (let i = 0; i < t; i++)
+      for (let k = 0; k < bins; k++) {
+        const v = a[i * bins + k]!;
+        sum[k] = sum[k]! + v;
+        sq[k] = sq[k]! + v * v;
+      }
+    frames += t;
+  }
+  const mean: number[] = [];
+  const std: number[] = [];
+  for (let k = 0; k < bins; k++) {
+    const m = frames > 0 ? sum[k]! / frames : 0;
+    const v = frames > 0 ? Math.max(0, sq[k]! / frames - m * m) : 1;
+    mean.push(Math.fround(m));
+    std.push(Math.fround(Math.max(stdFloor, Math.sqrt(v))));
+  }
+  return { mean, std, frames };
+}
+
+/** The global normaliser from training mixtures (no gain augmentation; see the file comment). */
+export function fitSpeechNormaliser(
+  mixtures: readonly Mixture[],
+  cfg: StftConfig,
+  seed: number,
+  stdFloor = DEFAULT_STD_FLOOR,
+): SpeechNormaliser {
+  const noisy: Float32Array[] = [];
+  const clean: Float32Array[] = [];
+  let bins = 0;
+  for (const m of mixtures) {
+    const n = stft(m.noisy, cfg);
+    bins = n.bins;
+    noisy.push(n.logPower);
+    clean.push(stft(m.clean, cfg).logPower);
+  }
+  const input = binStats(noisy, bins, stdFloor);
+  const target = binStats(clean, bins, stdFloor);
+  return {
+    kind: 'global-per-bin',
+    bins,
+    input: { mean: input.mean, std: input.std },
+    target: { mean: target.mean, std: target.std },
+    stdFloor,
+    logPowerEpsilon: LOG_POWER_EPSILON,
+    mixtures: mixtures.length,
+    frames: input.frames,
+    seed,
+  };
+}
+
+/** (x + shift − μ[k]) / σ[k] per bin, in place. */
+function normaliseInPlace(frames: Float32Array, stats: BinStatsJson, shift: number): Float32Array {
+  const bins = stats.mean.length;
+  for (let i = 0; i < frames.length; i++) {
+    const k = i % bins;
+    frames[i] = (frames[i]! + shift - stats.mean[k]!) / stats.std[k]!;
+  }
+  return frames;
+}
+
+/** One mixture's frames, normalised, ready to be cut into examples. */
+export interface PreparedMixture {
+  readonly id: string;
+  readonly frames: number;
+  /** frames × bins. */
+  readonly noisy: Float32Array;
+  readonly clean: Float32Array;
+  /** frames × pixels (aligned crops, zeros where missing); absent for audio-only utterances. */
+  readonly mouth?: Float32Array;
+  readonly present?: Uint8Array;
+}
+
+/** ln-power shift of a gain in dB: 10·log10(P) = dB ⇒ ln(P) = dB·ln(10)/10. */
+export function gainToLogPower(gainDb: number): number {
+  return (gainDb * Math.LN10) / 10;
+}
+
+export function prepareMixture(
+  mix: Mixture,
+  cfg: StftConfig,
+  normaliser: SpeechNormaliser,
+  config: AvdcnnConfig,
+  gainDb = 0,
+): PreparedMixture {
+  const n = stft(mix.noisy, cfg);
+  const c = stft(mix.clean, cfg);
+  if (n.bins !== config.bins || normaliser.bins !== config.bins)
+    throw new Error(`speech training: STFT gives ${n.bins} bins, the model wants ${config.bins}`);
+  const shift = gainToLogPower(gainDb);
+  const id = `${mix.utterance}|${mix.noiseId}@${mix.noiseStart}|${mix.snrDb.toFixed(3)}dB`;
+  const base = {
+    id,
+    frames: n.frames,
+    noisy: normaliseInPlace(n.logPower, normaliser.input, shift),
+    clean: normaliseInPlace(c.logPower, normaliser.target, shift),
+  };
+  if (mix.mouth === undefined) return base;
+  const pixels = config.mouthHeight * config.mouthWidth;
+  if (mix.mouth.frameSize !== pixels)
+    throw new Error(
+      `speech training: mouth crops of ${mix.mouth.frameSize} values, the model wants ${pixels}`,
+    );
+  if (mix.mouth.frames !== n.frames)
+    throw new Error(
+      `speech training: ${mix.mouth.frames} aligned mouth frames for ${n.frames} STFT frames ` +
+        '(load the corpus with the training STFT: CorpusLoader option align.stft)',
+    );
+  return { ...base, mouth: mix.mouth.data, present: mix.mouth.present };
+}
+
+/** A reference to frame `t` of prepared mixture `m`. */
+type ExampleRef = readonly [m: number, t: number];
+
+/** Fills a batch (see avdcnn.ts layouts) from example references. */
+export function fillBatch(
+  refs: readonly ExampleRef[],
+  items: readonly PreparedMixture[],
+  config: AvdcnnConfig,
+  context: ContextSpec,
+  camera: 'present' | 'absent' = 'present',
+): AvdcnnBatch {
+  const s = avdcnnShapes(config);
+  const n = refs.length;
+  const bins = config.bins;
+  const rows = context.past + 1 + context.future;
+  const pixels = s.lip;
+  const audio = new Float32Array(n * rows * bins);
+  const visual = new Float32Array(n * pixels * rows);
+  const clean = new Float32Array(n * bins);
+  const lip = new Float32Array(n * pixels);
+  const videoWeight = new Float32Array(n);
+  refs.forEach(([m, t], i) => {
+    const p = items[m]!;
+    for (let r = 0; r < rows; r++) {
+      const src = Math.min(p.frames - 1, Math.max(0, t - context.past + r));
+      audio.set(p.noisy.subarray(src * bins, (src + 1) * bins), (i * rows + r) * bins);
+      if (p.mouth !== undefined && camera === 'present') {
+        const o = i * pixels * rows;
+        const f = src * pixels;
+        for (let px = 0; px < pixels; px++) visual[o + px * rows + r] = p.mouth[f + px]!;
+      }
+    }
+    clean.set(p.clean.subarray(t * bins, (t + 1) * bins), i * bins);
+    if (p.mouth !== undefined) {
+      lip.set(p.mouth.subarray(t * pixels, (t + 1) * pixels), i * pixels);
+      videoWeight[i] = camera === 'present' && p.present?.[t] === 1 ? 1 : 0;
+    }
+  });
+  return { size: n, audio, visual, clean, lip, videoWeight };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Rounds of training examples.
+
+interface Round {
+  readonly items: PreparedMixture[];
+  readonly order: ExampleRef[];
+}
+
+function buildRound(
+  mixer: SpeechMixer,
+  rng: SeededRandom,
+  count: number,
+  cfg: StftConfig,
+  normaliser: SpeechNormaliser,
+  config: AvdcnnConfig,
+  gainDb: number,
+  onMixture: ((m: Mixture) => void) | undefined,
+): Round {
+  const items: PreparedMixture[] = [];
+  const order: ExampleRef[] = [];
+  for (let k = 0; k < count; k++) {
+    const mix = mixer.next();
+    onMixture?.(mix);
+    const gain = gainDb > 0 ? rng.uniform(-gainDb, gainDb) : 0;
+    const p = prepareMixture(mix, cfg, normaliser, config, gain);
+    items.push(p);
+    for (let t = 0; t < p.frames; t++) order.push([k, t]);
+  }
+  rng.shuffle(order);
+  return { items, order };
+}
+
+/** Every k-th frame of the validation mixtures so that at most `maxFrames` are used. */
+function validationRefs(items: readonly PreparedMixture[], maxFrames: number): ExampleRef[] {
+  const all: ExampleRef[] = [];
+  items.forEach((p, m) => {
+    for (let t = 0; t < p.frames; t++) all.push([m, t]);
+  });
+  const stride = Math.max(1, Math.ceil(all.length / maxFrames));
+  return all.filter((_, i) => i % stride === 0);
+}
+
+/** Validation losses (inference mode) in chunks; see `ValidationResult`. */
+export async function validateSpeechModel(
+  model: tf.LayersModel,
+  items: readonly PreparedMixture[],
+  refs: readonly ExampleRef[],
+  config: AvdcnnConfig,
+  context: ContextSpec,
+  chunk = 256,
+): Promise<ValidationResult> {
+  const av = refs.filter(([m]) => items[m]!.mouth !== undefined);
+  const other = refs.filter(([m]) => items[m]!.mouth === undefined);
+  const run = async (
+    list: readonly ExampleRef[],
+    camera: 'present' | 'absent',
+  ): Promise<{ audio: number; video: number; weight: number }> => {
+    let audio = 0;
+    let video = 0;
+    let weight = 0;
+    for (let a = 0; a < list.length; a += chunk) {
+      const part = list.slice(a, a + chunk);
+      const batch = fillBatch(part, items, config, context, camera);
+      const l = await avdcnnEvaluate(model, batch, config);
+      audio += l.audio * part.length;
+      video += l.video * part.length; // = Σ w·mse
+      weight += batch.videoWeight!.reduce((x, y) => x + y, 0);
+    }
+    return { audio, video, weight };
+  };
+  const a0 = await run(other, 'absent');
+  const a1 = await run(av, 'present');
+  const a2 = await run(av, 'absent');
+  const n = refs.length;
+  const audio = (a0.audio + a1.audio) / n;
+  const audioNoCamera = (a0.audio + a2.audio) / n;
+  return {
+    criterion: (audio + audioNoCamera) / 2,
+    audio,
+    audioNoCamera,
+    video: a1.weight > 0 ? a1.video / a1.weight : Number.NaN,
+    frames: n,
+    avFrames: av.length,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The training loop.
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+interface Resolved {
+  readonly config: AvdcnnConfig;
+  readonly stft: StftConfig;
+  readonly context: ContextSpec;
+  readonly batchSize: number;
+  readonly seed: number;
+  readonly snrRangeDb: readonly [number, number];
+  readonly validationSnrsDb: readonly number[];
+  readonly gainDb: number;
+  readonly roundMixtures: number;
+  readonly normMixtures: number;
+  readonly validationFrames: number;
+}
+
+function resolveOptions(o: SpeechTrainOptions): Resolved {
+  const config = resolveAvdcnnConfig(o.model ?? {});
+  const cfg = o.stft ?? defaultStftFor(config.context);
+  const int = (v: number | undefined, def: number, name: string): number => {
+    const x = v ?? def;
+    if (!Number.isInteger(x) || x < 1)
+      throw new RangeError(`speech training: ${name} must be an integer ≥ 1`);
+    return x;
+  };
+  const gainDb = o.gainDb ?? 10;
+  if (!(gainDb >= 0 && Number.isFinite(gainDb))) throw new RangeError('speech training: gainDb must be ≥ 0');
+  if (resolveStft(cfg).bins !== config.bins)
+    throw new RangeError(
+      `speech training: the STFT has ${resolveStft(cfg).bins} bins, the model ${config.bins}`,
+    );
+  return {
+    config,
+    stft: cfg,
+    context: contextOf(config),
+    batchSize: int(o.batchSize, 32, 'batchSize'),
+    seed: o.seed ?? 1,
+    snrRangeDb: o.snrRangeDb ?? [-5, 15],
+    validationSnrsDb: o.validationSnrsDb ?? [-5, 0, 5],
+    gainDb,
+    roundMixtures: int(o.roundMixtures, 16, 'roundMixtures'),
+    normMixtures: int(o.normMixtures, 128, 'normMixtures'),
+    validationFrames: int(o.validationFrames, 4096, 'validationFrames'),
+  };
+}
+
+function fingerprintOf(r: Resolved, splitHash: string): string {
+  return sha256(
+    canonicalJson({
+      config: r.config,
+      stft: stftJson(r.stft),
+      batchSize: r.batchSize,
+      seed: r.seed,
+      snrRangeDb: r.snrRangeDb,
+      validationSnrsDb: r.validationSnrsDb,
+      gainDb: r.gainDb,
+      roundMixtures: r.roundMixtures,
+      normMixtures: r.normMixtures,
+      validationFrames: r.validationFrames,
+      splitHash,
+    }),
+  );
+}
+
+function formatDuration(s: number): string {
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = Math.floor(s % 60);
+  return `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
+}
+
+/** The newest checkpoint's state without loading tensors (null: none). */
+async function peekLatest(store: CheckpointStore): Promise<TrainingState | null> {
+  const list = await store.list();
+  return list.at(-1)?.state ?? null;
+}
+
+function speechExtra(state: TrainingState, dir: string): SpeechTrainExtra {
+  const e = state.extra as SpeechTrainExtra | undefined;
+  if (e?.format !== 'drivesense.speech-train' || e.version !== 1)
+    throw new Error(`${dir}: not a speech training checkpoint (drivesense.speech-train v1)`);
+  return e;
+}
+
+/**
+ * Trains (or resumes training of) AVDCNN; see the file comment. Returns when early stopping, the step limit,
+ * the time budget or the abort signal ends training.
+ */
+export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTrainResult> {
+  const r = resolveOptions(o);
+  const { config, context, batchSize } = r;
+  const log = o.log ?? (() => undefined);
+  const now = o.now ?? Date.now;
+  const t0 = now();
+  const validationEvery = o.validationEvery ?? 500;
+  const checkpointEvery = o.checkpointEvery ?? 250;
+  const patience = o.patience ?? 10;
+  const minDelta = o.minDelta ?? 1e-4;
+  const maxSteps = o.maxSteps ?? 100_000;
+  const timeBudgetS = o.timeBudgetS ?? Number.POSITIVE_INFINITY;
+  const logEvery = o.logEvery ?? 50;
+
+  assertDisjoint(o.split);
+  const fingerprint = fingerprintOf(r, o.split.hash);
+  const mixerSeed = fnv1a(`speech-mixer|${r.seed}`);
+  const rngSeed = fnv1a(`speech-trainer|${r.seed}`);
+  const normSeed = fnv1a(`speech-normaliser|${r.seed}`);
+  const store = new CheckpointStore(o.checkpointDir, { keep: o.keepCheckpoints ?? 3 });
+
+  // Normaliser: from the checkpoint when resuming, else from fresh training mixtures.
+  const previous = await peekLatest(store);
+  let normaliser: SpeechNormaliser;
+  if (previous !== null) {
+    const e = speechExtra(previous, o.checkpointDir);
+    if (e.fingerprint !== fingerprint)
+      throw new Error(
+        `${o.checkpointDir} holds a run with another configuration (model, STFT, batch, seed, data options ` +
+          'or split differ): use another checkpoint directory or the same options',
+      );
+    normaliser = e.normaliser;
+  } else {
+    const nm = new SpeechMixer(o.split, 'train', o.train, { seed: normSeed, snrRangeDb: r.snrRangeDb });
+    const mixtures = Array.from({ length: r.normMixtures }, () => {
+      const m = nm.next();
+      o.onMixture?.(m);
+      return m;
+    });
+    normaliser = fitSpeechNormaliser(mixtures, r.stft, normSeed);
+    log(
+      `normaliser: per-bin mean/std of ln power from ${normaliser.mixtures} training mixtures ` +
+        `(${normaliser.frames} frames)`,
+    );
+  }
+
+  // Validation set (fixed).
+  const valMixtures = buildEvaluationSet(o.split, 'validation', o.validation, { snrsDb: r.validationSnrsDb });
+  const valItems = valMixtures.map((m) => prepareMixture(m, r.stft, normaliser, config));
+  const valRefs = validationRefs(valItems, r.validationFrames);
+  log(
+    `validation: ${valMixtures.length} mixtures (SNR ${r.validationSnrsDb.join('/')} dB), ` +
+      `${valRefs.length} of ${valItems.reduce((a, p) => a + p.frames, 0)} frames used`,
+  );
+
+  const model = buildAvdcnn(config, r.seed);
+  const optimizer = createAvdcnnOptimizer(config);
+  let state: TrainingState = {
+    epoch: 0,
+    step: 0,
+    bestScore: null,
+    bestEpoch: null,
+    epochsWithoutImprovement: 0,
+    rng: new SeededRandom(rngSeed).state,
+    history: [],
+  };
+  let extra: SpeechTrainExtra = {
+    format: 'drivesense.speech-train',
+    version: 1,
+    fingerprint,
+    config,
+    stft: stftJson(r.stft),
+    normaliser,
+    splitHash: o.split.hash,
+    batchSize,
+    seed: r.seed,
+    mixerSeed,
+    roundMixerPosition: 0,
+    roundRng: new SeededRandom(rngSeed).state,
+    roundConsumed: 0,
+    rounds: 0,
+    mixtures: 0,
+    examples: 0,
+    bestStep: null,
+    lastValidationStep: 0,
+    trainSeconds: 0,
+    bestScoreIs: 'lower',
+  };
+  const resumed = await store.loadLatest(model, optimizer);
+  if (resumed !== null) {
+    state = resumed.state;
+    extra = speechExtra(state, o.checkpointDir);
+    log(
+      `resumed from ${resumed.path} at step ${state.step} (best validation ${state.bestScore?.toFixed(4) ?? '—'}` +
+        `${extra.bestStep !== null ? ` at step ${extra.bestStep}` : ''})`,
+    );
+  } else {
+    const p = avdcnnParameterCount(config);
+    log(
+      `new run: AVDCNN ${config.context}, FC ${config.fc1Units}/${config.fc2Units}/${config.fcAudioUnits}/` +
+        `${config.fcVisualUnits}, ${p.total} parameters, batch ${batchSize}, STFT ${r.stft.windowLength}/${r.stft.hop}`,
+    );
+  }
+
+  // Rebuild the current round exactly (or start the first one).
+  const mixer = new SpeechMixer(o.split, 'train', o.train, {
+    seed: mixerSeed,
+    position: extra.roundMixerPosition,
+    snrRangeDb: r.snrRangeDb,
+  });
+  let roundRng = extra.roundRng;
+  let roundMixerPosition = extra.roundMixerPosition;
+  let rng = SeededRandom.fromState(roundRng);
+  let round = buildRound(mixer, rng, r.roundMixtures, r.stft, normaliser, config, r.gainDb, o.onMixture);
+  let consumed = extra.roundConsumed;
+  if (resumed !== null) rng = SeededRandom.fromState(state.rng);
+  let rounds = extra.rounds;
+  let mixtures = extra.mixtures + (resumed === null ? r.roundMixtures : 0);
+  if (resumed === null) rounds = 1;
+
+  const snapshot = (): void => {
+    extra = {
+      ...extra,
+      roundMixerPosition,
+      roundRng,
+      roundConsumed: consumed,
+      rounds,
+      mixtures,
+      trainSeconds: extra.trainSeconds + (now() - lastClock) / 1000,
+    };
+    lastClock = now();
+    state = { ...state, rng: rng.state, extra };
+  };
+  let lastClock = t0;
+  const save = async (best = false): Promise<void> => {
+    snapshot();
+    await store.save(model, state, optimizer, { best });
+  };
+
+  const validate = async (): Promise<boolean> => {
+    const v = await validateSpeechModel(model, valItems, valRefs, config, context);
+    const improved = state.bestScore === null || v.criterion < state.bestScore - minDelta;
+    state.epoch++;
+    if (improved) {
+      state.bestScore = v.criterion;
+      state.bestEpoch = state.epoch;
+      state.epochsWithoutImprovement = 0;
+      extra = { ...extra, bestStep: state.step };
+    } else state.epochsWithoutImprovement++;
+    extra = { ...extra, lastValidationStep: state.step };
+    const entry: Record<string, number> = {
+      step: state.step,
+      examples: extra.examples,
+      trainLoss: windowLoss.n > 0 ? windowLoss.total / windowLoss.n : Number.NaN,
+      trainAudio: windowLoss.n > 0 ? windowLoss.audio / windowLoss.n : Number.NaN,
+      valCriterion: v.criterion,
+      valAudio: v.audio,
+      valAudioNoCamera: v.audioNoCamera,
+      valVideo: v.video,
+      elapsedS: Math.round(extra.trainSeconds + (now() - lastClock) / 1000),
+    };
+    state.history.push(entry);
+    windowLoss = { total: 0, audio: 0, n: 0 };
+    log(
+      `validation @ step ${state.step}: log-spectral MSE ${v.criterion.toFixed(4)} (camera ${v.audio.toFixed(4)}, ` +
+        `no camera ${v.audioNoCamera.toFixed(4)}; lip ${Number.isNaN(v.video) ? '—' : v.video.toFixed(4)})` +
+        `${improved ? ' (best)' : ` (best ${state.bestScore?.toFixed(4)} @ step ${extra.bestStep}, ${state.epochsWithoutImprovement}/${patience})`}`,
+    );
+    await save(improved);
+    return improved;
+  };
+
+  let windowLoss = { total: 0, audio: 0, n: 0 };
+  let logLoss = { total: 0, audio: 0, video: 0, n: 0 };
+  let logClock = now();
+  let stepsThisRun = 0;
+  let status: SpeechTrainStatus | undefined;
+  const budgetLeft = (): boolean => (now() - t0) / 1000 < timeBudgetS;
+
+  while (status === undefined) {
+    if (state.step >= maxSteps) status = 'max-steps';
+    else if (state.epochsWithoutImprovement >= patience) status = 'early-stopped';
+    else if (!budgetLeft()) status = 'time-budget';
+    else if (o.signal?.aborted === true) status = 'interrupted';
+    if (status !== undefined) break;
+
+    if (round.order.length - consumed < batchSize) {
+      roundMixerPosition = mixer.rng.state.position;
+      roundRng = rng.state;
+      round = buildRound(mixer, rng, r.roundMixtures, r.stft, normaliser, config, r.gainDb, o.onMixture);
+      if (round.order.length < batchSize)
+        throw new Error(
+          `speech training: a round of ${r.roundMixtures} mixtures has fewer frames than a batch`,
+        );
+      consumed = 0;
+      rounds++;
+      mixtures += r.roundMixtures;
+    }
+    const refs = round.order.slice(consumed, consumed + batchSize);
+    consumed += batchSize;
+    o.onBatch?.(
+      state.step + 1,
+      refs.map(([m, t]) => `${round.items[m]!.id}#${t}`),
+    );
+    const raw = fillBatch(refs, round.items, config, context);
+    const { batch } = zeroVisual(raw, config.visualAbsentProbability, rng);
+    const loss = await avdcnnTrainStep(model, optimizer, batch, config);
+    if (!Number.isFinite(loss.total))
+      throw new Error(`speech training: the loss is ${loss.total} at step ${state.step + 1}`);
+    state.step++;
+    stepsThisRun++;
+    extra = { ...extra, examples: extra.examples + batchSize };
+    windowLoss = {
+      total: windowLoss.total + loss.total,
+      audio: windowLoss.audio + loss.audio,
+      n: windowLoss.n + 1,
+    };
+    logLoss = {
+      total: logLoss.total + loss.total,
+      audio: logLoss.audio + loss.audio,
+      video: logLoss.video + loss.video,
+      n: logLoss.n + 1,
+    };
+    o.onStep?.(state.step, loss);
+
+    if (state.step % logEvery === 0) {
+      const dt = (now() - logClock) / 1000;
+      const total = extra.trainSeconds + (now() - lastClock) / 1000;
+      const last = state.history.at(-1);
+      log(
+        `step ${state.step} | ${dt > 0 ? ((logLoss.n * batchSize) / dt).toFixed(1) : '—'} ex/s | train loss ` +
+          `${(logLoss.total / logLoss.n).toFixed(4)} (audio ${(logLoss.audio / logLoss.n).toFixed(4)}, lip ` +
+          `${(logLoss.video / logLoss.n).toFixed(4)}) | val ${last?.['valCriterion']?.toFixed(4) ?? '—'} ` +
+          `(best ${state.bestScore?.toFixed(4) ?? '—'}) | elapsed ${formatDuration(total)}`,
+      );
+      logLoss = { total: 0, audio: 0, video: 0, n: 0 };
+      logClock = now();
+    }
+    if (state.step % validationEvery === 0) await validate();
+    else if (state.step % checkpointEvery === 0) await save();
+  }
+
+  const trainEnd = now();
+  if (status === 'interrupted') {
+    await save();
+    log(`interrupted at step ${state.step}: checkpoint saved; run the same command again to resume`);
+  } else {
+    if (extra.lastValidationStep !== state.step && state.step > 0) await validate();
+    else await save();
+    const why =
+      status === 'early-stopped'
+        ? `early stopping (${patience} validation rounds without improvement)`
+        : status === 'max-steps'
+          ? `the step limit (${maxSteps})`
+          : 'the time budget';
+    const best = await store.loadBest(model);
+    log(
+      `stopped at step ${state.step} by ${why}; best validation ${state.bestScore?.toFixed(4) ?? '—'} at step ` +
+        `${extra.bestStep ?? '—'}${best !== null ? ` (restored from ${best.path})` : ''}`,
+    );
+  }
+  optimizer.dispose();
+  const seconds = (trainEnd - t0) / 1000;
+  return {
+    status,
+    model,
+    config,
+    stft: r.stft,
+    context,
+    normaliser,
+    state,
+    extra,
+    examplesPerS: seconds > 0 ? (stepsThisRun * batchSize) / seconds : 0,
+  };
+}
+
+/**
+ * The best checkpoint of a run (for `--export-only`): the model is built from the config stored in the
+ * checkpoint and the best weights restored. Throws when there is no checkpoint.
+ */
+export async function loadBestSpeechCheckpoint(checkpointDir: string): Promise<{
+  model: tf.LayersModel;
+  state: TrainingState;
+  extra: SpeechTrainExtra;
+}> {
+  const store = new CheckpointStore(checkpointDir);
+  const latest = await peekLatest(store);
+  if (latest === null) throw new Error(`no checkpoint in ${checkpointDir}`);
+  const extra0 = speechExtra(latest, checkpointDir);
+  const model = buildAvdcnn(extra0.config, extra0.seed);
+  const best = (await store.loadBest(model)) ?? (await store.loadLatest(model));
+  if (best === null) {
+    model.dispose();
+    throw new Error(`no usable checkpoint in ${checkpointDir}`);
+  }
+  // The latest state has the full history; the best checkpoint's weights.
+  return { model, state: latest, extra: speechExtra(latest, checkpointDir) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Export, parity, report.
+
+/** The sidecar metadata of an exported speech model (`metadata.speech` in the .onnx.json). */
+export interface SpeechModelMeta {
+  readonly format: 'drivesense.speech-model';
+  readonly version: 1;
+  readonly id: string;
+  readonly model: 'avdcnn';
+  readonly config: AvdcnnConfig;
+  readonly context: {
+    readonly mode: AvdcnnConfig['context'];
+    readonly past: number;
+    readonly future: number;
+    readonly currentFrameIndex: number;
+  };
+  readonly stft: StftJson & {
+    readonly window: 'periodic-hann';
+    readonly logPower: 'ln(|X|^2 + epsilon)';
+    readonly logPowerEpsilon: number;
+    readonly algorithmicDelayMs: number;
+  };
+  readonly normaliser: SpeechNormaliser & { readonly apply: string };
+  readonly io: {
+    readonly inputs: Record<string, string>;
+    readonly outputs: Record<string, string>;
+  };
+  readonly training: Record<string, unknown>;
+  readonly scores: Record<string, unknown>;
+}
+
+export function speechModelMeta(
+  extra: SpeechTrainExtra,
+  state: TrainingState,
+  training: Record<string, unknown>,
+  scores: Record<string, unknown> = {},
+): SpeechModelMeta {
+  const config = extra.config;
+  const ctx = contextOf(config);
+  const id = `avdcnn-${config.context}-${config.fc1Units}-${config.fc2Units}-${config.fcAudioUnits}-${config.fcVisualUnits}-seed${extra.seed}-step${extra.bestStep ?? state.step}`;
+  return {
+    format: 'drivesense.speech-model',
+    version: 1,
+    id,
+    model: 'avdcnn',
+    config,
+    context: { mode: config.context, ...ctx, currentFrameIndex: currentFrameIndex(config) },
+    stft: {
+      ...extra.stft,
+      window: 'periodic-hann',
+      logPower: 'ln(|X|^2 + epsilon)',
+      logPowerEpsilon: LOG_POWER_EPSILON,
+      algorithmicDelayMs: algorithmicDelay(extra.stft, ctx.future).ms,
+    },
+    normaliser: {
+      ...extra.normaliser,
+      apply:
+        'fixed, stateless: input row = (lnPower[k] - input.mean[k]) / input.std[k] for each context frame ' +
+        '(oldest first, edge frames repeated); enhanced lnPower[k] = clean[k] * target.std[k] + target.mean[k]; ' +
+        'no running or per-utterance normalisation',
+    },
+    io: {
+      inputs: {
+        [AVDCNN_INPUT_NAMES.audio]: `[batch, ${config.contextFrames}, ${config.bins}, 1] normalised noisy ln power, oldest frame first`,
+        [AVDCNN_INPUT_NAMES.visual]: `[batch, ${config.mouthHeight}, ${config.mouthWidth}, ${config.contextFrames}] gray mouth crops in [0, 1], frames as channels; zeros = camera absent`,
+      },
+      outputs: {
+        [AVDCNN_OUTPUT_NAMES.clean]: `[batch, ${config.bins}] normalised clean ln power of the current frame (denormalise with normaliser.target)`,
+        [AVDCNN_OUTPUT_NAMES.lip]: `[batch, ${config.mouthHeight * config.mouthWidth}] current mouth frame (auxiliary)`,
+      },
+    },
+    training: { splitHash: extra.splitHash, ...training },
+    scores,
+  };
+}
+
+export async function exportSpeechModel(
+  model: tf.LayersModel,
+  meta: SpeechModelMeta,
+  onnxPath: string,
+): Promise<SavedOnnxModel> {
+  return saveOnnxModel(model, onnxPath, {
+    graphName: model.name,
+    docString: `drivesense speech enhancer ${meta.id}: AVDCNN (Hou et al. 2018), ${meta.config.context} context`,
+    metadata: { speech: meta },
+  });
+}
+
+export interface SpeechParity {
+  readonly clean: number;
+  readonly lip: number;
+  readonly maxAbs: number;
+}
+
+/**
+ * Max abs difference between TF.js (inference mode) and ONNX Runtime on `batch` seeded inputs: normal
+ * audio, uniform [0, 1) visual, the last quarter of the batch with the visual input zeroed (camera absent).
+ */
+export async function speechParity(
+  model: tf.LayersModel,
+  onnxPath: string,
+  config: AvdcnnConfig,
+  batch = 16,
+  seed = 7,
+): Promise<SpeechParity> {
+  const s = avdcnnShapes(config);
+  const rng = new SeededRandom(seed);
+  const audioDims = [batch, ...s.audioInput];
+  const visualDims = [batch, ...s.visualInput];
+  const audio = rng.floats(
+    audioDims.reduce((a, b) => a * b, 1),
+    () => rng.normal(),
+  );
+  const visual = rng.floats(visualDims.reduce((a, b) => a * b, 1));
+  const per = visual.length / batch;
+  visual.fill(0, Math.ceil((batch * 3) / 4) * per);
+  const ref = tf.tidy(() => {
+    const ys = model.predict([tf.tensor(audio, audioDims), tf.tensor(visual, visualDims)]) as tf.Tensor[];
+    return ys.map((y) => y.dataSync() as Float32Array);
+  });
+  const session = await OnnxSession.create(onnxPath);
+  try {
+    const out = await session.run({
+      [AVDCNN_INPUT_NAMES.audio]: { data: audio, dims: audioDims },
+      [AVDCNN_INPUT_NAMES.visual]: { data: visual, dims: visualDims },
+    });
+    const diff = (a: Float32Array, b: Float32Array): number => {
+      if (a.length !== b.length) throw new Error(`parity: ${a.length} vs ${b.length} values`);
+      let m = 0;
+      for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+      return m;
+    };
+    const clean = diff(ref[0]!, out[AVDCNN_OUTPUT_NAMES.clean]!.data);
+    const lip = diff(ref[1]!, out[AVDCNN_OUTPUT_NAMES.lip]!.data);
+    return { clean, lip, maxAbs: Math.max(clean, lip) };
+  } finally {
+    await session.release();
+  }
+}
+
+export const PARITY_TOLERANCE = 1e-4;
+
+export interface SpeechTrainingReport {
+  readonly id: string;
+  readonly status: SpeechTrainStatus | 'export-only';
+  readonly onnxPath: string;
+  readonly sidecarPath: string;
+  readonly parity: SpeechParity & { readonly tolerance: number };
+  readonly config: AvdcnnConfig;
+  readonly stft: StftJson;
+  readonly algorithmicDelayMs: number;
+  readonly steps: number;
+  readonly examples: number;
+  readonly mixtures: number;
+  readonly bestStep: number | null;
+  readonly bestValidation: number | null;
+  readonly validationRounds: number;
+  readonly trainSeconds: number;
+  readonly examplesPerS: number | null;
+  readonly splitHash: string;
+  readonly normaliser: { readonly mixtures: number; readonly frames: number };
+  readonly history: readonly Record<string, number>[];
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly backend: string;
+  readonly command: Readonly<Record<string, unknown>>;
+}
+
+export function reportPathFor(onnxPath: string): string {
+  return onnxPath.replace(/\.onnx$/, '') + '.report.json';
+}
+
+/**
+ * Exports the model (its current weights: call with the best ones), checks parity (throws above 1e-4) and
+ * writes the JSON training report beside it.
+ */
+export async function exportTrainedSpeechModel(args: {
+  readonly model: tf.LayersModel;
+  readonly state: TrainingState;
+  readonly extra: SpeechTrainExtra;
+  readonly onnxPath: string;
+  readonly status: SpeechTrainStatus | 'export-only';
+  readonly examplesPerS: number | null;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly backend: string;
+  readonly command: Readonly<Record<string, unknown>>;
+  readonly log?: (line: string) => void;
+}): Promise<SpeechTrainingReport> {
+  const { model, state, extra } = args;
+  const log = args.log ?? (() => undefined);
+  const training = {
+    status: args.status,
+    seed: extra.seed,
+    batchSize: extra.batchSize,
+    steps: state.step,
+    examples: extra.examples,
+    mixtures: extra.mixtures,
+    bestStep: extra.bestStep,
+    bestValidation: state.bestScore,
+    criterion:
+      'validation log-spectral MSE of the clean output (normalised units), mean of camera-present and ' +
+      'camera-absent passes over the fixed validation set',
+    trainSeconds: Math.round(extra.trainSeconds),
+    history: state.history,
+    backend: args.backend,
+    data: args.data,
+  };
+  const meta = speechModelMeta(extra, state, training);
+  const saved = await exportSpeechModel(model, meta, args.onnxPath);
+  const parity = await speechParity(model, args.onnxPath, extra.config);
+  log(
+    `ONNX parity (max abs, ONNX Runtime vs TF.js): clean ${parity.clean.toExponential(2)}, lip ${parity.lip.toExponential(2)}`,
+  );
+  if (!(parity.maxAbs <= PARITY_TOLERANCE))
+    throw new Error(`ONNX parity ${parity.maxAbs} exceeds ${PARITY_TOLERANCE}: the export is wrong`);
+  const report: SpeechTrainingReport = {
+    id: meta.id,
+    status: args.status,
+    onnxPath: args.onnxPath,
+    sidecarPath: saved.sidecarPath,
+    parity: { ...parity, tolerance: PARITY_TOLERANCE },
+    config: extra.config,
+    stft: extra.stft,
+    algorithmicDelayMs: meta.stft.algorithmicDelayMs,
+    steps: state.step,
+    examples: extra.examples,
+    mixtures: extra.mixtures,
+    bestStep: extra.bestStep,
+    bestValidation: state.bestScore,
+    validationRounds: state.epoch,
+    trainSeconds: Math.round(extra.trainSeconds),
+    examplesPerS: args.examplesPerS,
+    splitHash: extra.splitHash,
+    normaliser: { mixtures: extra.normaliser.mixtures, frames: extra.normaliser.frames },
+    history: state.history,
+    data: args.data,
+    backend: args.backend,
+    command: args.command,
+  };
+  await writeFile(reportPathFor(args.onnxPath), `${JSON.stringify(report, null, 1)}\n`);
+  return report;
+}

@@ -1,0 +1,440 @@
+/**
+ * The streaming speech enhancer (src/models/speech/enhancer.ts) and `drivesense enhance`:
+ * - chunk invariance through ONNX Runtime on an untrained (randomised) small AVDCNN exported by the project's
+ *   exporter: one chunk, 20 ms chunks and random chunk sizes give the same output (≤ 1e-6), audio-only and
+ *   with mouth frames;
+ * - identity with a stub model returning the noisy ln power: output ≈ input (SNR > 40 dB) on the input's
+ *   timeline, emitted W − hop (+ look-ahead) samples late; the algorithmic delay (40 ms causal 512/128, 92 ms
+ *   for the paper's 512/320 ±2);
+ * - mask mode bounds, camera frames (late / out of order / wrong size dropped and counted; missing → zeros),
+ *   NaN, clipping and silence, gaps (zero fill, reset), duplicates, wrong rate refused, model failures;
+ * - the CLI end to end on a short WAV (16 kHz, and 48 kHz stereo FLAC through ffmpeg), the missing-model
+ *   message, and the metadata checks.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { saveOnnxModel } from '../../src/models/common/onnx-export.ts';
+import { SeededRandom } from '../../src/models/common/rng.ts';
+import { buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
+import type { AvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
+import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
+import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
+import type {
+  EnhancedChunk,
+  MouthFrame,
+  SpeechModelBatch,
+  SpeechModelRunner,
+} from '../../src/models/speech/enhancer.ts';
+import {
+  DEFAULT_SPEECH_MODEL_PATH,
+  loadEvalEnhancer,
+  loadSpeechEnhancerModel,
+} from '../../src/models/speech/enhancer-onnx.ts';
+import type { SpeechEnhancerModel } from '../../src/models/speech/enhancer-onnx.ts';
+import { readSpeechModelMeta, speechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
+import type { SpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
+import { parseCommandArgs } from '../../src/cli/command.ts';
+import { enhanceCommand, enhanceFile } from '../../src/cli/commands/enhance.ts';
+import { resample, resampledLength } from '../../src/streams/features/audio/resample.ts';
+import { AVDCNN_STFT, LIVE_STFT_512_128 } from '../../src/streams/features/audio/stft.ts';
+import { readWavFile, writeWavFile } from '../../src/streams/readers/wav.ts';
+import { maxAbsDiff, randomizeWeights } from './helpers.ts';
+
+const FIXTURE = 'test/fixtures/readers/arctic-aew-a0001-head.wav';
+const RUNNING = { kind: 'running', timeConstantS: 3, stdFloor: 0.01 } as const;
+const SMALL: Partial<AvdcnnConfig> = {
+  context: 'causal',
+  fc1Units: 64,
+  fc2Units: 64,
+  fcAudioUnits: 64,
+  fcVisualUnits: 64,
+};
+
+/** A noisy test signal: the speech fixture plus seeded white noise (≈ 5 dB SNR), 0.5 s. */
+async function noisySpeech(): Promise<Float32Array> {
+  const w = await readWavFile(FIXTURE);
+  const rng = new SeededRandom(7);
+  let p = 0;
+  for (const v of w.samples) p += v * v;
+  const sigma = Math.sqrt(p / w.samples.length / Math.pow(10, 0.5));
+  return w.samples.map((v) => v + sigma * rng.normal());
+}
+
+function snrDb(ref: Float32Array, test: Float32Array, from = 0, to = ref.length): number {
+  let s = 0;
+  let e = 0;
+  for (let i = from; i < to; i++) {
+    s += ref[i]! * ref[i]!;
+    e += (ref[i]! - test[i]!) ** 2;
+  }
+  return 10 * Math.log10(s / e);
+}
+
+/** Mouth frames at 25 fps over `durationS` s, random gray 16×24. */
+function mouthFrames(durationS: number, seed: number, startUs = 0): MouthFrame[] {
+  const rng = new SeededRandom(seed);
+  const out: MouthFrame[] = [];
+  for (let t = startUs; t < durationS * 1e6; t += 40_000) out.push({ tUs: t, data: rng.floats(384) });
+  return out;
+}
+
+/** Stub: the model "predicts" the noisy ln power of the target frame (meta normalisation 'none'). */
+function identityRunner(meta: SpeechModelMeta, seen?: SpeechModelBatch[]): SpeechModelRunner {
+  const { contextFrames: f, bins, context } = meta.model;
+  const row = context === 'causal' ? f - 1 : Math.floor(f / 2);
+  return (batch) => {
+    seen?.push(batch);
+    const clean = new Float32Array(batch.size * bins);
+    for (let i = 0; i < batch.size; i++)
+      clean.set(batch.audio.subarray((i * f + row) * bins, (i * f + row + 1) * bins), i * bins);
+    return Promise.resolve({ clean });
+  };
+}
+
+function stubMeta(context: 'causal' | 'symmetric' = 'causal', stft = LIVE_STFT_512_128): SpeechModelMeta {
+  return speechModelMeta(resolveAvdcnnConfig({ context }), stft, { kind: 'none' });
+}
+
+function concatChunks(chunks: readonly { samples: Float32Array }[]): Float32Array {
+  const out = new Float32Array(chunks.reduce((a, c) => a + c.samples.length, 0));
+  let p = 0;
+  for (const c of chunks) {
+    out.set(c.samples, p);
+    p += c.samples.length;
+  }
+  return out;
+}
+
+describe('speech enhancer: ONNX model', () => {
+  let dir = '';
+  let modelPath = '';
+  let model: SpeechEnhancerModel;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'enhancer-'));
+    modelPath = join(dir, 'avdcnn-small.onnx');
+    const config = resolveAvdcnnConfig(SMALL);
+    const m = buildAvdcnn(config, 3);
+    randomizeWeights(m, 5);
+    await saveOnnxModel(m, modelPath, {
+      metadata: { speech: speechModelMeta(config, LIVE_STFT_512_128, RUNNING) },
+    });
+    m.dispose();
+    model = await loadSpeechEnhancerModel(modelPath);
+  });
+
+  after(async () => {
+    await model?.release();
+    if (dir !== '') await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives the same output for 1 chunk, 20 ms chunks and random chunks (≤ 1e-6), with and without video', async (t) => {
+    const x = await noisySpeech();
+    for (const mouth of [[], mouthFrames(0.5, 3)]) {
+      const whole = await enhanceSamples(model.createEnhancer(), x, x.length, mouth);
+      const by20 = await enhanceSamples(model.createEnhancer(), x, 320, mouth);
+      // Random chunk sizes, mouth frames handed over with the chunk containing their time.
+      const e = model.createEnhancer();
+      const rng = new SeededRandom(11);
+      const chunks: EnhancedChunk[] = [];
+      let m = 0;
+      for (let i = 0; i < x.length;) {
+        const n = Math.min(x.length - i, 1 + Math.floor(rng.next() * 700));
+        const endUs = ((i + n) * 1e6) / 16_000;
+        const cam: MouthFrame[] = [];
+        while (m < mouth.length && mouth[m]!.tUs < endUs) cam.push(mouth[m++]!);
+        chunks.push(...(await e.push(x.subarray(i, i + n), Math.round((i * 1e6) / 16_000), cam)));
+        i += n;
+      }
+      chunks.push(...(await e.flush()));
+      const random = concatChunks(chunks);
+      assert.equal(whole.length, x.length);
+      assert.equal(random.length, x.length);
+      const d1 = maxAbsDiff(whole, by20);
+      const d2 = maxAbsDiff(whole, random);
+      t.diagnostic(
+        `${mouth.length} mouth frames: 1 vs 20 ms ${d1.toExponential(2)}, 1 vs random ${d2.toExponential(2)}`,
+      );
+      assert.ok(d1 <= 1e-6 && d2 <= 1e-6, `${d1} ${d2}`);
+      let peak = 0;
+      for (const v of whole) peak = Math.max(peak, Math.abs(v));
+      assert.ok(peak > 1e-4 && Number.isFinite(peak), `output peak ${peak}`);
+      const s = e.stats();
+      assert.equal(s.camera.late, 0);
+      assert.equal(s.camera.accepted, mouth.length);
+      if (mouth.length > 0) assert.ok(s.camera.audioFramesWithVisual > 0);
+    }
+    // The camera changes the output (the visual branch is wired).
+    const a = await enhanceSamples(model.createEnhancer(), x, 320);
+    const av = await enhanceSamples(model.createEnhancer(), x, 320, mouthFrames(0.5, 3));
+    assert.ok(maxAbsDiff(a, av) > 1e-6);
+  });
+
+  it('passes silence and NaN without NaN out; reports the delay; evaluation adapter', async () => {
+    const e = model.createEnhancer();
+    assert.equal(e.delay.ms, 40);
+    const x = new Float32Array(4000);
+    x[100] = NaN;
+    x[200] = Infinity;
+    const out = concatChunks([...(await e.push(x, 0)), ...(await e.flush())]);
+    assert.equal(out.length, x.length);
+    assert.ok(out.every(Number.isFinite));
+    assert.equal(e.stats().nonFinite, 2);
+    const ev = await loadEvalEnhancer(modelPath);
+    try {
+      const y = await noisySpeech();
+      const got = await ev.enhance(y);
+      assert.ok(maxAbsDiff(got, await enhanceSamples(model.createEnhancer(), y, 320)) <= 1e-6);
+    } finally {
+      await ev.release();
+    }
+  });
+
+  it('drivesense enhance: a 16 kHz WAV and a 48 kHz stereo FLAC to a WAV of the right length', async () => {
+    const out = join(dir, 'out.wav');
+    const args = parseCommandArgs(enhanceCommand, [FIXTURE, out, '--model', modelPath, '--json']);
+    const log = console.log;
+    const lines: string[] = [];
+    console.log = (s: string) => void lines.push(s);
+    let code: number;
+    try {
+      code = await enhanceCommand.run(args);
+    } finally {
+      console.log = log;
+    }
+    assert.equal(code, 0);
+    const report = JSON.parse(lines.join('\n')) as { samples: number; algorithmicDelayMs: number };
+    assert.equal(report.algorithmicDelayMs, 40);
+    const w = await readWavFile(out);
+    assert.equal(w.sampleRateHz, 16_000);
+    assert.equal(w.channels, 1);
+    assert.equal(w.encoding, 'float');
+    assert.equal(w.frames, 8000);
+    // The file equals the streamed output of the same samples (here: random chunking of the fixture).
+    const x = (await readWavFile(FIXTURE)).samples;
+    assert.ok(maxAbsDiff(w.samples, await enhanceSamples(model.createEnhancer(), x, 77)) <= 1e-6);
+
+    // Another container and rate: ffmpeg decodes, the project resamples; the command says so.
+    const flac = join(dir, 'in48k.flac');
+    await promisify(execFile)('ffmpeg', ['-v', 'error', '-i', FIXTURE, '-ar', '48000', '-ac', '2', flac]);
+    const notes: string[] = [];
+    const out2 = join(dir, 'out2.wav');
+    const r = await enhanceFile({
+      input: flac,
+      output: out2,
+      model: modelPath,
+      format: 'pcm16',
+      log: (m) => notes.push(m),
+    });
+    assert.equal(r.sourceRateHz, 48_000);
+    assert.equal(r.resampled, true);
+    assert.match(notes.join('\n'), /48000 Hz, 2 channel\(s\) → 16000 Hz mono \(resampled/);
+    const w2 = await readWavFile(out2);
+    assert.equal(w2.encoding, 'pcm');
+    assert.ok(Math.abs(w2.frames - 8000) <= 2, `${w2.frames} samples`);
+
+    // A 44.1 kHz WAV is resampled too.
+    const wav44 = join(dir, 'in44k.wav');
+    await writeWavFile(
+      wav44,
+      { sampleRateHz: 44_100, channels: 1, samples: resample(x, 16_000, 44_100) },
+      'float32',
+    );
+    const r3 = await enhanceFile({ input: wav44, output: join(dir, 'out3.wav'), model: modelPath });
+    assert.equal(r3.samples, resampledLength(resampledLength(8000, 16_000, 44_100), 44_100, 16_000));
+  });
+
+  it('a missing model names the path and `drivesense train speech`', async (t) => {
+    const missing = join(dir, 'nope.onnx');
+    await assert.rejects(
+      enhanceFile({ input: FIXTURE, output: join(dir, 'x.wav'), model: missing }),
+      (e: Error) => e.message.includes(missing) && e.message.includes('drivesense train speech'),
+    );
+    if (existsSync(DEFAULT_SPEECH_MODEL_PATH)) {
+      t.diagnostic('the default model exists; its missing-file message is not checked');
+      return;
+    }
+    await assert.rejects(
+      enhanceFile({ input: FIXTURE, output: join(dir, 'x.wav') }),
+      new RegExp(
+        `${DEFAULT_SPEECH_MODEL_PATH.replaceAll('.', '\\.')} not found: train one with \`drivesense train speech\``,
+      ),
+    );
+  });
+
+  it('refuses a sidecar without speech metadata or with shapes that do not match', async () => {
+    const sidecar = JSON.parse(await readFile(`${modelPath}.json`, 'utf8')) as {
+      metadata: Record<string, unknown>;
+    };
+    const bad = join(dir, 'bad.onnx');
+    await writeFile(bad, await readFile(modelPath));
+    await writeFile(`${bad}.json`, JSON.stringify({ ...sidecar, metadata: {} }));
+    await assert.rejects(readSpeechModelMeta(bad), /no speech model metadata/);
+    const meta = sidecar.metadata['speech'] as SpeechModelMeta;
+    const wrong = { ...meta, model: { ...meta.model, contextFrames: 7 } };
+    await writeFile(`${bad}.json`, JSON.stringify({ ...sidecar, metadata: { speech: wrong } }));
+    await assert.rejects(
+      readSpeechModelMeta(bad),
+      /'audio' is \[null, 5, 257, 1\], the metadata describes \[null, 7, 257, 1\]/,
+    );
+  });
+});
+
+describe('speech enhancer: stub model', () => {
+  it('identity: output equals the input on its timeline (SNR > 40 dB), emitted W − hop (+ look-ahead) late', async () => {
+    const x = await noisySpeech();
+    for (const [context, stft, delayMs, lag] of [
+      ['causal', LIVE_STFT_512_128, 40, 384],
+      ['symmetric', AVDCNN_STFT, 92, 192 + 640],
+    ] as const) {
+      const meta = stubMeta(context, stft);
+      const e = new SpeechEnhancer(meta, identityRunner(meta));
+      assert.equal(e.delay.ms, delayMs);
+      assert.equal(e.outputLagSamples, lag);
+      const chunks: EnhancedChunk[] = [];
+      for (let i = 0; i < x.length; i += 320) {
+        const got = await e.push(x.subarray(i, i + 320), (i * 1e6) / 16_000);
+        const emitted =
+          chunks.reduce((a, c) => a + c.samples.length, 0) + got.reduce((a, c) => a + c.samples.length, 0);
+        // Emitted so far: whole hops minus the lag (never more than the input).
+        const frames = Math.floor((i + 320) / stft.hop);
+        assert.equal(emitted, Math.max(0, frames * stft.hop - lag), `${context} after ${i + 320}`);
+        for (const c of got) assert.equal(c.tUs, Math.round((c.startSample * 1e6) / 16_000));
+        chunks.push(...got);
+      }
+      chunks.push(...(await e.flush()));
+      const y = concatChunks(chunks);
+      assert.equal(y.length, x.length);
+      const snr = snrDb(x, y);
+      assert.ok(snr > 40, `${context}: SNR ${snr.toFixed(1)} dB`);
+    }
+  });
+
+  it('mask mode: never louder than the input; a −6 dB prediction halves it', async () => {
+    const x = await noisySpeech();
+    const meta = stubMeta();
+    const shifted = (db: number): SpeechModelRunner => {
+      const id = identityRunner(meta);
+      return async (b) => ({ clean: (await id(b)).clean.map((v) => v + (db / 10) * Math.LN10) });
+    };
+    const run = async (db: number, mode: 'mask' | 'spectrum'): Promise<Float32Array> =>
+      enhanceSamples(new SpeechEnhancer(meta, shifted(db), { mode }), x, 320);
+    assert.ok(snrDb(x, await run(20, 'mask')) > 40);
+    const half = x.map((v) => v / 2);
+    assert.ok(snrDb(half, await run(-20 * Math.log10(2), 'mask')) > 40);
+    assert.ok(
+      snrDb(
+        x.map((v) => v * 2),
+        await run(20 * Math.log10(2), 'spectrum'),
+      ) > 40,
+    );
+  });
+
+  it('camera: late, out-of-order and wrong-size frames dropped and counted; missing → zeros', async () => {
+    const meta = stubMeta();
+    const seen: SpeechModelBatch[] = [];
+    const e = new SpeechEnhancer(meta, identityRunner(meta, seen));
+    const x = new Float32Array(16_000).map((_, i) => 0.1 * Math.sin(i / 5));
+    const frame = (tUs: number, v = 0.5, n = 384): MouthFrame => ({ tUs, data: new Float32Array(n).fill(v) });
+    // 40 ms of audio: STFT frames up to t = 4, centre (5·128 − 256)/16 = 24 ms.
+    await e.push(x.subarray(0, 640), 0);
+    await e.push(x.subarray(640, 960), 40_000, [
+      frame(5_000),
+      frame(30_000),
+      frame(27_000),
+      frame(31_000, 1, 10),
+    ]);
+    let s = e.stats().camera;
+    assert.deepEqual([s.received, s.accepted, s.late, s.outOfOrder, s.badSize], [4, 1, 1, 1, 1]);
+    // Frames with centre ≥ 30 ms see the crop (newest row of the visual input: channel F − 1).
+    const last = seen[seen.length - 1]!;
+    const n = last.size;
+    const newest = last.visual[(n - 1) * 384 * 5 + 4]!; // pixel 0, frame 4 of the last example
+    assert.equal(newest, 0.5);
+    // The camera stops: after 100 ms the visual input is zeros again; the audio goes on.
+    seen.length = 0;
+    await e.push(x.subarray(960, 8000), 60_000);
+    const tail = seen[seen.length - 1]!;
+    assert.ok(tail.visual.subarray((tail.size - 1) * 1920).every((v) => v === 0));
+    s = e.stats().camera;
+    assert.ok(s.audioFramesWithVisual > 0 && s.audioFramesWithoutVisual > s.audioFramesWithVisual);
+    assert.equal(e.stats().outputSamples, Math.floor(8000 / 128) * 128 - 384);
+  });
+
+  it('NaN → 0, clipping counted, silence passes', async () => {
+    const meta = stubMeta();
+    const e = new SpeechEnhancer(meta, identityRunner(meta));
+    const x = new Float32Array(3200);
+    x[10] = NaN;
+    x[11] = -Infinity;
+    x[500] = 1.5;
+    x[501] = -1;
+    x[502] = 0.9995;
+    const y = concatChunks([...(await e.push(x, 0)), ...(await e.flush())]);
+    const s = e.stats();
+    assert.equal(s.nonFinite, 2);
+    assert.equal(s.clipped, 3);
+    assert.ok(y.every(Number.isFinite));
+    assert.ok(Math.abs(y[500]! - 1) < 1e-4, `clamped ${y[500]}`); // 1.5 clamped to 1
+    for (let i = 0; i < 400; i++) assert.ok(Math.abs(y[i]!) < 1e-5, `${i}: ${y[i]}`); // silence, zeroed NaNs
+  });
+
+  it('gaps: zeros fill ≤ 1 s (timeline kept), a longer jump resets, duplicates and overlaps are dropped', async () => {
+    const meta = stubMeta();
+    const e = new SpeechEnhancer(meta, identityRunner(meta));
+    const x = new Float32Array(320).fill(0.1);
+    const out: EnhancedChunk[] = [];
+    out.push(...(await e.push(x, 1_000_000)));
+    out.push(...(await e.push(x, 1_040_000))); // 20 ms missing
+    out.push(...(await e.push(x, 1_040_000))); // duplicate
+    out.push(...(await e.push(new Float32Array(640).fill(0.1), 1_050_000))); // half overlaps
+    let s = e.stats();
+    assert.deepEqual([s.gaps, s.gapFillSamples, s.duplicates, s.overlapSamples], [1, 320, 1, 160]);
+    out.push(...(await e.push(x, 5_000_000))); // 3.9 s later: reset
+    out.push(...(await e.flush()));
+    s = e.stats();
+    assert.equal(s.resets, 1);
+    assert.equal(s.segments, 2);
+    const seg0 = out.filter((c) => c.segment === 0);
+    const seg1 = out.filter((c) => c.segment === 1);
+    assert.equal(concatChunks(seg0).length, 320 + 320 + 320 + 480); // input + fill, trimmed overlap
+    assert.equal(concatChunks(seg1).length, 320);
+    assert.equal(seg1[0]!.tUs, 5_000_000);
+    for (const c of seg0) assert.equal(c.tUs, 1_000_000 + Math.round((c.startSample * 1e6) / 16_000));
+  });
+
+  it('refuses other rates and channel counts with a message; a failing model passes audio through', async () => {
+    const meta = stubMeta();
+    const e = new SpeechEnhancer(meta, identityRunner(meta));
+    const r = await e.pushChunk({ samples: new Float32Array(882), sampleRateHz: 44_100, tUs: 0 });
+    assert.match(r.refused ?? '', /44100 Hz refused: the speech enhancer takes 16000 Hz \(resample first/);
+    const r2 = await e.pushChunk({
+      samples: new Float32Array(640),
+      sampleRateHz: 16_000,
+      channels: 2,
+      tUs: 0,
+    });
+    assert.match(r2.refused ?? '', /2 channels refused/);
+    assert.equal(e.stats().refused, 2);
+    await assert.rejects(e.push(new Float32Array(10), NaN), /chunk time NaN/);
+
+    const x = await noisySpeech();
+    const failing = new SpeechEnhancer(meta, () => Promise.reject(new Error('boom')));
+    const y = await enhanceSamples(failing, x, 320);
+    assert.equal(failing.stats().lastModelError, 'boom');
+    assert.ok(failing.stats().modelErrors > 0);
+    assert.ok(snrDb(x, y) > 40);
+    const nan = new SpeechEnhancer(meta, (b) =>
+      Promise.resolve({ clean: new Float32Array(b.size * 257).fill(NaN) }),
+    );
+    const z = await enhanceSamples(nan, x, 320);
+    assert.ok(nan.stats().modelNonFinite > 0);
+    assert.ok(snrDb(x, z) > 40);
+  });
+});

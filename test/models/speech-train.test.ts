@@ -1,0 +1,410 @@
+/**
+ * AVDCNN training (src/models/speech/train.ts) on a tiny model (FC 32/32/32/64) and a tiny corpus built from
+ * the committed speech fixtures (real recordings) with a synthetic mouth track for the AV clips, so it runs
+ * without ../shared: the loss decreases; a run killed at step 4 (abort signal) and resumed to step 8 matches
+ * an uninterrupted 8-step run (same example order, weights within 1e-6 with dropout 0); the trainer draws only
+ * training speakers and training noise spans; export to ONNX with the sidecar metadata and parity ≤ 1e-4.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { selectTrainingBackend } from '../../src/models/common/backend.ts';
+import { CheckpointStore } from '../../src/models/common/checkpoint.ts';
+import { sidecarPathFor } from '../../src/models/common/onnx-export.ts';
+import type { OnnxSidecar } from '../../src/models/common/onnx-export.ts';
+import { SeededRandom } from '../../src/models/common/rng.ts';
+import type { AvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
+import { buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
+import { alignMouth } from '../../src/models/speech/corpus.ts';
+import type {
+  LoadedNoise,
+  LoadedUtterance,
+  MouthTrack,
+  UtteranceEntry,
+} from '../../src/models/speech/corpus.ts';
+import type { MixerPools, Mixture } from '../../src/models/speech/mixing.ts';
+import { assertDisjoint, buildSplit } from '../../src/models/speech/splits.ts';
+import {
+  contextOf,
+  exportTrainedSpeechModel,
+  fillBatch,
+  loadBestSpeechCheckpoint,
+  reportPathFor,
+  trainSpeechModel,
+} from '../../src/models/speech/train.ts';
+import type {
+  PreparedMixture,
+  SpeechModelMeta,
+  SpeechTrainOptions,
+  SpeechTrainResult,
+  SpeechTrainingReport,
+} from '../../src/models/speech/train.ts';
+import { AVDCNN_STFT, LIVE_STFT_512_128 } from '../../src/streams/features/audio/stft.ts';
+import type { StftConfig } from '../../src/streams/features/audio/stft.ts';
+import { readWavFile } from '../../src/streams/readers/wav.ts';
+import { fixture } from '../readers/shared-data.ts';
+
+const TINY: Partial<AvdcnnConfig> = {
+  fc1Units: 32,
+  fc2Units: 32,
+  fcAudioUnits: 32,
+  fcVisualUnits: 64,
+  dropout: 0,
+  learningRate: 1e-3,
+};
+
+function utt(source: UtteranceEntry['source'], speaker: string, name: string, av = false): UtteranceEntry {
+  return {
+    id: `${source}/${name}`,
+    source,
+    speaker: `${source}:${speaker}`,
+    speakerKnown: true,
+    path: name,
+    av,
+  };
+}
+
+// Three speakers per held-out source → one train, one validation, one test speaker each; CMU ARCTIC (one
+// speaker) wholly training. One 20 s noise recording → 70/15/15 % in time with 1 s guards.
+const ENTRIES: UtteranceEntry[] = [
+  utt('cmu_arctic', 'aew', 'cmu_arctic_us_aew_a0001'),
+  utt('lombard_grid', 's30', 's30_p_a'),
+  utt('lombard_grid', 's31', 's31_p_b'),
+  utt('lombard_grid', 's32', 's32_p_c'),
+  utt('grid', 's1', 's1_clip', true),
+  utt('grid', 's2', 's2_clip', true),
+  utt('grid', 's3', 's3_clip', true),
+];
+const NOISE_SAMPLES = 320_000;
+const SPLIT = buildSplit(ENTRIES, [
+  { id: 'synthetic/car', category: 'car-interior', samples: NOISE_SAMPLES },
+]);
+
+function mouthTrack(samples: number, seed: number): MouthTrack {
+  const count = Math.ceil((samples / 16_000) * 25) + 1;
+  const rng = new SeededRandom(seed);
+  const ok = new Uint8Array(count).fill(1);
+  ok[3] = 0; // one missing crop
+  return {
+    fps: 25,
+    offsetS: 0,
+    width: 24,
+    height: 16,
+    frameSize: 384,
+    count,
+    data: rng.floats(count * 384),
+    ok,
+  };
+}
+
+/** Train and validation pools of the tiny corpus, mouth crops aligned with `stft`. */
+async function pools(stft: StftConfig): Promise<{ train: MixerPools; validation: MixerPools }> {
+  const arctic = (await readWavFile(fixture('arctic-aew-a0001-head.wav'))).samples;
+  const lombard = (await readWavFile(fixture('lombard-s30-lbwzzp-head.wav'))).samples;
+  // Both excerpts are 0.5 s (8000 samples); the utterances are 6000-sample slices of them.
+  const samples: Record<string, Float32Array> = {
+    'cmu_arctic/cmu_arctic_us_aew_a0001': arctic.subarray(0, 6000),
+    'lombard_grid/s30_p_a': lombard.subarray(0, 6000),
+    'lombard_grid/s31_p_b': lombard.subarray(2000, 8000),
+    'grid/s1_clip': arctic.subarray(2000, 8000).map((x) => x * 0.7),
+    'grid/s2_clip': arctic.slice(0, 6000).reverse(),
+  };
+  const load = (name: 'train' | 'validation'): LoadedUtterance[] =>
+    SPLIT.parts[name].utterances.map((u, i) => {
+      const entry = ENTRIES.find((e) => e.id === u.id)!;
+      const s = samples[u.id];
+      assert.ok(s, `fixture for ${u.id}`);
+      if (!entry.av) return { entry, samples: s };
+      const track = mouthTrack(s.length, 10 + i);
+      return { entry, samples: s, track, mouth: alignMouth(track, s.length, { stft }) };
+    });
+  // "Noise": the Lombard excerpt repeated plus seeded white noise (a real but non-stationary signal).
+  const rng = new SeededRandom(99);
+  const noise = new Float32Array(NOISE_SAMPLES);
+  for (let i = 0; i < noise.length; i++) noise[i] = 0.5 * lombard[i % lombard.length]! + 0.01 * rng.normal();
+  const n: LoadedNoise = {
+    entry: { id: 'synthetic/car', category: 'car-interior', path: 'x', licence: 'test', committable: true },
+    samples: noise,
+  };
+  return {
+    train: { utterances: load('train'), noises: [n] },
+    validation: { utterances: load('validation'), noises: [n] },
+  };
+}
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(path.join(tmpdir(), 'speech-train-'));
+  dirs.push(d);
+  return d;
+}
+
+function weightsOf(model: tf.LayersModel): Float32Array[] {
+  return model.getWeights().map((w) => w.dataSync() as Float32Array);
+}
+
+function maxAbsDiff(a: readonly Float32Array[], b: readonly Float32Array[]): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  a.forEach((x, i) => {
+    const y = b[i]!;
+    assert.equal(x.length, y.length);
+    for (let k = 0; k < x.length; k++) m = Math.max(m, Math.abs(x[k]! - y[k]!));
+  });
+  return m;
+}
+
+describe('AVDCNN training', () => {
+  before(async () => {
+    await selectTrainingBackend();
+  });
+  after(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  test('fillBatch: context rows with edge repeat, visual frames as channels, lip weights', () => {
+    const c = resolveAvdcnnConfig({ ...TINY, context: 'causal' });
+    const ctx = contextOf(c);
+    assert.deepEqual(ctx, { past: 4, future: 0 });
+    assert.deepEqual(contextOf(resolveAvdcnnConfig({ context: 'symmetric' })), { past: 2, future: 2 });
+    const frames = 6;
+    const noisy = Float32Array.from({ length: frames * 257 }, (_, i) => Math.floor(i / 257)); // value = frame
+    const mouth = Float32Array.from(
+      { length: frames * 384 },
+      (_, i) => Math.floor(i / 384) + (i % 384) / 1000,
+    );
+    const present = Uint8Array.from([1, 1, 0, 1, 1, 1]);
+    const items: PreparedMixture[] = [
+      { id: 'a', frames, noisy, clean: noisy.map((v) => -v), mouth, present },
+      { id: 'b', frames, noisy, clean: noisy },
+    ];
+    const b = fillBatch(
+      [
+        [0, 1],
+        [0, 2],
+        [1, 5],
+      ],
+      items,
+      c,
+      ctx,
+    );
+    assert.equal(b.size, 3);
+    // Example 0 (t = 1): rows t−4…t = frames 0,0,0,0,1 (edge repeated).
+    assert.deepEqual(
+      [0, 1, 2, 3, 4].map((r) => b.audio[r * 257]),
+      [0, 0, 0, 0, 1],
+    );
+    assert.equal(b.clean[0], -1);
+    // Visual [16][24][5]: pixel p, row r at p·5 + r; pixel 7 of example 0 row 4 = frame 1's pixel 7.
+    assert.ok(Math.abs(b.visual[7 * 5 + 4]! - (1 + 7 / 1000)) < 1e-6);
+    assert.deepEqual(Array.from(b.videoWeight!), [1, 0, 0]); // frame 2 has no crop; example 2 is audio-only
+    assert.ok(b.visual.subarray(2 * 384 * 5).every((v) => v === 0));
+    const absent = fillBatch([[0, 1]], items, c, ctx, 'absent');
+    assert.ok(absent.visual.every((v) => v === 0) && absent.videoWeight![0] === 0);
+  });
+
+  let run: SpeechTrainResult | undefined;
+  let runDir = '';
+  const drawn: Mixture[] = [];
+
+  test('tiny causal model: the training loss decreases; progress lines; best checkpoint restored', async () => {
+    const { train, validation } = await pools(LIVE_STFT_512_128);
+    runDir = await tempDir();
+    const losses: number[] = [];
+    const lines: string[] = [];
+    run = await trainSpeechModel({
+      split: SPLIT,
+      train,
+      validation,
+      model: { ...TINY, context: 'causal' },
+      checkpointDir: path.join(runDir, 'ckpt'),
+      batchSize: 16,
+      roundMixtures: 2,
+      normMixtures: 8,
+      validationEvery: 20,
+      validationFrames: 256,
+      checkpointEvery: 10,
+      logEvery: 10,
+      maxSteps: 40,
+      log: (l) => lines.push(l),
+      onMixture: (m) => drawn.push(m),
+      onStep: (_, l) => losses.push(l.total),
+    });
+    assert.equal(run.status, 'max-steps');
+    assert.equal(run.state.step, 40);
+    assert.equal(losses.length, 40);
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const first = mean(losses.slice(0, 8));
+    const last = mean(losses.slice(-8));
+    assert.ok(last < 0.8 * first, `train loss ${first.toFixed(3)} → ${last.toFixed(3)}`);
+    assert.equal(run.state.history.length, 2);
+    assert.ok(
+      lines.some((l) => /^step 10 \| [\d.]+ ex\/s \| train loss/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(lines.some((l) => /validation @ step 20/.test(l)));
+    assert.equal(run.normaliser.input.mean.length, 257);
+    assert.equal(run.extra.stft.hop, 128);
+    const best = run.extra.bestStep!;
+    assert.ok(best === 20 || best === 40);
+  });
+
+  test('the trainer draws only training speakers and training noise spans', async () => {
+    assert.ok(drawn.length > 0);
+    assertDisjoint(SPLIT);
+    const trainSpeakers = new Set(SPLIT.parts.train.speakers);
+    const [trainSpan] = SPLIT.parts.train.noise;
+    assert.ok(trainSpan);
+    const heldOut = [...SPLIT.parts.validation.noise, ...SPLIT.parts.test.noise];
+    for (const m of drawn) {
+      assert.equal(m.split, 'train');
+      assert.ok(trainSpeakers.has(m.speaker), `${m.speaker} is not a training speaker`);
+      // Every noise sample used lies in the training span (read circularly inside it when short).
+      const len = m.noisy.length;
+      const off = m.noiseStart - trainSpan.start;
+      const spanLen = trainSpan.end - trainSpan.start;
+      const first = trainSpan.start + (off % spanLen);
+      const lastIdx = trainSpan.start + ((off + len - 1) % spanLen);
+      assert.equal(m.span, trainSpan);
+      for (const idx of [first, lastIdx]) {
+        assert.ok(idx >= trainSpan.start && idx < trainSpan.end);
+        for (const h of heldOut) assert.ok(idx < h.start || idx >= h.end, `noise sample ${idx} is held out`);
+      }
+    }
+    // Handing the trainer validation material as training material is refused.
+    const { validation } = await pools(LIVE_STFT_512_128);
+    await assert.rejects(
+      trainSpeechModel({
+        split: SPLIT,
+        train: validation,
+        validation,
+        model: TINY,
+        checkpointDir: path.join(await tempDir(), 'ckpt'),
+        maxSteps: 1,
+      }),
+      /not in the train split/,
+    );
+  });
+
+  test('export: ONNX + sidecar (normaliser, STFT, context, history), parity ≤ 1e-4, report', async () => {
+    assert.ok(run);
+    const onnxPath = path.join(runDir, 'model', 'avdcnn-causal.onnx');
+    const report = await exportTrainedSpeechModel({
+      model: run.model,
+      state: run.state,
+      extra: run.extra,
+      onnxPath,
+      status: run.status,
+      examplesPerS: run.examplesPerS,
+      data: { note: 'test corpus' },
+      backend: tf.getBackend(),
+      command: {},
+    });
+    assert.ok(report.parity.maxAbs <= 1e-4, `parity ${report.parity.maxAbs}`);
+    const sidecar = JSON.parse(await readFile(sidecarPathFor(onnxPath), 'utf8')) as OnnxSidecar;
+    const meta = sidecar.metadata['speech'] as SpeechModelMeta;
+    assert.equal(meta.format, 'drivesense.speech-model');
+    assert.equal(meta.context.mode, 'causal');
+    assert.deepEqual([meta.context.past, meta.context.future], [4, 0]);
+    assert.equal(meta.stft.hop, 128);
+    assert.equal(meta.stft.algorithmicDelayMs, 40);
+    assert.equal(meta.normaliser.input.std.length, 257);
+    assert.equal(meta.normaliser.target.mean.length, 257);
+    assert.equal(meta.training['splitHash'], SPLIT.hash);
+    assert.equal((meta.training['history'] as unknown[]).length, 2);
+    assert.deepEqual(
+      sidecar.inputs.map((i) => i.name),
+      ['audio', 'visual'],
+    );
+    const written = JSON.parse(await readFile(reportPathFor(onnxPath), 'utf8')) as SpeechTrainingReport;
+    assert.equal(written.steps, 40);
+    assert.equal(written.id, report.id);
+    // --export-only path: the best checkpoint gives the same weights as the restored model.
+    const loaded = await loadBestSpeechCheckpoint(path.join(runDir, 'ckpt'));
+    try {
+      assert.ok(maxAbsDiff(weightsOf(loaded.model), weightsOf(run.model)) === 0);
+      assert.equal(loaded.extra.bestStep, run.extra.bestStep);
+    } finally {
+      loaded.model.dispose();
+      run.model.dispose();
+    }
+  });
+
+  test('kill at step 4 and resume to 8 = an uninterrupted 8-step run (example order, weights ≤ 1e-6)', async () => {
+    const { train, validation } = await pools(AVDCNN_STFT);
+    const base = (dir: string): SpeechTrainOptions => ({
+      split: SPLIT,
+      train,
+      validation,
+      model: { ...TINY, context: 'symmetric', visualAbsentProbability: 0.4 },
+      checkpointDir: dir,
+      batchSize: 8,
+      roundMixtures: 1, // 6000 samples → 19 frames at hop 320: two batches a round, so rounds turn over
+      normMixtures: 4,
+      validationEvery: 3,
+      validationFrames: 64,
+      checkpointEvery: 2,
+      patience: 100,
+      maxSteps: 8,
+      gainDb: 6,
+    });
+    const dirA = path.join(await tempDir(), 'ckpt');
+    const dirC = path.join(await tempDir(), 'ckpt');
+    const order = (sink: Map<number, string[]>) => (step: number, ids: readonly string[]) =>
+      sink.set(step, [...ids]);
+
+    const abort = new AbortController();
+    const seenA = new Map<number, string[]>();
+    const a = await trainSpeechModel({
+      ...base(dirA),
+      signal: abort.signal,
+      onBatch: order(seenA),
+      onStep: (step) => {
+        if (step === 4) abort.abort();
+      },
+    });
+    assert.equal(a.status, 'interrupted');
+    assert.equal(a.state.step, 4);
+    a.model.dispose();
+
+    const seenB = new Map<number, string[]>();
+    const lines: string[] = [];
+    const b = await trainSpeechModel({ ...base(dirA), onBatch: order(seenB), log: (l) => lines.push(l) });
+    assert.ok(lines.some((l) => /resumed from .* at step 4/.test(l)));
+    assert.deepEqual([...seenB.keys()], [5, 6, 7, 8]);
+
+    const seenC = new Map<number, string[]>();
+    const c = await trainSpeechModel({ ...base(dirC), onBatch: order(seenC) });
+    assert.equal(b.status, 'max-steps');
+    assert.equal(c.status, 'max-steps');
+    for (let s = 1; s <= 8; s++)
+      assert.deepEqual(s <= 4 ? seenA.get(s) : seenB.get(s), seenC.get(s), `step ${s}`);
+    assert.equal(b.extra.examples, c.extra.examples);
+    assert.deepEqual(b.state.rng, c.state.rng);
+    assert.equal(b.extra.roundMixerPosition, c.extra.roundMixerPosition);
+    // Latest weights of both runs (step 8), and the validation history.
+    const latest = async (dir: string): Promise<Float32Array[]> => {
+      const m = buildAvdcnn(c.config, 1);
+      try {
+        assert.ok(await new CheckpointStore(dir).loadLatest(m));
+        return weightsOf(m);
+      } finally {
+        m.dispose();
+      }
+    };
+    const diff = maxAbsDiff(await latest(dirA), await latest(dirC));
+    assert.ok(diff <= 1e-6, `weights differ by ${diff}`);
+    assert.equal(b.state.history.length, c.state.history.length);
+    b.state.history.forEach((h, i) =>
+      assert.ok(Math.abs(h['valCriterion']! - c.state.history[i]!['valCriterion']!) <= 1e-6),
+    );
+    b.model.dispose();
+    c.model.dispose();
+
+    // Another configuration on the same checkpoint directory is refused.
+    await assert.rejects(trainSpeechModel({ ...base(dirA), seed: 2 }), /another configuration/);
+  });
+});
