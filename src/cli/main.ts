@@ -1,3 +1,4 @@
+import { trainSpeechCommand } from './commands/train-speech.ts';
 import { evalSpeechCommand } from './commands/eval-speech.ts';
 import { enhanceCommand } from './commands/enhance.ts';
 import { evalStressCommand } from './commands/eval-stress.ts';
@@ -22,6 +23,7 @@ const COMMANDS: readonly Command[] = [
   evalStressCommand,
   enhanceCommand,
   evalSpeechCommand,
+  trainSpeechCommand,
 ];
 
 function usage(): string {

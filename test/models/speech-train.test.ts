@@ -35,9 +35,9 @@ import {
   reportPathFor,
   trainSpeechModel,
 } from '../../src/models/speech/train.ts';
+import { readSpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import type {
   PreparedMixture,
-  SpeechModelMeta,
   SpeechTrainOptions,
   SpeechTrainResult,
   SpeechTrainingReport,
@@ -304,21 +304,27 @@ describe('AVDCNN training', () => {
       command: {},
     });
     assert.ok(report.parity.maxAbs <= 1e-4, `parity ${report.parity.maxAbs}`);
-    const sidecar = JSON.parse(await readFile(sidecarPathFor(onnxPath), 'utf8')) as OnnxSidecar;
-    const meta = sidecar.metadata['speech'] as SpeechModelMeta;
-    assert.equal(meta.format, 'drivesense.speech-model');
-    assert.equal(meta.context.mode, 'causal');
-    assert.deepEqual([meta.context.past, meta.context.future], [4, 0]);
+    // The serving side's reader accepts it (schema and graph shapes checked).
+    const { meta, sidecar } = await readSpeechModelMeta(onnxPath);
+    assert.equal(meta.model.context, 'causal');
     assert.equal(meta.stft.hop, 128);
-    assert.equal(meta.stft.algorithmicDelayMs, 40);
-    assert.equal(meta.normaliser.input.std.length, 257);
-    assert.equal(meta.normaliser.target.mean.length, 257);
-    assert.equal(meta.training['splitHash'], SPLIT.hash);
-    assert.equal((meta.training['history'] as unknown[]).length, 2);
+    assert.equal(meta.normalization.kind, 'global');
+    assert.equal(meta.target?.kind, 'global');
+    assert.equal(meta.output, 'spectrum');
+    if (meta.normalization.kind === 'global')
+      assert.deepEqual(meta.normalization.std, run.normaliser.input.std);
+    if (meta.target?.kind === 'global') assert.deepEqual(meta.target.mean, run.normaliser.target.mean);
+    const training = meta.training!;
+    assert.equal(training['splitHash'], SPLIT.hash);
+    assert.equal(training['algorithmicDelayMs'], 40);
+    assert.deepEqual(training['context'], { mode: 'causal', past: 4, future: 0, currentFrameIndex: 4 });
+    assert.equal((training['history'] as unknown[]).length, 2);
     assert.deepEqual(
       sidecar.inputs.map((i) => i.name),
       ['audio', 'visual'],
     );
+    const raw = JSON.parse(await readFile(sidecarPathFor(onnxPath), 'utf8')) as OnnxSidecar;
+    assert.deepEqual(raw.metadata['speech'], meta);
     const written = JSON.parse(await readFile(reportPathFor(onnxPath), 'utf8')) as SpeechTrainingReport;
     assert.equal(written.steps, 40);
     assert.equal(written.id, report.id);

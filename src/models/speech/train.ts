@@ -76,6 +76,8 @@ import {
 } from './avdcnn.ts';
 import type { AvdcnnBatch, AvdcnnConfig, AvdcnnLossValues } from './avdcnn.ts';
 import { SpeechMixer, buildEvaluationSet, fnv1a } from './mixing.ts';
+import { speechModelMeta } from './speech-model-meta.ts';
+import type { SpeechModelMeta } from './speech-model-meta.ts';
 import type { MixerPools, Mixture } from './mixing.ts';
 import { assertDisjoint, canonicalJson } from './splits.ts';
 import type { SpeechDataSplit } from './splits.ts';
@@ -104,7 +106,7 @@ export interface SpeechTrainOptions {
   readonly validationSnrsDb?: readonly number[];
   /** Random level per training mixture, uniform ±gainDb (0 = none). Default 10. */
   readonly gainDb?: number;
-  /** Mixtures pooled and shuffled per round. Default 16. */
+  /** Mixtures pooled and shuffled per round. Default 64 (~22,000 frames at hop 128, ~700 batches of 32). */
   readonly roundMixtures?: number;
   /** Training mixtures for the normaliser statistics. Default 128. */
   readonly normMixtures?: number;
@@ -532,7 +534,7 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     snrRangeDb: o.snrRangeDb ?? [-5, 15],
     validationSnrsDb: o.validationSnrsDb ?? [-5, 0, 5],
     gainDb,
-    roundMixtures: int(o.roundMixtures, 16, 'roundMixtures'),
+    roundMixtures: int(o.roundMixtures, 64, 'roundMixtures'),
     normMixtures: int(o.normMixtures, 128, 'normMixtures'),
     validationFrames: int(o.validationFrames, 4096, 'validationFrames'),
   };
@@ -760,6 +762,9 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
   const budgetLeft = (): boolean => (now() - t0) / 1000 < timeBudgetS;
 
   while (status === undefined) {
+    // Yield to the event loop once a step: the wasm backend's data() resolves without I/O, so without this
+    // the loop would be one long chain of microtasks and signal handlers (SIGINT/SIGTERM) would never run.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     if (state.step >= maxSteps) status = 'max-steps';
     else if (state.epochsWithoutImprovement >= patience) status = 'early-stopped';
     else if (!budgetLeft()) status = 'time-budget';
@@ -882,87 +887,72 @@ export async function loadBestSpeechCheckpoint(checkpointDir: string): Promise<{
 // ---------------------------------------------------------------------------------------------------------
 // Export, parity, report.
 
-/** The sidecar metadata of an exported speech model (`metadata.speech` in the .onnx.json). */
-export interface SpeechModelMeta {
-  readonly format: 'drivesense.speech-model';
-  readonly version: 1;
-  readonly id: string;
-  readonly model: 'avdcnn';
-  readonly config: AvdcnnConfig;
-  readonly context: {
-    readonly mode: AvdcnnConfig['context'];
-    readonly past: number;
-    readonly future: number;
-    readonly currentFrameIndex: number;
-  };
-  readonly stft: StftJson & {
-    readonly window: 'periodic-hann';
-    readonly logPower: 'ln(|X|^2 + epsilon)';
-    readonly logPowerEpsilon: number;
-    readonly algorithmicDelayMs: number;
-  };
-  readonly normaliser: SpeechNormaliser & { readonly apply: string };
-  readonly io: {
-    readonly inputs: Record<string, string>;
-    readonly outputs: Record<string, string>;
-  };
-  readonly training: Record<string, unknown>;
-  readonly scores: Record<string, unknown>;
+/** Identifier of a trained model: sizes, seed and the step of the weights. */
+export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): string {
+  const c = extra.config;
+  return (
+    `avdcnn-${c.context}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}` +
+    `-seed${extra.seed}-step${extra.bestStep ?? state.step}`
+  );
 }
 
-export function speechModelMeta(
+/**
+ * The sidecar's `metadata.speech` for a trained model, in the serving schema (speech-model-meta.ts, read by
+ * the enhancer): the full config, the STFT, `normalization: global` (input statistics), `target: global`
+ * (clean statistics, undone by the enhancer), `output: spectrum`, and the training record (id, context
+ * frames, algorithmic delay, normaliser provenance, split hash, history, data, …).
+ */
+export function trainedSpeechModelMeta(
   extra: SpeechTrainExtra,
   state: TrainingState,
-  training: Record<string, unknown>,
-  scores: Record<string, unknown> = {},
+  training: Readonly<Record<string, unknown>>,
 ): SpeechModelMeta {
   const config = extra.config;
   const ctx = contextOf(config);
-  const id = `avdcnn-${config.context}-${config.fc1Units}-${config.fc2Units}-${config.fcAudioUnits}-${config.fcVisualUnits}-seed${extra.seed}-step${extra.bestStep ?? state.step}`;
-  return {
-    format: 'drivesense.speech-model',
-    version: 1,
-    id,
-    model: 'avdcnn',
+  const n = extra.normaliser;
+  return speechModelMeta(
     config,
-    context: { mode: config.context, ...ctx, currentFrameIndex: currentFrameIndex(config) },
-    stft: {
-      ...extra.stft,
-      window: 'periodic-hann',
-      logPower: 'ln(|X|^2 + epsilon)',
-      logPowerEpsilon: LOG_POWER_EPSILON,
-      algorithmicDelayMs: algorithmicDelay(extra.stft, ctx.future).ms,
-    },
-    normaliser: {
-      ...extra.normaliser,
-      apply:
-        'fixed, stateless: input row = (lnPower[k] - input.mean[k]) / input.std[k] for each context frame ' +
-        '(oldest first, edge frames repeated); enhanced lnPower[k] = clean[k] * target.std[k] + target.mean[k]; ' +
-        'no running or per-utterance normalisation',
-    },
-    io: {
-      inputs: {
-        [AVDCNN_INPUT_NAMES.audio]: `[batch, ${config.contextFrames}, ${config.bins}, 1] normalised noisy ln power, oldest frame first`,
-        [AVDCNN_INPUT_NAMES.visual]: `[batch, ${config.mouthHeight}, ${config.mouthWidth}, ${config.contextFrames}] gray mouth crops in [0, 1], frames as channels; zeros = camera absent`,
+    extra.stft,
+    { kind: 'global', mean: n.input.mean, std: n.input.std },
+    {
+      target: { kind: 'global', mean: n.target.mean, std: n.target.std },
+      output: 'spectrum',
+      training: {
+        id: speechModelId(extra, state),
+        splitHash: extra.splitHash,
+        context: { mode: config.context, ...ctx, currentFrameIndex: currentFrameIndex(config) },
+        algorithmicDelayMs: algorithmicDelay(extra.stft, ctx.future).ms,
+        features:
+          'ln(|X|^2 + 1e-10) per bin of a periodic-Hann STFT; input row r of frame t = normalised noisy frame ' +
+          't - past + r (oldest first, edge frames repeated); visual = mouth crops of the same frames as ' +
+          'channels (zeros = camera absent)',
+        normaliser: {
+          kind: n.kind,
+          stdFloor: n.stdFloor,
+          logPowerEpsilon: n.logPowerEpsilon,
+          mixtures: n.mixtures,
+          frames: n.frames,
+          seed: n.seed,
+          apply:
+            'fixed, stateless: input (lnP[k] - normalization.mean[k]) / normalization.std[k]; enhanced ' +
+            'lnP[k] = clean[k] * target.std[k] + target.mean[k]',
+        },
+        ...training,
       },
-      outputs: {
-        [AVDCNN_OUTPUT_NAMES.clean]: `[batch, ${config.bins}] normalised clean ln power of the current frame (denormalise with normaliser.target)`,
-        [AVDCNN_OUTPUT_NAMES.lip]: `[batch, ${config.mouthHeight * config.mouthWidth}] current mouth frame (auxiliary)`,
-      },
+      scores: {},
     },
-    training: { splitHash: extra.splitHash, ...training },
-    scores,
-  };
+  );
 }
 
 export async function exportSpeechModel(
   model: tf.LayersModel,
   meta: SpeechModelMeta,
+  id: string,
   onnxPath: string,
 ): Promise<SavedOnnxModel> {
   return saveOnnxModel(model, onnxPath, {
     graphName: model.name,
-    docString: `drivesense speech enhancer ${meta.id}: AVDCNN (Hou et al. 2018), ${meta.config.context} context`,
+    docString: `drivesense speech enhancer ${id}: AVDCNN (Hou et al. 2018), ${meta.model.context} context`,
     metadata: { speech: meta },
   });
 }
@@ -1085,8 +1075,9 @@ export async function exportTrainedSpeechModel(args: {
     backend: args.backend,
     data: args.data,
   };
-  const meta = speechModelMeta(extra, state, training);
-  const saved = await exportSpeechModel(model, meta, args.onnxPath);
+  const id = speechModelId(extra, state);
+  const meta = trainedSpeechModelMeta(extra, state, training);
+  const saved = await exportSpeechModel(model, meta, id, args.onnxPath);
   const parity = await speechParity(model, args.onnxPath, extra.config);
   log(
     `ONNX parity (max abs, ONNX Runtime vs TF.js): clean ${parity.clean.toExponential(2)}, lip ${parity.lip.toExponential(2)}`,
@@ -1094,14 +1085,14 @@ export async function exportTrainedSpeechModel(args: {
   if (!(parity.maxAbs <= PARITY_TOLERANCE))
     throw new Error(`ONNX parity ${parity.maxAbs} exceeds ${PARITY_TOLERANCE}: the export is wrong`);
   const report: SpeechTrainingReport = {
-    id: meta.id,
+    id,
     status: args.status,
     onnxPath: args.onnxPath,
     sidecarPath: saved.sidecarPath,
     parity: { ...parity, tolerance: PARITY_TOLERANCE },
     config: extra.config,
     stft: extra.stft,
-    algorithmicDelayMs: meta.stft.algorithmicDelayMs,
+    algorithmicDelayMs: algorithmicDelay(extra.stft, contextOf(extra.config).future).ms,
     steps: state.step,
     examples: extra.examples,
     mixtures: extra.mixtures,
