@@ -38,6 +38,8 @@ import type { StreamSlot } from './sinks/influx-schema.ts';
 import type { Sink } from './sinks/sink.ts';
 import type { StressCounters, StressModel } from './streams/stress-operator.ts';
 import { VehicleStressOperator } from './streams/stress-operator.ts';
+import type { SpeechCounters, SpeechModel } from './streams/speech-operator.ts';
+import { sumSpeechCounters, VehicleSpeechOperator } from './streams/speech-operator.ts';
 
 /**
  * The pipeline's wiring, and nothing else: raw messages → decode/validate → per-vehicle event-time windows
@@ -66,6 +68,11 @@ export interface PipelineIO {
    * Estimates are served per vehicle by `streams/stress-operator.ts`.
    */
   readonly stressModel?: StressModel;
+  /**
+   * The speech enhancement model, loaded once at start-up (config.features.speech); absent: no enhanced
+   * audio. Served per vehicle by `streams/speech-operator.ts` on `…/audio/enhanced`.
+   */
+  readonly speechModel?: SpeechModel;
   /** Warnings from the pipeline's operators (a failed estimate); default: none. */
   readonly log?: (message: string) => void;
 }
@@ -82,6 +89,8 @@ export interface PipelineStats {
   readonly status: StatusTracker;
   /** Stress estimation counters summed over vehicles (absent without a stress model). */
   readonly stress?: StressCounters;
+  /** Speech enhancement counters summed over vehicles (absent without a speech model). */
+  readonly speech?: SpeechCounters;
 }
 
 export interface PipelineHandle {
@@ -153,6 +162,7 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
   );
   const faultRules = new Map<string, SensorFaultRule>();
   const stressOps = new Map<string, VehicleStressOperator>();
+  const speechOps = new Map<string, VehicleSpeechOperator>();
   const dirty = new Set<string>();
 
   const byMeasurement: Record<string, number> = {};
@@ -176,6 +186,7 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
   const publishStatus = (vehicleId: string, state: 'online' | 'offline') => {
     const s = status.get(vehicleId);
     const stress = stressOps.get(vehicleId);
+    const speech = speechOps.get(vehicleId);
     const body = encodeJson(statusSchema, {
       v: 1,
       state,
@@ -185,6 +196,7 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
       ...(s ? { streams: s.streams, recentErrors: s.recentErrors.slice() } : {}),
       faults: faultRules.get(vehicleId)?.activeFaults() ?? [],
       ...(stress !== undefined ? { stress: stress.counters() } : {}),
+      ...(speech !== undefined ? { speech: speech.counters() } : {}),
     });
     io.publish(topicFor(vehicleId, 'status'), body, { qos: QOS.status, retain: true });
   };
@@ -233,6 +245,14 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
               io.canProfile,
             );
       if (stress !== undefined) stressOps.set(vehicleId, stress);
+      const speech =
+        io.speechModel === undefined
+          ? undefined
+          : new VehicleSpeechOperator(vehicleId, io.speechModel, config.features.speech, {
+              publish: io.publish,
+              onError: (v, e) => io.log?.(`speech enhancement of ${v}: ${e.message}`),
+            });
+      if (speech !== undefined) speechOps.set(vehicleId, speech);
       faultRules.set(vehicleId, rule);
       dirty.add(vehicleId);
       let lastArrivalMs = io.scheduler.now();
@@ -245,6 +265,7 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
           if (ev.kind === 'message' && ev.seq.status !== 'duplicate') {
             for (const x of extractors) if (x.stream === ev.stream) x.onMessage(ev.message);
             stress?.onMessage(ev.message);
+            speech?.onMessage(ev.message);
           }
           if (ev.kind === 'message' && (clockUs === undefined || ev.message.endUs > clockUs))
             clockUs = ev.message.endUs;
@@ -312,6 +333,7 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
             if (row !== null) writePoints([featurePoint(vehicleId, x.measurement, row, w.startUs)]);
           }
           stress?.onWindowClosed(w.startUs, w.endUs);
+          speech?.onWindowClosed(w.endUs);
         }),
       );
     }),
@@ -339,8 +361,12 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
         },
         complete: () => {
           stop$.next();
-          // Estimates still in flight are emitted first (their points and alerts reach the sinks).
-          Promise.all([...stressOps.values()].map((op) => op.drain()))
+          // Estimates still in flight are emitted first (their points and alerts reach the sinks); the
+          // enhancers are flushed and their audio published.
+          Promise.all([
+            ...[...stressOps.values()].map((op) => op.drain()),
+            ...[...speechOps.values()].map((op) => op.drain()),
+          ])
             .then(() => {
               // Final counters; the retained status says the pipeline no longer serves the vehicle.
               for (const v of status.vehicleIds()) publishStatus(v, 'offline');
@@ -362,6 +388,9 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
       unroutable: status.unroutable,
       status,
       ...(io.stressModel !== undefined ? { stress: sumStressCounters([...stressOps.values()]) } : {}),
+      ...(io.speechModel !== undefined
+        ? { speech: sumSpeechCounters([...speechOps.values()].map((op) => op.counters())) }
+        : {}),
     }),
   };
 }

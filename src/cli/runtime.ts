@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { asyncScheduler } from 'rxjs';
 import type { Config } from '../config/schema.ts';
-import { ConfigError, resolveStressModelPath } from '../config/schema.ts';
+import { ConfigError, resolveSpeechModelPath, resolveStressModelPath } from '../config/schema.ts';
+import type { SpeechEnhancerModel } from '../models/speech/enhancer-onnx.ts';
 import type { StressEstimator } from '../models/stress/estimator.ts';
 import { servingWindows } from '../streams/stress-operator.ts';
 import type { PipelineHandle } from '../pipeline.ts';
@@ -24,7 +25,9 @@ export interface Runtime {
   readonly pipeline: PipelineHandle;
   /** The stress model served (config.features.stress), if any. */
   readonly stressModel: StressEstimator | undefined;
-  /** Stops intake, flushes every window, estimate and sink, publishes `offline`, disconnects, releases the model. */
+  /** The speech enhancement model served (config.features.speech), if any. */
+  readonly speechModel: SpeechEnhancerModel | undefined;
+  /** Stops intake, flushes every window, estimate, enhancer and sink, publishes `offline`, disconnects, releases the models. */
   shutdown(): Promise<void>;
 }
 
@@ -83,6 +86,36 @@ export async function loadStressModel(
   return model;
 }
 
+/**
+ * Loads the speech model of `features.speech` once, or returns undefined when it is off; missing files are
+ * handled as for the stress model (a warning at the default path, a ConfigError elsewhere).
+ */
+export async function loadSpeechModel(
+  config: Config,
+  log: (message: string) => void,
+): Promise<SpeechEnhancerModel | undefined> {
+  const s = config.features.speech;
+  if (s.model === null) return undefined;
+  const { path, isDefault } = resolveSpeechModelPath(s.model);
+  if (!existsSync(path)) {
+    if (!isDefault) throw new ConfigError(`features.speech.model: ${path} does not exist`);
+    log(
+      `warning: no speech model at ${path} (the default path; not committed yet?): running without speech enhancement (set features.speech.model to a file, or to null to silence this)`,
+    );
+    return undefined;
+  }
+  // ONNX Runtime is loaded only when a model is served.
+  const { loadSpeechEnhancerModel } = await import('../models/speech/enhancer-onnx.ts');
+  const model = await loadSpeechEnhancerModel(path, { executionProviders: s.executionProviders, log });
+  const m = model.meta.model;
+  const st = model.meta.stft;
+  log(
+    `speech model ${path}: ${m.context}, ${st.windowLength}/${st.hop} STFT at ${st.sampleRateHz} Hz on ${model.session.provider}; ` +
+      `camera ${s.useCamera ? 'on (fixed mouth region)' : 'off'}, backlog at most ${s.maxPendingMs} ms`,
+  );
+  return model;
+}
+
 export async function startRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const statusTopic = pipelineStatusTopic(config.pipelineId);
   const mqtt = new MqttConnection({
@@ -94,11 +127,13 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const profilePath = config.features.driving.profile;
   const canProfile = profilePath === null ? undefined : await loadCanProfile(profilePath);
   const stressModel = await loadStressModel(config, log);
+  let speechModel: SpeechEnhancerModel | undefined;
   try {
+    speechModel = await loadSpeechModel(config, log);
     await Promise.all(sinks.map((s) => s.start()));
     await mqtt.connect();
   } catch (e) {
-    await stressModel?.release();
+    await Promise.all([stressModel?.release(), speechModel?.release()]);
     throw e;
   }
   mqtt.publish(statusTopic, lifecycleStatus(config, 'online'), { qos: 1, retain: true });
@@ -111,6 +146,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     sourceConnectedSinceMs: () => mqtt.connectedSinceMs(),
     ...(canProfile !== undefined ? { canProfile } : {}),
     ...(stressModel !== undefined ? { stressModel } : {}),
+    ...(speechModel !== undefined ? { speechModel } : {}),
     log,
   });
   let closing: Promise<void> | undefined;
@@ -119,6 +155,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     sinks,
     pipeline,
     stressModel,
+    speechModel,
     shutdown: () =>
       (closing ??= (async () => {
         pipeline.stop();
@@ -128,7 +165,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
           mqtt.publish(statusTopic, lifecycleStatus(config, 'offline'), { qos: 1, retain: true });
           await mqtt.close();
         } finally {
-          await stressModel?.release();
+          await Promise.all([stressModel?.release(), speechModel?.release()]);
         }
       })()),
   };

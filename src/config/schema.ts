@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { fixedRoiSchema } from '../streams/features/camera/roi.ts';
 import { stressAlertOptionsSchema } from '../streams/rules/stress-alert.ts';
 
 /**
@@ -53,6 +54,22 @@ export function resolveStressModelPath(model: string): { path: string; isDefault
   if (isAbsolute(model)) return { path: model, isDefault };
   return { path: isDefault ? resolve(PACKAGE_ROOT, model) : resolve(model), isDefault };
 }
+
+/** Where the trained live (causal) speech model is committed; resolved like the stress model's default. */
+export const DEFAULT_SPEECH_MODEL = 'src/models/speech/model/avdcnn-causal.onnx';
+
+/** The file `features.speech.model` names (the default path against the package root, as for stress). */
+export function resolveSpeechModelPath(model: string): { path: string; isDefault: boolean } {
+  const isDefault = model === DEFAULT_SPEECH_MODEL;
+  if (isAbsolute(model)) return { path: model, isDefault };
+  return { path: isDefault ? resolve(PACKAGE_ROOT, model) : resolve(model), isDefault };
+}
+
+/**
+ * The default fixed mouth region of `features.speech.mouthRegion`: the lower middle of the frame, 24:16 on a
+ * 360×288 (GRID-like, 5:4) frame. A real cabin camera needs its own region measured once.
+ */
+export const DEFAULT_MOUTH_REGION = { x: 0.25, y: 0.6, width: 0.4, height: 0.33, units: 'fraction' } as const;
 
 const fast: StreamDefaults = { faultTimeoutMs: 5000, idleMs: 5000, holdsWatermark: true };
 
@@ -261,6 +278,41 @@ export const configSchema = z
             alert: stressAlertOptionsSchema
               .prefault({})
               .describe('`stress_high` alert rule on the estimates (see docs/contracts.md)'),
+          })
+          .strict()
+          .prefault({}),
+        speech: z
+          .object({
+            model: z
+              .string()
+              .min(1)
+              .nullable()
+              .default(DEFAULT_SPEECH_MODEL)
+              .describe(
+                'Speech enhancement model (.onnx with its .onnx.json sidecar) for per-vehicle cabin speech enhancement (topic `…/audio/enhanced`); the default path is relative to the package root and, while that file does not exist, enhancement is off with a warning; any other path must exist; null: off',
+              ),
+            executionProviders: z
+              .array(z.enum(['cpu', 'cuda', 'tensorrt']))
+              .min(1)
+              .default(['cpu'])
+              .describe(
+                'ONNX Runtime execution providers in order of preference; the first that loads runs the model, cpu is the explicit fallback',
+              ),
+            useCamera: z
+              .boolean()
+              .default(true)
+              .describe(
+                "Feed the vehicle's camera frames (mouth crops from `mouthRegion`) to the audio-visual model; false: audio only. Frames are dropped, never queued, when late",
+              ),
+            mouthRegion: fixedRoiSchema
+              .default(DEFAULT_MOUTH_REGION)
+              .describe(
+                "Fixed mouth region of the cabin camera (px, or fractions of the frame with units 'fraction'); the cheap ROI path: no face landmarks on the live path",
+              ),
+            maxPendingMs: ms(
+              1000,
+              'Audio waiting for the model per vehicle at most; beyond it the enhancer is flushed and further audio is published unenhanced (counted `passthrough`) until the backlog is down to half; beyond twice it audio is dropped (counted `dropped`)',
+            ),
           })
           .strict()
           .prefault({}),

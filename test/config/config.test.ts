@@ -4,11 +4,14 @@ import { it } from 'node:test';
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadStressModel } from '../../src/cli/runtime.ts';
+import { loadSpeechModel, loadStressModel } from '../../src/cli/runtime.ts';
 import {
   ConfigError,
+  DEFAULT_MOUTH_REGION,
+  DEFAULT_SPEECH_MODEL,
   DEFAULT_STRESS_MODEL,
   parseConfig,
+  resolveSpeechModelPath,
   resolveStressModelPath,
 } from '../../src/config/schema.ts';
 import { renderConfigDocs } from '../../scripts/gen-config-docs.ts';
@@ -91,5 +94,50 @@ it('defaults features.stress to the committed model path; a missing file is a wa
   assert.match(
     logged.join('\n'),
     /warning: no stress model at .*stress\.onnx .*running without stress estimates/,
+  );
+});
+
+it('defaults features.speech to the committed live model path; a missing file is a warning there, an error elsewhere', async (t) => {
+  const c = parseConfig({});
+  const s = c.features.speech;
+  assert.equal(s.model, DEFAULT_SPEECH_MODEL);
+  assert.deepEqual(s.executionProviders, ['cpu']);
+  assert.equal(s.useCamera, true);
+  assert.deepEqual(s.mouthRegion, DEFAULT_MOUTH_REGION);
+  assert.equal(s.maxPendingMs, 1000);
+  const resolved = resolveSpeechModelPath(DEFAULT_SPEECH_MODEL);
+  assert.ok(resolved.isDefault && isAbsolute(resolved.path));
+  assert.equal(resolved.path, fileURLToPath(new URL(`../../${DEFAULT_SPEECH_MODEL}`, import.meta.url)));
+  assert.throws(
+    () =>
+      parseConfig({
+        features: { speech: { mouthRegion: { x: 0.8, y: 0, width: 0.4, height: 0.2, units: 'fraction' } } },
+      }),
+    /features\.speech\.mouthRegion/,
+  );
+  assert.throws(
+    () => parseConfig({ features: { speech: { maxPendingMs: 0 } } }),
+    /features\.speech\.maxPendingMs/,
+  );
+
+  assert.equal(
+    await loadSpeechModel(parseConfig({ features: { speech: { model: null } } }), () => {}),
+    undefined,
+  );
+  await assert.rejects(
+    loadSpeechModel(parseConfig({ features: { speech: { model: '/nonexistent/avdcnn.onnx' } } }), () => {}),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /features\.speech\.model: \/nonexistent\/avdcnn\.onnx does not exist/.test(e.message),
+  );
+  if (existsSync(resolved.path)) {
+    t.diagnostic('the speech model is committed: the missing-default case is not testable here');
+    return;
+  }
+  const logged: string[] = [];
+  assert.equal(await loadSpeechModel(c, (m) => logged.push(m)), undefined);
+  assert.match(
+    logged.join('\n'),
+    /warning: no speech model at .*avdcnn-causal\.onnx .*running without speech enhancement/,
   );
 });

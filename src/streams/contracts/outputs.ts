@@ -130,6 +130,43 @@ export const statusSchema = z.object({
       pending: z.number().int(),
     })
     .optional(),
+  /** Speech enhancement counters of the vehicle (present when a speech model is served). */
+  speech: z
+    .object({
+      /** Audio chunks received (decoded, not duplicates) / enhanced chunks published on `…/audio/enhanced`. */
+      chunksIn: z.number().int(),
+      chunksOut: z.number().int(),
+      /** 16 kHz samples fed to the enhancer / published (enhanced or passed through). */
+      samplesIn: z.number().int(),
+      samplesOut: z.number().int(),
+      /** Chunks at another rate, resampled to 16 kHz; chunks refused (bad rate, channels, length, time). */
+      resampled: z.number().int(),
+      refused: z.number().int(),
+      /** Samples that were NaN/±Inf (replaced by 0) and at full scale (|x| ≥ 0.999); all-zero chunks. */
+      nonFinite: z.number().int(),
+      clipped: z.number().int(),
+      silent: z.number().int(),
+      /** Missing audio filled with zeros (gaps ≤ 1 s), and restarts (longer gaps, new sessions, rate changes). */
+      gaps: z.number().int(),
+      gapFillMs: z.number(),
+      resets: z.number().int(),
+      /** Chunks dropped as already covered (duplicates, stale redeliveries). */
+      duplicates: z.number().int(),
+      /** Chunks published unenhanced / dropped because the model's backlog exceeded `maxPendingMs` (2×). */
+      passthrough: z.number().int(),
+      dropped: z.number().int(),
+      /** Audio waiting for the model now, ms. */
+      backlogMs: z.number(),
+      /** Model runs that failed (their audio passed through unenhanced); other enhancer failures. */
+      modelErrors: z.number().int(),
+      errors: z.number().int(),
+      /** Camera frames received, used (mouth crop handed to the model), dropped late, dropped otherwise. */
+      cameraFrames: z.number().int(),
+      cameraUsed: z.number().int(),
+      cameraLate: z.number().int(),
+      cameraDropped: z.number().int(),
+    })
+    .optional(),
 });
 export type Status = z.infer<typeof statusSchema>;
 
