@@ -63,7 +63,7 @@ export interface EvalSpeechDeps {
 /** The default loader: the ONNX enhancer of src/models/speech/enhancer-onnx.ts (the live path). */
 export const defaultAvdcnnLoader: AvdcnnLoader = (modelFile) => loadEvalEnhancer(modelFile);
 
-const HELP = `Usage: drivesense eval speech --speech DIR --noise DIR [--snr -5,0,5] [--video DIR]
+const HELP = `Usage: drivesense eval speech --speech DIR --noise DIR [--snr=-5,0,5] [--video DIR]
        drivesense eval speech --clean DIR --noisy DIR
          [--json] [--report FILE.html] [--systems LIST] [--model FILE.onnx] [--dnsmos DIR | --no-dnsmos]
          [--dfn3 DIR] [--categories LIST] [--limit N] [--examples N]
