@@ -69,9 +69,11 @@ function quantised(sig: DbcSignal, x: number): number {
 }
 
 describe('CAN encoder: round trips through the decoder', () => {
-  test('exact raw values come back exactly (≤ 52 bits)', () => {
+  // ≤ 48 bits: a physical value raw × factor is a double, so near 2^52 (factor 0.1) its rounding error
+  // reaches half a raw step and no encoder could recover the raw value (found by this property).
+  test('exact raw values come back exactly (≤ 48 bits)', () => {
     fc.assert(
-      fc.property(arbSignal(52), fc.double({ min: 0, max: 1, noNaN: true }), (sig, u) => {
+      fc.property(arbSignal(48), fc.double({ min: 0, max: 1, noNaN: true }), (sig, u) => {
         const [lo, hi] = rawRange(sig);
         const raw = Math.round(lo + u * (hi - lo)) + 0; // + 0: no −0
         const data = new Uint8Array(8);

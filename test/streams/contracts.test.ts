@@ -300,3 +300,21 @@ describe('weather codec', () => {
     assert.throws(() => decodeWeather(new TextEncoder().encode('{"v":1,')), /bad-json/);
   });
 });
+
+describe('ByteWriter growth', () => {
+  it('encodes messages larger than the first estimate (CAN FD frames of 64 bytes)', () => {
+    const frames = Array.from({ length: 40 }, (_, i) => ({
+      tUs: T0_US + i,
+      id: 0x123,
+      extended: false,
+      rtr: false,
+      fd: true,
+      errorFrame: false,
+      bus: 0,
+      data: new Uint8Array(64).fill(i),
+    }));
+    const m = decodeCanBatch(encodeCanBatch({ sessionId: 1, seq: 2, frames }));
+    assert.equal(m.frames.length, 40);
+    m.frames.forEach((f, i) => assert.deepEqual(f.data, frames[i]!.data));
+  });
+});

@@ -117,23 +117,31 @@ export class ByteWriter {
     return at;
   }
 
+  // Each write reserves its room first: `this.view.setX(this.room(n), …)` would call the view from before
+  // a growth (the callee is resolved before the arguments), writing out of bounds.
   u8(v: number): void {
-    this.view.setUint8(this.room(1), v);
+    const at = this.room(1);
+    this.view.setUint8(at, v);
   }
   u16(v: number): void {
-    this.view.setUint16(this.room(2), v, true);
+    const at = this.room(2);
+    this.view.setUint16(at, v, true);
   }
   u32(v: number): void {
-    this.view.setUint32(this.room(4), v, true);
+    const at = this.room(4);
+    this.view.setUint32(at, v, true);
   }
   i64(v: bigint): void {
-    this.view.setBigInt64(this.room(8), v, true);
+    const at = this.room(8);
+    this.view.setBigInt64(at, v, true);
   }
   f32(v: number): void {
-    this.view.setFloat32(this.room(4), v, true);
+    const at = this.room(4);
+    this.view.setFloat32(at, v, true);
   }
   bytes(b: Uint8Array): void {
-    this.buf.set(b, this.room(b.byteLength));
+    const at = this.room(b.byteLength);
+    this.buf.set(b, at);
   }
   int16Array(a: ArrayLike<number>): void {
     const at = this.room(a.length * 2);

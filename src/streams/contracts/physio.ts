@@ -1,5 +1,5 @@
 import { fail } from './errors.ts';
-import { ByteWriter, MessageType, readHeader, writeHeader } from './header.ts';
+import { ByteWriter, HEADER_BYTES, MessageType, readHeader, writeHeader } from './header.ts';
 import type { PhysioChannelKind, PhysioChunk, RrIntervals } from './messages.ts';
 import { PHYSIO_CHANNEL_KINDS } from './messages.ts';
 
@@ -44,7 +44,10 @@ export function encodePhysio(m: PhysioInput): Uint8Array {
   if (m.channels.length < 1 || m.channels.length > MAX_PHYSIO_CHANNELS) {
     throw new RangeError(`1..${MAX_PHYSIO_CHANNELS} channels, got ${m.channels.length}`);
   }
-  const w = new ByteWriter(64 + m.channels.reduce((n, c) => n + c.samples.length * 4, 0));
+  // Header, body header (4), one 12-byte descriptor per channel, then the samples (≤ 4 bytes each).
+  const w = new ByteWriter(
+    HEADER_BYTES + 4 + 12 * m.channels.length + m.channels.reduce((n, c) => n + c.samples.length * 4, 0),
+  );
   const lengthAt = writeHeader(w, {
     type: MessageType.Physio,
     sessionId: m.sessionId,
