@@ -37,7 +37,12 @@ import {
   loadSpeechEnhancerModel,
 } from '../../src/models/speech/enhancer-onnx.ts';
 import type { SpeechEnhancerModel } from '../../src/models/speech/enhancer-onnx.ts';
-import { readSpeechModelMeta, speechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
+import {
+  logGainFloor,
+  readSpeechModelMeta,
+  speechModelMeta,
+  validateSpeechModelMeta,
+} from '../../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import { parseCommandArgs } from '../../src/cli/command.ts';
 import { enhanceCommand, enhanceFile } from '../../src/cli/commands/enhance.ts';
@@ -284,6 +289,31 @@ describe('speech enhancer: ONNX model', () => {
       /'audio' is \[null, 5, 257, 1\], the metadata describes \[null, 7, 257, 1\]/,
     );
   });
+
+  it('sidecar round trip of a log-gain target; ln-power (global / no target) sidecars still load', async () => {
+    const sidecar = JSON.parse(await readFile(`${modelPath}.json`, 'utf8')) as {
+      metadata: Record<string, unknown>;
+    };
+    const meta = sidecar.metadata['speech'] as SpeechModelMeta;
+    const copy = join(dir, 'log-gain.onnx');
+    await writeFile(copy, await readFile(modelPath));
+    const target = { kind: 'log-gain', gainFloorDb: -25, scale: Math.abs(logGainFloor(-25)) } as const;
+    const { output: _unused, ...noOutput } = meta;
+    const lg: SpeechModelMeta = { ...noOutput, target };
+    await writeFile(`${copy}.json`, JSON.stringify({ ...sidecar, metadata: { speech: lg } }));
+    const back = (await readSpeechModelMeta(copy)).meta;
+    assert.deepEqual(back.target, target);
+    assert.equal(new SpeechEnhancer(back, identityRunner(back)).mode, 'mask');
+    const { target: _t, ...old } = meta;
+    await writeFile(`${copy}.json`, JSON.stringify({ ...sidecar, metadata: { speech: old } }));
+    assert.equal((await readSpeechModelMeta(copy)).meta.target, undefined);
+    const bad = { ...lg, target: { ...target, scale: 0 } };
+    assert.throws(() => validateSpeechModelMeta(bad), /target\.scale 0/);
+    assert.throws(
+      () => validateSpeechModelMeta({ ...lg, target: { ...target, gainFloorDb: 3 } }),
+      /target\.gainFloorDb 3/,
+    );
+  });
 });
 
 describe('speech enhancer: stub model', () => {
@@ -334,6 +364,37 @@ describe('speech enhancer: stub model', () => {
         await run(20 * Math.log10(2), 'spectrum'),
       ) > 40,
     );
+  });
+
+  it('log-gain model: applied as a mask (default mode); gain 0 passes through, clamped to [G_min, 0]', async () => {
+    const x = await noisySpeech();
+    const scale = Math.abs(logGainFloor(-25));
+    const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
+      target: { kind: 'log-gain', gainFloorDb: -25, scale },
+    });
+    const constant =
+      (g: number): SpeechModelRunner =>
+      (b) =>
+        Promise.resolve({ clean: new Float32Array(b.size * 257).fill(g) });
+    const run = (g: number): Promise<Float32Array> =>
+      enhanceSamples(new SpeechEnhancer(meta, constant(g)), x, 320);
+    assert.equal(new SpeechEnhancer(meta, constant(0)).mode, 'mask');
+    assert.ok(snrDb(x, await run(0)) > 40);
+    assert.ok(snrDb(x, await run(5)) > 40); // > 0 clamps to 0
+    const halfPower = -Math.LN2 / scale; // power × 1/2
+    assert.ok(
+      snrDb(
+        x.map((v) => v * Math.SQRT1_2),
+        await run(halfPower),
+      ) > 40,
+    );
+    const gMin = 10 ** (-25 / 20);
+    assert.ok(
+      snrDb(
+        x.map((v) => v * gMin),
+        await run(-10),
+      ) > 40,
+    ); // < −1 clamps to G_min
   });
 
   it('camera: late, out-of-order and wrong-size frames dropped and counted; missing → zeros', async () => {

@@ -31,10 +31,17 @@ import {
   contextOf,
   exportTrainedSpeechModel,
   fillBatch,
+  fitSpeechNormaliser,
   loadBestSpeechCheckpoint,
+  logGainTrainTarget,
+  passthroughMse,
+  prepareMixture,
   reportPathFor,
   trainSpeechModel,
+  trainedSpeechModelMeta,
 } from '../../src/models/speech/train.ts';
+import { LOG_GAIN_FLOOR_DB, logGainTarget } from '../../src/models/speech/examples.ts';
+import { SpeechMixer } from '../../src/models/speech/mixing.ts';
 import { readSpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import type {
   PreparedMixture,
@@ -206,6 +213,35 @@ describe('AVDCNN training', () => {
     assert.ok(absent.visual.every((v) => v === 0) && absent.videoWeight![0] === 0);
   });
 
+  test('log-gain target: clamp(lnC − lnX, 2·ln G_min, 0), 0 when clean = noisy; passthrough MSE', async () => {
+    const floor = (LOG_GAIN_FLOOR_DB * Math.LN10) / 10; // 2·ln(10^(−25/20))
+    assert.ok(Math.abs(floor - 2 * Math.log(10 ** (-25 / 20))) < 1e-12);
+    const x = Float32Array.from([-3, 0, 5, -20, 1]);
+    assert.ok(logGainTarget(x, x).every((g) => g === 0));
+    const g = logGainTarget(Float32Array.from([-4, 2, -30, -20, 1 + floor / 2]), x);
+    const want = [-1, 0, floor, 0, floor / 2];
+    g.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-5, `${i}: ${v} vs ${want[i]}`));
+    const t = logGainTrainTarget();
+    assert.ok(t.kind === 'log-gain' && Math.abs(t.scale - Math.abs(floor)) < 1e-12);
+
+    // On real mixtures (with a gain shift, which cancels): within [−1, 0] scaled; passthrough MSE = mean g².
+    const { train } = await pools(LIVE_STFT_512_128);
+    const mixer = new SpeechMixer(SPLIT, 'train', train, { seed: 3 });
+    const mixes = [mixer.next(), mixer.next()];
+    const c = resolveAvdcnnConfig({ ...TINY, context: 'causal' });
+    const norm = fitSpeechNormaliser(mixes, LIVE_STFT_512_128, 1);
+    const lg = prepareMixture(mixes[0]!, LIVE_STFT_512_128, norm, c, 4, t);
+    assert.ok(lg.clean.every((v) => v >= -1 && v <= 0));
+    assert.ok(lg.clean.some((v) => v < -0.01));
+    const refs = Array.from({ length: lg.frames }, (_, i) => [0, i] as const);
+    const meanSq = lg.clean.reduce((a, v) => a + v * v, 0) / lg.clean.length;
+    assert.ok(Math.abs(passthroughMse([lg], refs) - meanSq) < 1e-9);
+    // The ln-power target is unchanged; its passthrough is the noisy ln power in target units.
+    const lp = prepareMixture(mixes[0]!, LIVE_STFT_512_128, norm, c, 4);
+    assert.ok(lp.passthrough !== undefined && lp.clean.some((v) => v > 0));
+    assert.ok(passthroughMse([lp], refs) > 0);
+  });
+
   let run: SpeechTrainResult | undefined;
   let runDir = '';
   const drawn: Mixture[] = [];
@@ -245,7 +281,12 @@ describe('AVDCNN training', () => {
       lines.some((l) => /^step 10 \| [\d.]+ ex\/s \| train loss/.test(l)),
       lines.join('\n'),
     );
-    assert.ok(lines.some((l) => /validation @ step 20/.test(l)));
+    assert.ok(
+      lines.some((l) => /validation @ step 20: log-gain MSE [\d.]+ \(passthrough [\d.]+;/.test(l)),
+      lines.join('\n'),
+    );
+    assert.equal(run.extra.target?.kind, 'log-gain');
+    assert.ok(run.state.history.every((h) => h['valPassthrough']! > 0));
     assert.equal(run.normaliser.input.mean.length, 257);
     assert.equal(run.extra.stft.hop, 128);
     const best = run.extra.bestStep!;
@@ -309,11 +350,15 @@ describe('AVDCNN training', () => {
     assert.equal(meta.model.context, 'causal');
     assert.equal(meta.stft.hop, 128);
     assert.equal(meta.normalization.kind, 'global');
-    assert.equal(meta.target?.kind, 'global');
-    assert.equal(meta.output, 'spectrum');
+    assert.deepEqual(meta.target, logGainTrainTarget(-25));
+    assert.equal(meta.output, 'mask');
     if (meta.normalization.kind === 'global')
       assert.deepEqual(meta.normalization.std, run.normaliser.input.std);
-    if (meta.target?.kind === 'global') assert.deepEqual(meta.target.mean, run.normaliser.target.mean);
+    // A checkpoint of the ln-power target (or from before targets were recorded) exports as before.
+    const old = trainedSpeechModelMeta({ ...run.extra, target: { kind: 'ln-power' } }, run.state, {});
+    assert.equal(old.target?.kind, 'global');
+    assert.equal(old.output, 'spectrum');
+    if (old.target?.kind === 'global') assert.deepEqual(old.target.mean, run.normaliser.target.mean);
     const training = meta.training!;
     assert.equal(training['splitHash'], SPLIT.hash);
     assert.equal(training['algorithmicDelayMs'], 40);
@@ -356,6 +401,7 @@ describe('AVDCNN training', () => {
       patience: 100,
       maxSteps: 8,
       gainDb: 6,
+      target: 'ln-power', // the first run's target (the default log-gain one is trained above)
     });
     const dirA = path.join(await tempDir(), 'ckpt');
     const dirC = path.join(await tempDir(), 'ckpt');

@@ -23,6 +23,9 @@
  *      (`maskFloorDb`): in the log domain ŷ' = max(min(ŷ, x), x + 2·ln G_min). The output is never louder
  *      than the input in any bin, which is robust to over-estimation (an untrained or mismatched model) at
  *      the price of not restoring bins the noise masked below the speech.
+ *    - a 'log-gain' model (speech-model-meta.ts `target`) predicts the ln-power gain itself: ŷ = x +
+ *      clamp(pred·scale, 2·ln G_min, 0), i.e. the noisy power times a gain ≤ 1 with the noisy phase (its
+ *      default mode is 'mask'; the `maskFloorDb` floor applies on top);
  *    A non-finite prediction (a broken model) is replaced by the noisy x (counted, `modelNonFinite`); a model
  *    run that throws passes its frames through unenhanced (counted, `modelErrors`, message kept), so the
  *    audio never stops and the timeline never shifts.
@@ -79,7 +82,7 @@ import {
 } from '../../streams/features/audio/stft.ts';
 import type { AlgorithmicDelay, ResolvedStft } from '../../streams/features/audio/stft.ts';
 import { visualInputFromFrames } from './avdcnn.ts';
-import { contextSpecOf, stftOf, validateSpeechModelMeta } from './speech-model-meta.ts';
+import { contextSpecOf, logGainFloor, stftOf, validateSpeechModelMeta } from './speech-model-meta.ts';
 import type { EnhancementMode, SpeechModelMeta } from './speech-model-meta.ts';
 
 /** One model run: `size` examples in the AVDCNN input layouts (avdcnn.ts). */
@@ -113,7 +116,7 @@ export interface EnhancedChunk {
 }
 
 export interface SpeechEnhancerOptions {
-  /** Default: the metadata's `output`, else 'spectrum'. */
+  /** Default: the metadata's `output`, else 'mask' for a 'log-gain' model and 'spectrum' otherwise. */
   readonly mode?: EnhancementMode;
   /** Mask mode: lowest gain, dB (default −Infinity: none). */
   readonly maskFloorDb?: number;
@@ -238,7 +241,7 @@ export class SpeechEnhancer {
     this.delay = algorithmicDelay(stftOf(meta), this.context.future);
     this.outputLagSamples =
       this.stftCfg.windowLength - this.stftCfg.hop + this.context.future * this.stftCfg.hop;
-    this.mode = options.mode ?? meta.output ?? 'spectrum';
+    this.mode = options.mode ?? meta.output ?? (meta.target?.kind === 'log-gain' ? 'mask' : 'spectrum');
     if (this.mode !== 'spectrum' && this.mode !== 'mask')
       throw new RangeError(`enhancer: mode ${JSON.stringify(this.mode)} (spectrum or mask)`);
     this.opts = {
@@ -586,11 +589,13 @@ export class SpeechEnhancer {
   private enhancedLogPower(x: Float32Array, predicted: Float32Array | undefined): Float32Array {
     if (predicted === undefined) return x;
     const target = this.meta.target ?? { kind: 'raw' };
+    const gainFloor = target.kind === 'log-gain' ? logGainFloor(target.gainFloorDb) : 0;
     const out = new Float32Array(this.bins);
     let bad = 0;
     for (let k = 0; k < this.bins; k++) {
       let y = predicted[k]!;
       if (target.kind === 'global') y = y * target.std[k]! + target.mean[k]!;
+      else if (target.kind === 'log-gain') y = x[k]! + Math.min(0, Math.max(gainFloor, y * target.scale)); // NaN stays NaN
       if (!Number.isFinite(y)) {
         bad++;
         y = x[k]!;

@@ -6,6 +6,8 @@
  *   t−4…t (`CAUSAL_CONTEXT`), rows × 257, oldest first, edge frames repeated (context.ts);
  * - `clean`: the clean log power of frame t (raw ln power, the target; scaling it is the model's business;
  *   `noisyStats` gives the per-utterance statistics when that normalisation is used);
+ *   `logGainTarget` turns clean and noisy ln power into the bounded log-gain target the trainer uses by
+ *   default (train.ts);
  * - `visual`: the aligned mouth crops (corpus.ts `alignMouth`) stacked with the same context, rows × 384
  *   (16×24 gray), and `mouthTarget`, the centre frame's crop (the lip output's target).
  *
@@ -24,6 +26,7 @@ import type { StftConfig } from '../../streams/features/audio/stft.ts';
 import { MOUTH_INPUT_HEIGHT, MOUTH_INPUT_WIDTH } from '../../streams/features/camera/mouth-extractor.ts';
 import type { SeededRandom } from '../common/rng.ts';
 import type { Mixture } from './mixing.ts';
+import { logGainFloor } from './speech-model-meta.ts';
 
 export interface ExampleOptions {
   readonly stft?: StftConfig;
@@ -119,4 +122,33 @@ export function trainingExamples(mix: Mixture, options: ExampleOptions = {}): Tr
     visualDropped: dropped,
     samples: mix.noisy.length,
   };
+}
+
+/** Default lowest gain of the log-gain target, amplitude dB (docs/models/speech.md, the diagnosis). */
+export const LOG_GAIN_FLOOR_DB = -25;
+
+/**
+ * The bounded, input-relative training target: per value g = clamp(lnC − lnX, 2·ln G_min, 0) / scale, where
+ * lnC and lnX are the clean and noisy ln(|·|² + ε) (same layout), G_min = 10^(gainFloorDb/20) and 2·ln G_min
+ * = gainFloorDb·ln(10)/10. g = 0 is passthrough. A level shift applied to both cancels.
+ */
+export function logGainTarget(
+  cleanLogPower: ArrayLike<number>,
+  noisyLogPower: ArrayLike<number>,
+  gainFloorDb = LOG_GAIN_FLOOR_DB,
+  scale = 1,
+): Float32Array {
+  if (cleanLogPower.length !== noisyLogPower.length)
+    throw new RangeError(
+      `log-gain target: ${cleanLogPower.length} clean vs ${noisyLogPower.length} noisy values`,
+    );
+  if (!(Number.isFinite(gainFloorDb) && gainFloorDb < 0))
+    throw new RangeError(`log-gain target: gainFloorDb ${gainFloorDb} must be finite and < 0`);
+  if (!(Number.isFinite(scale) && scale > 0))
+    throw new RangeError(`log-gain target: scale ${scale} must be > 0`);
+  const floor = logGainFloor(gainFloorDb);
+  const out = new Float32Array(cleanLogPower.length);
+  for (let i = 0; i < out.length; i++)
+    out[i] = Math.min(0, Math.max(floor, cleanLogPower[i]! - noisyLogPower[i]!)) / scale;
+  return out;
 }

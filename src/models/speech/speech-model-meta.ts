@@ -12,8 +12,11 @@
  * - `normalization` of the model's audio input, per bin over ln power:
  *   'running' (the live path's causal statistics, normalize.ts; time constant and σ floor given),
  *   'global' (fixed per-bin mean and σ from training), or 'none' (raw ln power).
- * - `target`: what `clean` is — 'raw' ln power of the current frame (examples.ts, the default), or 'global'
- *   (normalised with fixed per-bin mean and σ, which the enhancer undoes).
+ * - `target`: what `clean` is — 'raw' ln power of the current frame (examples.ts, the default), 'global'
+ *   (normalised with fixed per-bin mean and σ, which the enhancer undoes), or 'log-gain' (the bounded
+ *   input-relative log power gain g = clamp(lnC − lnX, 2·ln G_min, 0) divided by `scale`; G_min is
+ *   `gainFloorDb`, an amplitude gain in dB; the enhancer applies it as a mask: lnŜ = lnX + clamp(ŷ·scale, …)).
+ *   Models without `target` or with 'raw'/'global' (ln-power targets) load as before.
  * - `output`: the default way of using the prediction, 'spectrum' (the paper: the predicted magnitude with
  *   the noisy phase) or 'mask' (the prediction bounded by the noisy magnitude; see enhancer.ts).
  */
@@ -33,7 +36,19 @@ export type SpeechNormalization =
 
 export type SpeechTarget =
   | { readonly kind: 'raw' }
-  | { readonly kind: 'global'; readonly mean: readonly number[]; readonly std: readonly number[] };
+  | { readonly kind: 'global'; readonly mean: readonly number[]; readonly std: readonly number[] }
+  | {
+      readonly kind: 'log-gain';
+      /** G_min, amplitude gain in dB (< 0): the lowest gain, 2·ln(10^(dB/20)) in ln-power units. */
+      readonly gainFloorDb: number;
+      /** The model's output times `scale` is the ln-power gain (> 0; 1 = unscaled). */
+      readonly scale: number;
+    };
+
+/** The lower bound of a log-gain target in ln-power units: 2·ln(10^(dB/20)) = dB·ln(10)/10. */
+export function logGainFloor(gainFloorDb: number): number {
+  return (gainFloorDb * Math.LN10) / 10;
+}
 
 export type EnhancementMode = 'spectrum' | 'mask';
 
@@ -55,7 +70,7 @@ export interface SpeechModelMeta {
   readonly normalization: SpeechNormalization;
   /** Default { kind: 'raw' }. */
   readonly target?: SpeechTarget;
-  /** Default 'spectrum'. */
+  /** Default 'spectrum' ('mask' for a 'log-gain' target). */
   readonly output?: EnhancementMode;
   /** Training record and scores (free-form, for the docs; not read by the enhancer). */
   readonly training?: Readonly<Record<string, unknown>>;
@@ -139,7 +154,12 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
   else if (n.kind !== 'none') fail(`normalization.kind ${JSON.stringify((n as { kind: unknown }).kind)}`);
   const t = meta.target ?? { kind: 'raw' };
   if (t.kind === 'global') checkStats('target', t, bins);
-  else if (t.kind !== 'raw') fail(`target.kind ${JSON.stringify((t as { kind: unknown }).kind)}`);
+  else if (t.kind === 'log-gain') {
+    if (!(Number.isFinite(t.gainFloorDb) && t.gainFloorDb < 0))
+      fail(`target.gainFloorDb ${String(t.gainFloorDb)} must be finite and < 0`);
+    if (!(Number.isFinite(t.scale) && t.scale > 0))
+      fail(`target.scale ${String(t.scale)} must be finite and > 0`);
+  } else if (t.kind !== 'raw') fail(`target.kind ${JSON.stringify((t as { kind: unknown }).kind)}`);
   if (meta.output !== undefined && meta.output !== 'spectrum' && meta.output !== 'mask')
     fail(`output ${JSON.stringify(meta.output)} (spectrum or mask)`);
 }

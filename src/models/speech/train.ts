@@ -21,8 +21,17 @@
  * clean log power (targets), computed once at the start from `normMixtures` training mixtures (a mixer of
  * its own seed, so the training order does not depend on it), stored in the checkpoint state and in the
  * exported sidecar. Input row r of frame t is the normalised noisy frame t − past + r (edge frames
- * repeated); the target is the normalised clean frame t. The enhancer applies exactly this, with no state
- * (so streamed and whole-file outputs agree), and maps the `clean` output back with the target statistics.
+ * repeated). The target (`target`, default 'log-gain'):
+ * - 'log-gain' (default): the bounded, input-relative ln-power gain of frame t, clamp(lnC − lnX, 2·ln G_min,
+ *   0) with G_min = −25 dB (examples.ts `logGainTarget`), divided by |2·ln G_min| so it lies in [−1, 0]; 0 is
+ *   passthrough. The enhancer applies it as a mask (noisy power × e^{g}, noisy phase). Chosen after the first
+ *   run (docs/models/speech.md, "Diagnosis"): the absolute target's loss was dominated by how deep inaudible
+ *   clean bins lie under the noise;
+ * - 'ln-power' (the first run): the clean frame t normalised with the clean statistics, which the enhancer
+ *   maps back.
+ * The enhancer applies exactly this input normalisation, with no state (so streamed and whole-file outputs
+ * agree). Validation also logs the passthrough MSE (g = 0, or the noisy ln power as the prediction for
+ * 'ln-power'), the trivial baseline.
  *
  * Early stopping: criterion = validation log-spectral MSE (the `clean` output, normalised units), the mean
  * of a camera-present pass (AV clips with their mouth crops) and a camera-absent pass (visual zeroed), so the
@@ -75,9 +84,10 @@ import {
   zeroVisual,
 } from './avdcnn.ts';
 import type { AvdcnnBatch, AvdcnnConfig, AvdcnnLossValues } from './avdcnn.ts';
+import { LOG_GAIN_FLOOR_DB, logGainTarget } from './examples.ts';
 import { SpeechMixer, buildEvaluationSet, fnv1a } from './mixing.ts';
-import { speechModelMeta } from './speech-model-meta.ts';
-import type { SpeechModelMeta } from './speech-model-meta.ts';
+import { logGainFloor, speechModelMeta } from './speech-model-meta.ts';
+import type { SpeechModelMeta, SpeechTarget } from './speech-model-meta.ts';
 import type { MixerPools, Mixture } from './mixing.ts';
 import { assertDisjoint, canonicalJson } from './splits.ts';
 import type { SpeechDataSplit } from './splits.ts';
@@ -95,6 +105,10 @@ export interface SpeechTrainOptions {
   readonly model?: Partial<AvdcnnConfig>;
   /** Default: LIVE_STFT_512_128 for the causal context, AVDCNN_STFT for the symmetric one. */
   readonly stft?: StftConfig;
+  /** Training target (see the file comment). Default 'log-gain'. */
+  readonly target?: SpeechTrainTarget['kind'];
+  /** G_min of the 'log-gain' target, amplitude dB (< 0). Default −25. */
+  readonly gainFloorDb?: number;
   readonly checkpointDir: string;
   /** Examples (frames) per step. Default 32. */
   readonly batchSize?: number;
@@ -138,6 +152,21 @@ export interface SpeechTrainOptions {
   readonly now?: () => number;
 }
 
+/**
+ * What the `clean` output is trained on: 'ln-power' (normalised clean ln power) or 'log-gain' (the clamped
+ * ln-power gain over the noisy input divided by `scale`; see the file comment).
+ */
+export type SpeechTrainTarget =
+  | { readonly kind: 'ln-power' }
+  | { readonly kind: 'log-gain'; readonly gainFloorDb: number; readonly scale: number };
+
+/** A 'log-gain' target with G_min = `gainFloorDb`, scaled to [−1, 0] (scale = |2·ln G_min|). */
+export function logGainTrainTarget(gainFloorDb = LOG_GAIN_FLOOR_DB): SpeechTrainTarget {
+  if (!(Number.isFinite(gainFloorDb) && gainFloorDb < 0))
+    throw new RangeError(`speech training: gainFloorDb ${gainFloorDb} must be finite and < 0`);
+  return { kind: 'log-gain', gainFloorDb, scale: Math.abs(logGainFloor(gainFloorDb)) };
+}
+
 /** Per-bin statistics as plain arrays (JSON: checkpoint state, sidecar). */
 export interface BinStatsJson {
   readonly mean: number[];
@@ -165,6 +194,8 @@ export type SpeechTrainStatus = 'early-stopped' | 'max-steps' | 'time-budget' | 
 export interface ValidationResult {
   /** Early-stopping criterion: mean of the camera-present and camera-absent log-spectral MSE. */
   readonly criterion: number;
+  /** The same MSE of the passthrough prediction (see `passthroughMse`), the trivial baseline. */
+  readonly passthrough: number;
   readonly audio: number;
   readonly audioNoCamera: number;
   /** Lip MSE over frames with a real crop (camera present); NaN without AV validation clips. */
@@ -197,6 +228,8 @@ export interface SpeechTrainExtra {
   readonly config: AvdcnnConfig;
   readonly stft: StftJson;
   readonly normaliser: SpeechNormaliser;
+  /** Absent in checkpoints from before the log-gain target: 'ln-power'. */
+  readonly target?: SpeechTrainTarget;
   readonly splitHash: string;
   readonly batchSize: number;
   readonly seed: number;
@@ -318,7 +351,10 @@ export interface PreparedMixture {
   readonly frames: number;
   /** frames × bins. */
   readonly noisy: Float32Array;
+  /** frames × bins: the target (normalised clean ln power, or the scaled log gain). */
   readonly clean: Float32Array;
+  /** frames × bins: the passthrough prediction in target units (absent: zeros, the log-gain target). */
+  readonly passthrough?: Float32Array;
   /** frames × pixels (aligned crops, zeros where missing); absent for audio-only utterances. */
   readonly mouth?: Float32Array;
   readonly present?: Uint8Array;
@@ -335,6 +371,7 @@ export function prepareMixture(
   normaliser: SpeechNormaliser,
   config: AvdcnnConfig,
   gainDb = 0,
+  target: SpeechTrainTarget = { kind: 'ln-power' },
 ): PreparedMixture {
   const n = stft(mix.noisy, cfg);
   const c = stft(mix.clean, cfg);
@@ -342,12 +379,22 @@ export function prepareMixture(
     throw new Error(`speech training: STFT gives ${n.bins} bins, the model wants ${config.bins}`);
   const shift = gainToLogPower(gainDb);
   const id = `${mix.utterance}|${mix.noiseId}@${mix.noiseStart}|${mix.snrDb.toFixed(3)}dB`;
-  const base = {
-    id,
-    frames: n.frames,
-    noisy: normaliseInPlace(n.logPower, normaliser.input, shift),
-    clean: normaliseInPlace(c.logPower, normaliser.target, shift),
-  };
+  // The gain shift is the same for clean and noisy, so it cancels in the log gain.
+  const base =
+    target.kind === 'log-gain'
+      ? {
+          id,
+          frames: n.frames,
+          clean: logGainTarget(c.logPower, n.logPower, target.gainFloorDb, target.scale),
+          noisy: normaliseInPlace(n.logPower, normaliser.input, shift),
+        }
+      : {
+          id,
+          frames: n.frames,
+          passthrough: normaliseInPlace(n.logPower.slice(), normaliser.target, shift),
+          noisy: normaliseInPlace(n.logPower, normaliser.input, shift),
+          clean: normaliseInPlace(c.logPower, normaliser.target, shift),
+        };
   if (mix.mouth === undefined) return base;
   const pixels = config.mouthHeight * config.mouthWidth;
   if (mix.mouth.frameSize !== pixels)
@@ -419,6 +466,7 @@ function buildRound(
   normaliser: SpeechNormaliser,
   config: AvdcnnConfig,
   gainDb: number,
+  target: SpeechTrainTarget,
   onMixture: ((m: Mixture) => void) | undefined,
 ): Round {
   const items: PreparedMixture[] = [];
@@ -427,7 +475,7 @@ function buildRound(
     const mix = mixer.next();
     onMixture?.(mix);
     const gain = gainDb > 0 ? rng.uniform(-gainDb, gainDb) : 0;
-    const p = prepareMixture(mix, cfg, normaliser, config, gain);
+    const p = prepareMixture(mix, cfg, normaliser, config, gain, target);
     items.push(p);
     for (let t = 0; t < p.frames; t++) order.push([k, t]);
   }
@@ -443,6 +491,25 @@ function validationRefs(items: readonly PreparedMixture[], maxFrames: number): E
   });
   const stride = Math.max(1, Math.ceil(all.length / maxFrames));
   return all.filter((_, i) => i % stride === 0);
+}
+
+/**
+ * MSE of the passthrough prediction over the referenced frames, in target units: g = 0 for the log-gain
+ * target, the noisy ln power (normalised with the target statistics) for 'ln-power'.
+ */
+export function passthroughMse(items: readonly PreparedMixture[], refs: readonly ExampleRef[]): number {
+  let sum = 0;
+  let count = 0;
+  for (const [m, t] of refs) {
+    const p = items[m]!;
+    const bins = p.clean.length / p.frames;
+    for (let k = t * bins; k < (t + 1) * bins; k++) {
+      const d = p.clean[k]! - (p.passthrough?.[k] ?? 0);
+      sum += d * d;
+    }
+    count += bins;
+  }
+  return count > 0 ? sum / count : Number.NaN;
 }
 
 /** Validation losses (inference mode) in chunks; see `ValidationResult`. */
@@ -481,6 +548,7 @@ export async function validateSpeechModel(
   const audioNoCamera = (a0.audio + a2.audio) / n;
   return {
     criterion: (audio + audioNoCamera) / 2,
+    passthrough: passthroughMse(items, refs),
     audio,
     audioNoCamera,
     video: a1.weight > 0 ? a1.video / a1.weight : Number.NaN,
@@ -499,6 +567,7 @@ function sha256(text: string): string {
 interface Resolved {
   readonly config: AvdcnnConfig;
   readonly stft: StftConfig;
+  readonly target: SpeechTrainTarget;
   readonly context: ContextSpec;
   readonly batchSize: number;
   readonly seed: number;
@@ -525,9 +594,14 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     throw new RangeError(
       `speech training: the STFT has ${resolveStft(cfg).bins} bins, the model ${config.bins}`,
     );
+  if (o.target !== undefined && o.target !== 'log-gain' && o.target !== 'ln-power')
+    throw new RangeError(`speech training: target ${JSON.stringify(o.target)} (log-gain or ln-power)`);
+  const target: SpeechTrainTarget =
+    (o.target ?? 'log-gain') === 'log-gain' ? logGainTrainTarget(o.gainFloorDb) : { kind: 'ln-power' };
   return {
     config,
     stft: cfg,
+    target,
     context: contextOf(config),
     batchSize: int(o.batchSize, 32, 'batchSize'),
     seed: o.seed ?? 1,
@@ -553,6 +627,8 @@ function fingerprintOf(r: Resolved, splitHash: string): string {
       roundMixtures: r.roundMixtures,
       normMixtures: r.normMixtures,
       validationFrames: r.validationFrames,
+      // Absent for 'ln-power', so runs from before the log-gain target keep their fingerprint.
+      ...(r.target.kind === 'log-gain' ? { target: r.target } : {}),
       splitHash,
     }),
   );
@@ -630,11 +706,14 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
 
   // Validation set (fixed).
   const valMixtures = buildEvaluationSet(o.split, 'validation', o.validation, { snrsDb: r.validationSnrsDb });
-  const valItems = valMixtures.map((m) => prepareMixture(m, r.stft, normaliser, config));
+  const valItems = valMixtures.map((m) => prepareMixture(m, r.stft, normaliser, config, 0, r.target));
   const valRefs = validationRefs(valItems, r.validationFrames);
   log(
     `validation: ${valMixtures.length} mixtures (SNR ${r.validationSnrsDb.join('/')} dB), ` +
-      `${valRefs.length} of ${valItems.reduce((a, p) => a + p.frames, 0)} frames used`,
+      `${valRefs.length} of ${valItems.reduce((a, p) => a + p.frames, 0)} frames used; target ` +
+      (r.target.kind === 'log-gain'
+        ? `log-gain (G_min ${r.target.gainFloorDb} dB, scale 1/${r.target.scale.toFixed(4)})`
+        : 'ln-power'),
   );
 
   const model = buildAvdcnn(config, r.seed);
@@ -655,6 +734,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     config,
     stft: stftJson(r.stft),
     normaliser,
+    ...(r.target.kind === 'log-gain' ? { target: r.target } : {}),
     splitHash: o.split.hash,
     batchSize,
     seed: r.seed,
@@ -695,7 +775,17 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
   let roundRng = extra.roundRng;
   let roundMixerPosition = extra.roundMixerPosition;
   let rng = SeededRandom.fromState(roundRng);
-  let round = buildRound(mixer, rng, r.roundMixtures, r.stft, normaliser, config, r.gainDb, o.onMixture);
+  let round = buildRound(
+    mixer,
+    rng,
+    r.roundMixtures,
+    r.stft,
+    normaliser,
+    config,
+    r.gainDb,
+    r.target,
+    o.onMixture,
+  );
   let consumed = extra.roundConsumed;
   if (resumed !== null) rng = SeededRandom.fromState(state.rng);
   let rounds = extra.rounds;
@@ -738,6 +828,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
       trainLoss: windowLoss.n > 0 ? windowLoss.total / windowLoss.n : Number.NaN,
       trainAudio: windowLoss.n > 0 ? windowLoss.audio / windowLoss.n : Number.NaN,
       valCriterion: v.criterion,
+      valPassthrough: v.passthrough,
       valAudio: v.audio,
       valAudioNoCamera: v.audioNoCamera,
       valVideo: v.video,
@@ -746,7 +837,8 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     state.history.push(entry);
     windowLoss = { total: 0, audio: 0, n: 0 };
     log(
-      `validation @ step ${state.step}: log-spectral MSE ${v.criterion.toFixed(4)} (camera ${v.audio.toFixed(4)}, ` +
+      `validation @ step ${state.step}: ${r.target.kind} MSE ${v.criterion.toFixed(4)} ` +
+        `(passthrough ${v.passthrough.toFixed(4)}; camera ${v.audio.toFixed(4)}, ` +
         `no camera ${v.audioNoCamera.toFixed(4)}; lip ${Number.isNaN(v.video) ? '—' : v.video.toFixed(4)})` +
         `${improved ? ' (best)' : ` (best ${state.bestScore?.toFixed(4)} @ step ${extra.bestStep}, ${state.epochsWithoutImprovement}/${patience})`}`,
     );
@@ -774,7 +866,17 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     if (round.order.length - consumed < batchSize) {
       roundMixerPosition = mixer.rng.state.position;
       roundRng = rng.state;
-      round = buildRound(mixer, rng, r.roundMixtures, r.stft, normaliser, config, r.gainDb, o.onMixture);
+      round = buildRound(
+        mixer,
+        rng,
+        r.roundMixtures,
+        r.stft,
+        normaliser,
+        config,
+        r.gainDb,
+        r.target,
+        o.onMixture,
+      );
       if (round.order.length < batchSize)
         throw new Error(
           `speech training: a round of ${r.roundMixtures} mixtures has fewer frames than a batch`,
@@ -910,13 +1012,18 @@ export function trainedSpeechModelMeta(
   const config = extra.config;
   const ctx = contextOf(config);
   const n = extra.normaliser;
+  const t = extra.target ?? { kind: 'ln-power' };
+  const target: SpeechTarget =
+    t.kind === 'log-gain'
+      ? { kind: 'log-gain', gainFloorDb: t.gainFloorDb, scale: t.scale }
+      : { kind: 'global', mean: n.target.mean, std: n.target.std };
   return speechModelMeta(
     config,
     extra.stft,
     { kind: 'global', mean: n.input.mean, std: n.input.std },
     {
-      target: { kind: 'global', mean: n.target.mean, std: n.target.std },
-      output: 'spectrum',
+      target,
+      output: t.kind === 'log-gain' ? 'mask' : 'spectrum',
       training: {
         id: speechModelId(extra, state),
         splitHash: extra.splitHash,
@@ -935,7 +1042,10 @@ export function trainedSpeechModelMeta(
           seed: n.seed,
           apply:
             'fixed, stateless: input (lnP[k] - normalization.mean[k]) / normalization.std[k]; enhanced ' +
-            'lnP[k] = clean[k] * target.std[k] + target.mean[k]',
+            (t.kind === 'log-gain'
+              ? 'lnP[k] = lnX[k] + clamp(clean[k] * target.scale, 2 ln G_min, 0), G_min = target.gainFloorDb ' +
+                '(amplitude dB), with the noisy phase'
+              : 'lnP[k] = clean[k] * target.std[k] + target.mean[k]'),
         },
         ...training,
       },
@@ -1068,8 +1178,10 @@ export async function exportTrainedSpeechModel(args: {
     bestStep: extra.bestStep,
     bestValidation: state.bestScore,
     criterion:
-      'validation log-spectral MSE of the clean output (normalised units), mean of camera-present and ' +
-      'camera-absent passes over the fixed validation set',
+      (extra.target?.kind === 'log-gain'
+        ? 'validation MSE of the clean output against the scaled log-gain target'
+        : 'validation log-spectral MSE of the clean output (normalised units)') +
+      ', mean of camera-present and camera-absent passes over the fixed validation set',
     trainSeconds: Math.round(extra.trainSeconds),
     history: state.history,
     backend: args.backend,
