@@ -21,7 +21,7 @@ import { ecgQuality } from '../../streams/features/ecg/quality.ts';
 import { RR_MAX_MS, RR_MIN_MS, RrStream } from '../../streams/features/ecg/rr.ts';
 import type { RrPoint } from '../../streams/features/ecg/rr.ts';
 import type { CanProfileResources } from '../../streams/features/driving-extractor.ts';
-import { SignalExtractor } from '../../streams/features/can/signals.ts';
+import { SignalExtractor, wireFrameInput } from '../../streams/features/can/signals.ts';
 import { contextVector, weatherContext } from '../../streams/features/weather.ts';
 import type { FaultReason, StressInputBuilder, VehicleSignal } from './inputs.ts';
 
@@ -187,16 +187,7 @@ export class StressMessageSource {
     const sig = this.signals;
     if (sig === undefined) return;
     for (const f of frames) {
-      const frame = {
-        bus: `can${f.bus}`,
-        tx: false,
-        id: f.id,
-        extended: f.extended,
-        rtr: f.rtr,
-        errorFrame: f.errorFrame,
-        data: f.data,
-      };
-      if (!sig.decode(frame, this.row)) continue;
+      if (!sig.decode(wireFrameInput(f), this.row)) continue;
       for (let i = 0; i < this.roles.length; i++) {
         const v = this.row[i]!;
         if (!Number.isNaN(v)) this.builder.pushVehicle(this.roles[i]!, f.tUs / 1e6, v);

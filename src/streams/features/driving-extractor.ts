@@ -4,7 +4,7 @@ import type { DrivingFeatures, DrivingSample } from './can/driving.ts';
 import { DrivingFeatureAccumulator } from './can/driving.ts';
 import type { DrivingRole, VehicleProfile } from './can/profile.ts';
 import { DRIVING_ROLES } from './can/profile.ts';
-import { SignalExtractor } from './can/signals.ts';
+import { SignalExtractor, wireFrameInput } from './can/signals.ts';
 import type { FeatureRow, WindowFeatureExtractor } from './extractor.ts';
 
 /**
@@ -44,16 +44,7 @@ export class DrivingExtractor implements WindowFeatureExtractor {
   onMessage(m: SensorMessage): void {
     if (m.kind !== 'can') return;
     for (const f of m.frames) {
-      const frame = {
-        bus: `can${f.bus}`,
-        tx: false,
-        id: f.id,
-        extended: f.extended,
-        rtr: f.rtr,
-        errorFrame: f.errorFrame,
-        data: f.data,
-      };
-      if (!this.signals.decode(frame, this.row)) continue;
+      if (!this.signals.decode(wireFrameInput(f), this.row)) continue;
       for (let i = 0; i < this.roles.length; i++) {
         const value = this.row[i] as number;
         if (!Number.isNaN(value))

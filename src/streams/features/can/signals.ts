@@ -14,6 +14,7 @@
  * (frames the logger sent are skipped unless included). Remote (RTR) and error frames carry no signal data
  * and are never decoded.
  */
+import type { CanFrame } from '../../contracts/messages.ts';
 import type { DbcDatabase, DbcMessage, DbcSignal } from './dbc.ts';
 import type { CompiledMessage } from './decoder.ts';
 import { compileMessage } from './decoder.ts';
@@ -31,6 +32,22 @@ export interface FrameInput {
   readonly rtr?: boolean;
   readonly errorFrame?: boolean;
   readonly data: Uint8Array;
+}
+
+/**
+ * A frame from the wire (contracts: numeric bus) as the extractor sees it: bus `can{N}` (the names vehicle
+ * profiles use), never sent by us.
+ */
+export function wireFrameInput(f: CanFrame): FrameInput {
+  return {
+    bus: `can${f.bus}`,
+    tx: false,
+    id: f.id,
+    extended: f.extended,
+    rtr: f.rtr,
+    errorFrame: f.errorFrame,
+    data: f.data,
+  };
 }
 
 export interface ExtractorColumn {
