@@ -16,17 +16,16 @@
  *   or 16-bit PCM with `--format pcm16` (rounded, clipped to ±1).
  */
 import { existsSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Command, ParsedArgs } from '../command.ts';
 import { numberOpt, stringOpt, UsageError } from '../command.ts';
 import { DEFAULT_SPEECH_MODEL_PATH, loadSpeechEnhancerModel } from '../../models/speech/enhancer-onnx.ts';
 import type { MouthFrame, SpeechEnhancerStats } from '../../models/speech/enhancer.ts';
 import { enhanceSamples, mouthFramesFromTrack } from '../../models/speech/enhance-samples.ts';
-import { SPEECH_RATE_HZ, decodeAudio16k, downmix, probeMedia } from '../../models/speech/media.ts';
+import { SPEECH_RATE_HZ, decodeAudio } from '../../models/speech/media.ts';
 import type { EnhancementMode } from '../../models/speech/speech-model-meta.ts';
-import { resample } from '../../streams/features/audio/resample.ts';
-import { readWavFile, writeWavFile } from '../../streams/readers/wav.ts';
+import { writeWavFile } from '../../streams/readers/wav.ts';
 import type { WavWriteFormat } from '../../streams/readers/wav.ts';
 
 const HELP = `Usage: drivesense enhance IN OUT [--video CLIP] [--model FILE.onnx] [--format float32|pcm16]
@@ -52,41 +51,15 @@ export interface DecodedInput {
   readonly sourceRateHz: number;
   readonly sourceChannels: number;
   readonly resampled: boolean;
-  /** Non-finite input samples replaced by 0 (WAV input; ffmpeg input is checked by media.ts). */
+  /** Non-finite input samples replaced by 0. */
   readonly nonFinite: number;
 }
 
 /** IN → 16 kHz mono (see the file comment). */
 export async function decodeInputAudio(path: string): Promise<DecodedInput> {
   if (!existsSync(path)) throw new Error(`${path} not found`);
-  if (extname(path).toLowerCase() === '.wav') {
-    const w = await readWavFile(path);
-    const mono = downmix(w.samples, w.channels).slice();
-    let nonFinite = 0;
-    for (let i = 0; i < mono.length; i++) {
-      if (!Number.isFinite(mono[i])) {
-        mono[i] = 0;
-        nonFinite++;
-      }
-    }
-    const resampled = w.sampleRateHz !== SPEECH_RATE_HZ;
-    return {
-      samples: resampled ? resample(mono, w.sampleRateHz, SPEECH_RATE_HZ) : mono,
-      sourceRateHz: w.sampleRateHz,
-      sourceChannels: w.channels,
-      resampled,
-      nonFinite,
-    };
-  }
-  const info = await probeMedia(path);
-  if (info.audio === undefined) throw new Error(`${path}: no audio stream`);
-  return {
-    samples: await decodeAudio16k(path),
-    sourceRateHz: info.audio.rateHz,
-    sourceChannels: info.audio.channels,
-    resampled: info.audio.rateHz !== SPEECH_RATE_HZ,
-    nonFinite: 0,
-  };
+  const a = await decodeAudio(path);
+  return { ...a, resampled: a.sourceRateHz !== SPEECH_RATE_HZ };
 }
 
 /** Mouth crops of a video clip, as the training's camera path makes them (16×24 gray, frame times in µs). */

@@ -149,8 +149,17 @@ async function ffmpegAudio(
   return { samples: new Float32Array(copy.buffer), rateHz, channels };
 }
 
-/** 16 kHz mono samples of any audio (or audio-visual) file: see the file comment. */
-export async function decodeAudio16k(path: string): Promise<Float32Array> {
+export interface DecodedAudio {
+  /** 16 kHz mono. */
+  readonly samples: Float32Array;
+  readonly sourceRateHz: number;
+  readonly sourceChannels: number;
+  /** Non-finite samples (after down-mixing) replaced by 0. */
+  readonly nonFinite: number;
+}
+
+/** Any audio (or audio-visual) file → 16 kHz mono, with what it was: see the file comment. */
+export async function decodeAudio(path: string): Promise<DecodedAudio> {
   let samples: Float32Array;
   let rateHz: number;
   let channels: number;
@@ -160,9 +169,26 @@ export async function decodeAudio16k(path: string): Promise<Float32Array> {
   } else {
     ({ samples, rateHz, channels } = await ffmpegAudio(path));
   }
-  const mono = downmix(samples, channels);
-  for (let i = 0; i < mono.length; i++) if (!Number.isFinite(mono[i])) mono[i] = 0;
-  return rateHz === SPEECH_RATE_HZ ? mono : resample(mono, rateHz, SPEECH_RATE_HZ);
+  // downmix returns its input for mono: copy before replacing non-finite samples.
+  const mono = channels === 1 ? samples.slice() : downmix(samples, channels);
+  let nonFinite = 0;
+  for (let i = 0; i < mono.length; i++) {
+    if (!Number.isFinite(mono[i])) {
+      mono[i] = 0;
+      nonFinite++;
+    }
+  }
+  return {
+    samples: rateHz === SPEECH_RATE_HZ ? mono : resample(mono, rateHz, SPEECH_RATE_HZ),
+    sourceRateHz: rateHz,
+    sourceChannels: channels,
+    nonFinite,
+  };
+}
+
+/** 16 kHz mono samples of any audio (or audio-visual) file. */
+export async function decodeAudio16k(path: string): Promise<Float32Array> {
+  return (await decodeAudio(path)).samples;
 }
 
 export interface DecodedVideo {
