@@ -99,12 +99,8 @@ export interface EvalItem {
   readonly video?: MouthFrames;
 }
 
-export interface DnsmosResult {
-  readonly sig: number;
-  readonly bak: number;
-  readonly ovrl: number;
-  readonly p808: number | null;
-}
+/** The DNSMOS scores an evaluation reports (the calibrated ones). */
+export type DnsmosResult = Pick<DnsmosScores, 'sig' | 'bak' | 'ovrl' | 'p808'>;
 
 /** Scores of one system on one item (null: not computed, see `errors`). */
 export interface SystemScores {
@@ -119,16 +115,8 @@ export interface SystemScores {
   readonly errors: readonly string[];
 }
 
-export interface ItemResult {
-  readonly id: string;
-  readonly utterance: string;
-  readonly speaker: string | null;
-  readonly noise: string | null;
-  readonly category: string;
-  readonly snrDb: number | null;
-  readonly inputSnrDb: number;
-  readonly noiseStart: number | null;
-  readonly wrapped: boolean;
+/** An item's description (its signals left out) and its scores. */
+export interface ItemResult extends Omit<EvalItem, 'clean' | 'noisy' | 'video'> {
   readonly seconds: number;
   readonly hasVideo: boolean;
   /** DNSMOS of the clean reference (the ceiling a perfect enhancer would reach), when DNSMOS runs. */
