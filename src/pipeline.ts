@@ -37,7 +37,7 @@ import type { WindowFeatureExtractor } from './streams/features/extractor.ts';
 import type { StreamSlot } from './sinks/influx-schema.ts';
 import type { Sink } from './sinks/sink.ts';
 import type { StressCounters, StressModel } from './streams/stress-operator.ts';
-import { VehicleStressOperator } from './streams/stress-operator.ts';
+import { sumStressCounters, VehicleStressOperator } from './streams/stress-operator.ts';
 import type { SpeechCounters, SpeechModel } from './streams/speech-operator.ts';
 import { sumSpeechCounters, VehicleSpeechOperator } from './streams/speech-operator.ts';
 
@@ -127,23 +127,6 @@ function featureExtractors(config: Config, io: PipelineIO): WindowFeatureExtract
     out.push(new DrivingExtractor(io.canProfile, { spanMs: f.driving.spanMs }));
   if (f.context.enabled) out.push(new ContextExtractor());
   return out;
-}
-
-function sumStressCounters(ops: readonly VehicleStressOperator[]): StressCounters {
-  const sum: StressCounters = {
-    estimates: 0,
-    calibrating: 0,
-    noInput: 0,
-    skipped: 0,
-    dropped: 0,
-    errors: 0,
-    pending: 0,
-  };
-  for (const op of ops) {
-    const c = op.counters();
-    for (const k of Object.keys(sum) as (keyof StressCounters)[]) sum[k] += c[k];
-  }
-  return sum;
 }
 
 export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
@@ -387,7 +370,9 @@ export function startPipeline(config: Config, io: PipelineIO): PipelineHandle {
       pointsByMeasurement: { ...byMeasurement },
       unroutable: status.unroutable,
       status,
-      ...(io.stressModel !== undefined ? { stress: sumStressCounters([...stressOps.values()]) } : {}),
+      ...(io.stressModel !== undefined
+        ? { stress: sumStressCounters([...stressOps.values()].map((op) => op.counters())) }
+        : {}),
       ...(io.speechModel !== undefined
         ? { speech: sumSpeechCounters([...speechOps.values()].map((op) => op.counters())) }
         : {}),

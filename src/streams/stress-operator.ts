@@ -60,21 +60,30 @@ export function servingWindows(model: StressWindowConfig, calibrationS: number |
   return { ...model, calibrationS: Math.max(calibrationS, model.windowS) };
 }
 
+const ZERO_COUNTERS: StressCounters = {
+  estimates: 0,
+  calibrating: 0,
+  noInput: 0,
+  skipped: 0,
+  dropped: 0,
+  errors: 0,
+  pending: 0,
+};
+
+/** Counters summed over vehicles (PipelineStats.stress). */
+export function sumStressCounters(all: readonly StressCounters[]): StressCounters {
+  const sum: StressCounters = { ...ZERO_COUNTERS };
+  for (const c of all) for (const k of Object.keys(sum) as (keyof StressCounters)[]) sum[k] += c[k];
+  return sum;
+}
+
 export class VehicleStressOperator {
   private readonly source: StressMessageSource;
   private readonly rule: StressAlertRule;
   private readonly everyUs: number;
   private lastTickUs: number | undefined;
   private tail: Promise<void> = Promise.resolve();
-  private readonly counts: StressCounters = {
-    estimates: 0,
-    calibrating: 0,
-    noInput: 0,
-    skipped: 0,
-    dropped: 0,
-    errors: 0,
-    pending: 0,
-  };
+  private readonly counts: StressCounters = { ...ZERO_COUNTERS };
 
   constructor(
     readonly vehicleId: string,
