@@ -775,17 +775,10 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
   let roundRng = extra.roundRng;
   let roundMixerPosition = extra.roundMixerPosition;
   let rng = SeededRandom.fromState(roundRng);
-  let round = buildRound(
-    mixer,
-    rng,
-    r.roundMixtures,
-    r.stft,
-    normaliser,
-    config,
-    r.gainDb,
-    r.target,
-    o.onMixture,
-  );
+  // A round: the next roundMixtures mixtures' frames, shuffled with the current generator.
+  const nextRound = () =>
+    buildRound(mixer, rng, r.roundMixtures, r.stft, normaliser, config, r.gainDb, r.target, o.onMixture);
+  let round = nextRound();
   let consumed = extra.roundConsumed;
   if (resumed !== null) rng = SeededRandom.fromState(state.rng);
   let rounds = extra.rounds;
@@ -866,17 +859,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     if (round.order.length - consumed < batchSize) {
       roundMixerPosition = mixer.rng.state.position;
       roundRng = rng.state;
-      round = buildRound(
-        mixer,
-        rng,
-        r.roundMixtures,
-        r.stft,
-        normaliser,
-        config,
-        r.gainDb,
-        r.target,
-        o.onMixture,
-      );
+      round = nextRound();
       if (round.order.length < batchSize)
         throw new Error(
           `speech training: a round of ${r.roundMixtures} mixtures has fewer frames than a batch`,
