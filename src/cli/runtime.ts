@@ -27,6 +27,11 @@ export interface Runtime {
   readonly stressModel: StressEstimator | undefined;
   /** The speech enhancement model served (config.features.speech), if any. */
   readonly speechModel: SpeechEnhancerModel | undefined;
+  /**
+   * Resolves when the broker has acknowledged the pipeline's input subscriptions: from then on every
+   * message published on an input topic reaches the pipeline (before, the broker may not route it yet).
+   */
+  ready(): Promise<void>;
   /** Stops intake, flushes every window, estimate, enhancer and sink, publishes `offline`, disconnects, releases the models. */
   shutdown(): Promise<void>;
 }
@@ -156,6 +161,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     pipeline,
     stressModel,
     speechModel,
+    ready: () => mqtt.subscribed(),
     shutdown: () =>
       (closing ??= (async () => {
         pipeline.stop();

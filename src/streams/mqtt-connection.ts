@@ -68,6 +68,8 @@ export class MqttConnection {
   private counters = { connects: 0, disconnects: 0, received: 0, published: 0, publishDropped: 0, queued: 0 };
   private lastError: string | undefined;
   private connectedSince: number | null = null;
+  /** Subscriptions sent and not yet acknowledged by the broker (settled either way). */
+  private readonly pendingSubscriptions = new Set<Promise<void>>();
 
   constructor(private readonly opts: MqttConnectionOptions) {
     this.clientId = uniqueClientId(opts.clientIdPrefix);
@@ -176,7 +178,12 @@ export class MqttConnection {
       client.on('message', onMessage);
       // Each filter with its stream's QoS (0 for audio and camera, 1 for the rest).
       const map = Object.fromEntries(filters.map((f) => [f.filter, { qos: f.qos }]));
+      let settle: () => void = () => undefined;
+      const acked = new Promise<void>((resolve) => (settle = resolve));
+      this.pendingSubscriptions.add(acked);
       client.subscribe(map, (err) => {
+        this.pendingSubscriptions.delete(acked);
+        settle();
         if (err) subscriber.error(new Error(`subscribe failed: ${err.message}`));
       });
       return () => {
@@ -184,6 +191,14 @@ export class MqttConnection {
         if (client.connected) client.unsubscribe(filters.map((f) => f.filter));
       };
     });
+  }
+
+  /**
+   * Resolves once the broker has acknowledged (or refused) every subscription sent so far: a message
+   * published by another client after this is delivered to the filters (before it, it may not be).
+   */
+  async subscribed(): Promise<void> {
+    while (this.pendingSubscriptions.size > 0) await Promise.all(this.pendingSubscriptions);
   }
 
   /** Publishes without blocking; returns false when the message was dropped (counted). */

@@ -84,6 +84,7 @@ describe('Mosquitto killed and restarted mid-stream', () => {
     const { mosquitto, influxd } = ctx;
     const cfg = testConfig(mosquitto.url, influxd.url);
     const rt = (ctx.rt = await startRuntime(cfg));
+    await rt.ready();
     const sensors = (ctx.sensors = await sensorClient(mosquitto.url));
     await stream(sensors, vehicle, 0, 100); // 10 s of event time
     await waitFor(
@@ -139,6 +140,7 @@ describe('InfluxDB stopped for 30 s under load', () => {
     const { mosquitto, influxd } = ctx;
     const cfg = testConfig(mosquitto.url, influxd.url);
     const rt = (ctx.rt = await startRuntime(cfg));
+    await rt.ready();
     const sensors = (ctx.sensors = await sensorClient(mosquitto.url));
     const sink = rt.sinks[0];
     assert.ok(sink);

@@ -7,7 +7,7 @@ import { MqttConnection } from '../../src/streams/mqtt-connection.ts';
 import type { MqttConnectionOptions } from '../../src/streams/mqtt-connection.ts';
 import type { MosquittoService } from '../harness/services.ts';
 import { ensureServicePackages, startMosquitto } from '../harness/services.ts';
-import { sleep, waitFor } from '../support/live.ts';
+import { waitFor } from '../support/live.ts';
 
 /** The MQTT edge against both brokers it must work with: Mosquitto (MQTT 5) and aedes (3.1.1 only). */
 let mosquitto: MosquittoService;
@@ -66,7 +66,7 @@ it('delivers subscribed messages per filter with each stream’s QoS', async () 
       ])
       .pipe(take(2), toArray()),
   );
-  await sleep(100);
+  await sub.subscribed(); // acknowledged by the broker: what is published now is routed
   pub.publish('drivesense/v1/c1/ecg', Buffer.from('a'), { qos: 1 });
   pub.publish('drivesense/v1/c1/audio', Buffer.from('b'), { qos: 0 });
   pub.publish('drivesense/v1/c1/can', Buffer.from('not subscribed'), { qos: 1 });

@@ -56,6 +56,7 @@ before(async () => {
   [mosquitto, influxd] = await Promise.all([startMosquitto(), startInfluxd()]);
   cfg = config();
   rt = await startRuntime(cfg);
+  await rt.ready();
   observer = await sensorClient(mosquitto.url);
   observer
     .messages([
@@ -67,6 +68,7 @@ before(async () => {
       if (m.topic.endsWith('/alert')) alerts.push(json as Alert);
       else lastStatus = json as Status;
     });
+  await observer.subscribed();
   sensors = await sensorClient(mosquitto.url);
 });
 

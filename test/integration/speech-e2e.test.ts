@@ -118,6 +118,8 @@ it('streams a noisy recording through Mosquitto and gets back exactly what `driv
   });
   const log: string[] = [];
   rt = await startRuntime(cfg, { log: (m) => log.push(m) });
+  await rt.ready(); // the first chunks must not be published before the broker routes them to the pipeline
+  await observer.subscribed();
   assert.ok(rt.speechModel, `the speech model is served: ${log.join('\n')}`);
 
   const { messages } = buildSchedule(
@@ -136,7 +138,7 @@ it('streams a noisy recording through Mosquitto and gets back exactly what `driv
   await waitFor(
     () => runtime.mqtt.stats().received >= messages.length,
     20_000,
-    'every chunk at the pipeline',
+    () => `every chunk at the pipeline (${runtime.mqtt.stats().received} of ${messages.length} received)`,
   );
   await rt.shutdown(); // flushes the enhancer: the last chunk is published before the connection closes
   const stats = rt.pipeline.stats().speech;

@@ -63,10 +63,12 @@ before(async () => {
   });
   database = (cfg.influx as { database: string }).database;
   rt = await startRuntime(cfg, { log: () => undefined });
+  await rt.ready();
   observer = await sensorClient(mosquitto.url);
   observer.messages([{ filter: topicFor(VEHICLE, 'stress'), qos: 1 }]).subscribe((m) => {
     received.push(stressSchema.parse(JSON.parse(Buffer.from(m.payload).toString('utf8'))));
   });
+  await observer.subscribed();
   player = await sensorClient(mosquitto.url);
 });
 
