@@ -65,6 +65,7 @@ Options:
     );
     const rt = await startRuntime(config);
     try {
+      await rt.ready();
       const t0 = drive.startUs;
       const { messages, report } = buildSchedule(drive.tracks, {
         vehicleId,
