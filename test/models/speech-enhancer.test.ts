@@ -27,6 +27,7 @@ import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
 import type {
   EnhancedChunk,
+  SpeechEnhancerOptions,
   MouthFrame,
   SpeechModelBatch,
   SpeechModelRunner,
@@ -313,6 +314,13 @@ describe('speech enhancer: ONNX model', () => {
       () => validateSpeechModelMeta({ ...lg, target: { ...target, gainFloorDb: 3 } }),
       /target\.gainFloorDb 3/,
     );
+    assert.throws(
+      () => validateSpeechModelMeta({ ...lg, target: { kind: 'gain', gainFloorDb: 0 } }),
+      /target\.gainFloorDb 0/,
+    );
+    assert.doesNotThrow(() => validateSpeechModelMeta({ ...lg, target: { kind: 'gain', gainFloorDb: -20 } }));
+    assert.doesNotThrow(() => validateSpeechModelMeta({ ...lg, maskFloorDb: -12 }));
+    assert.throws(() => validateSpeechModelMeta({ ...lg, maskFloorDb: 2 }), /maskFloorDb 2/);
   });
 });
 
@@ -395,6 +403,38 @@ describe('speech enhancer: stub model', () => {
         await run(-10),
       ) > 40,
     ); // < −1 clamps to G_min
+  });
+
+  it('gain model: the amplitude gain as a mask (default mode), clamped to [G_min, 1]; ≤ 0 → G_min, NaN counted', async () => {
+    const x = await noisySpeech();
+    const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
+      target: { kind: 'gain', gainFloorDb: -25 },
+    });
+    const constant =
+      (g: number): SpeechModelRunner =>
+      (b) =>
+        Promise.resolve({ clean: new Float32Array(b.size * 257).fill(g) });
+    const run = async (g: number, options: SpeechEnhancerOptions = {}) => {
+      const e = new SpeechEnhancer(meta, constant(g), options);
+      return { y: await enhanceSamples(e, x, 320), stats: e.stats() };
+    };
+    assert.equal(new SpeechEnhancer(meta, constant(1)).mode, 'mask');
+    assert.ok(snrDb(x, (await run(1)).y) > 40);
+    assert.ok(snrDb(x, (await run(3)).y) > 40); // > 1 clamps to 1
+    const half = x.map((v) => v * 0.5);
+    assert.ok(snrDb(half, (await run(0.5)).y) > 40);
+    const gMin = 10 ** (-25 / 20);
+    const floored = x.map((v) => v * gMin);
+    assert.ok(snrDb(floored, (await run(0.001)).y) > 40); // below G_min clamps to it
+    assert.ok(snrDb(floored, (await run(-0.3)).y) > 40); // a negative gain is the floor, not a failure
+    const nan = await run(Number.NaN);
+    assert.ok(nan.stats.modelNonFinite > 0 && snrDb(x, nan.y) > 40); // NaN: counted, the noisy frame kept
+    // The serving floor: the caller's, else the metadata's.
+    const tenDb = x.map((v) => v * 10 ** (-10 / 20));
+    assert.ok(snrDb(tenDb, (await run(0.001, { maskFloorDb: -10 })).y) > 40);
+    const withFloor = { ...meta, maskFloorDb: -10 };
+    const e = new SpeechEnhancer(withFloor, constant(0.001));
+    assert.ok(snrDb(tenDb, await enhanceSamples(e, x, 320)) > 40);
   });
 
   it('camera: late, out-of-order and wrong-size frames dropped and counted; missing → zeros', async () => {

@@ -25,7 +25,7 @@ import type { EvalItem, SpeechSystem } from '../../src/models/speech/evaluate.ts
 import { crc32, encodePng, renderSpeechReportHtml } from '../../src/models/speech/report-html.ts';
 import { splitOfUtterance } from '../../src/models/speech/splits.ts';
 import { createEvalSpeechCommand } from '../../src/cli/commands/eval-speech.ts';
-import type { AvdcnnLoader } from '../../src/cli/commands/eval-speech.ts';
+import type { AvdcnnLoader, AvdcnnServing } from '../../src/cli/commands/eval-speech.ts';
 import { parseCommandArgs, UsageError } from '../../src/cli/command.ts';
 import { writeWavFile } from '../../src/streams/readers/wav.ts';
 import { SHARED_SKIP, shared } from '../readers/shared-data.ts';
@@ -291,6 +291,9 @@ describe('eval speech on synthetic pairs', () => {
     );
     await assert.rejects(runCli(['--clean', dir, '--noisy', dir, '--systems', 'noisy,wiener']), UsageError);
     await assert.rejects(runCli(['--speech', dir, '--noise', dir, '--snr', '0,x']), UsageError);
+    const pairs = ['--clean', dir, '--noisy', dir];
+    await assert.rejects(runCli([...pairs, '--split', 'train']), /--split must be test or validation/);
+    await assert.rejects(runCli([...pairs, '--mask-floor-db', '3']), /--mask-floor-db must be a number ≤ 0/);
   });
 
   it('writes a self-contained HTML report with decodable PNG spectrograms, under 5 MB', async () => {
@@ -457,5 +460,52 @@ describe('eval speech on the real TEST split', { skip: SHARED_SKIP }, () => {
       for (const k of METRICS) assert.equal(typeof it.systems[s]![k], 'number', `${s} ${k}`);
     assert.ok((it.systems['rnnoise']!['siSdr'] as number) > (it.systems['noisy']!['siSdr'] as number));
     assert.ok((it.systems['rnnoise']!.rtf ?? 0) > 0);
+  });
+
+  it('--split validation scores the validation part only; --mask-floor-db reaches the AVDCNN loader', async (t) => {
+    const own = await mkdtemp(join(tmpdir(), 'speech-eval-floor-'));
+    t.after(() => rm(own, { recursive: true, force: true }));
+    const model = join(own, 'fake.onnx');
+    await writeFile(model, 'not a model');
+    const seen: AvdcnnServing[] = [];
+    const loader: AvdcnnLoader = (_file, serving = {}) => {
+      seen.push(serving);
+      return Promise.resolve({ enhance: (x: Float32Array) => Promise.resolve(x.map((v) => 0.5 * v)) });
+    };
+    const r = await runCli(
+      [
+        '--speech',
+        shared('audio/speech'),
+        '--noise',
+        shared('audio/noise'),
+        '--snr',
+        '5',
+        '--categories',
+        'car-interior',
+        '--split',
+        'validation',
+        '--systems',
+        'noisy,avdcnn-audio',
+        '--model',
+        model,
+        '--mask-floor-db=-12',
+        '--no-dnsmos',
+        '--json',
+      ],
+      loader,
+    );
+    assert.equal(r.code, 0);
+    const j = JSON.parse(r.out[0]!) as JsonOut;
+    assert.equal(j.data.kind, 'project-validation-split');
+    assert.equal(j.data.split, 'validation');
+    assert.ok(j.notes.some((n) => n.startsWith('VALIDATION split only')));
+    assert.deepEqual(seen, [{ maskFloorDb: -12 }]);
+    const data = await prepareSpeechData(shared('.'), { audioOnly: true });
+    const span = data.split.parts.validation.noise.find((s) => s.category === 'car-interior')!;
+    assert.ok(j.items.length > 0);
+    for (const it of j.items) {
+      assert.equal(splitOfUtterance(data.split, it.utterance), 'validation');
+      assert.ok(it.noiseStart! >= span.start && it.noiseStart! < span.end);
+    }
   });
 });

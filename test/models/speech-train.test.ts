@@ -40,7 +40,7 @@ import {
   trainSpeechModel,
   trainedSpeechModelMeta,
 } from '../../src/models/speech/train.ts';
-import { LOG_GAIN_FLOOR_DB, logGainTarget } from '../../src/models/speech/examples.ts';
+import { LOG_GAIN_FLOOR_DB, amplitudeGainTarget, logGainTarget } from '../../src/models/speech/examples.ts';
 import { SpeechMixer } from '../../src/models/speech/mixing.ts';
 import { readSpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import type {
@@ -240,6 +240,32 @@ describe('AVDCNN training', () => {
     const lp = prepareMixture(mixes[0]!, LIVE_STFT_512_128, norm, c, 4);
     assert.ok(lp.passthrough !== undefined && lp.clean.some((v) => v > 0));
     assert.ok(passthroughMse([lp], refs) > 0);
+  });
+
+  test('gain target: clamp(|C|/|X|, G_min, 1), 1 when clean = noisy; passthrough is G = 1', async () => {
+    const x = Float32Array.from([-3, 0, 5, -20, 1]);
+    assert.ok(amplitudeGainTarget(x, x).every((g) => Math.abs(g - 1) < 1e-6));
+    const gMin = 10 ** (LOG_GAIN_FLOOR_DB / 20);
+    // ln power −4 vs −3: amplitude ratio e^{−1/2}; +2: > 1 → 1; −30 vs 5: below G_min → G_min.
+    const g = amplitudeGainTarget(Float32Array.from([-4, 2, -30, -20, 1 + 2 * Math.log(0.2)]), x);
+    const want = [Math.exp(-0.5), 1, gMin, 1, 0.2];
+    g.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-5, `${i}: ${v} vs ${want[i]}`));
+    assert.throws(() => amplitudeGainTarget(x, x, 0), /gainFloorDb 0/);
+    assert.throws(() => amplitudeGainTarget(x, x.subarray(1)), /5 clean vs 4 noisy/);
+
+    // On a real mixture with a level shift (which cancels): within [G_min, 1]; passthrough MSE = mean (1 − G)².
+    const { train } = await pools(LIVE_STFT_512_128);
+    const mixes = [new SpeechMixer(SPLIT, 'train', train, { seed: 3 }).next()];
+    const c = resolveAvdcnnConfig({ ...TINY, context: 'causal' });
+    const norm = fitSpeechNormaliser(mixes, LIVE_STFT_512_128, 1);
+    const target = { kind: 'gain', gainFloorDb: LOG_GAIN_FLOOR_DB } as const;
+    const p = prepareMixture(mixes[0]!, LIVE_STFT_512_128, norm, c, 4, target);
+    const q = prepareMixture(mixes[0]!, LIVE_STFT_512_128, norm, c, 0, target);
+    assert.ok(p.clean.every((v, i) => v >= gMin - 1e-7 && v <= 1 && Math.abs(v - q.clean[i]!) < 1e-4));
+    assert.ok(p.clean.some((v) => v < 0.5) && p.clean.some((v) => v === 1));
+    const refs = Array.from({ length: p.frames }, (_, i) => [0, i] as const);
+    const meanSq = p.clean.reduce((a, v) => a + (1 - v) ** 2, 0) / p.clean.length;
+    assert.ok(Math.abs(passthroughMse([p], refs) - meanSq) < 1e-6);
   });
 
   let run: SpeechTrainResult | undefined;

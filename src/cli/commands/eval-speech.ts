@@ -50,7 +50,13 @@ export interface AvdcnnEnhancer {
 }
 
 /** Loads AVDCNN from a model file; injected so the command does not depend on how the model is served. */
-export type AvdcnnLoader = (modelFile: string) => Promise<AvdcnnEnhancer>;
+export type AvdcnnLoader = (modelFile: string, options?: AvdcnnServing) => Promise<AvdcnnEnhancer>;
+
+/** Serving settings tried by the evaluation instead of the model's own (its metadata). */
+export interface AvdcnnServing {
+  /** Mask mode's lowest gain, dB (≤ 0). */
+  readonly maskFloorDb?: number;
+}
 
 export interface EvalSpeechDeps {
   /** AVDCNN loader (default: `loadEvalEnhancer` of src/models/speech/enhancer-onnx.ts). */
@@ -61,7 +67,8 @@ export interface EvalSpeechDeps {
 }
 
 /** The default loader: the ONNX enhancer of src/models/speech/enhancer-onnx.ts (the live path). */
-export const defaultAvdcnnLoader: AvdcnnLoader = (modelFile) => loadEvalEnhancer(modelFile);
+export const defaultAvdcnnLoader: AvdcnnLoader = (modelFile, options = {}) =>
+  loadEvalEnhancer(modelFile, options);
 
 const HELP = `Usage: drivesense eval speech --speech DIR --noise DIR [--snr=-5,0,5] [--video DIR]
        drivesense eval speech --clean DIR --noisy DIR
@@ -82,6 +89,9 @@ non-WAV).
   --snr LIST         mixing SNRs, dB (default ${DEFAULT_EVAL_SNRS_DB.join(',')})
   --systems LIST     of ${SYSTEM_NAMES.join(',')} (default all; unavailable ones are listed with the reason)
   --model FILE       AVDCNN model (default ${DEFAULT_AVDCNN_MODEL})
+  --mask-floor-db G  AVDCNN's lowest mask gain, dB ≤ 0 (default: the model's metadata, else none)
+  --split NAME       test (default) or validation: the held-out part of the project's corpora; use
+                     validation for choices made before testing (e.g. --mask-floor-db), test for scores
   --dnsmos DIR       DNSMOS models (sig_bak_ovr.onnx, model_v8.onnx); default ../shared/peers/dnsmos if present
   --no-dnsmos        skip DNSMOS
   --dfn3 DIR         DeepFilterNet3 ONNX files (default ../shared/peers/deepfilternet3)
@@ -120,7 +130,7 @@ interface BuiltSystems {
 async function buildSystems(
   names: readonly SystemName[],
   items: readonly EvalItem[],
-  opts: { modelFile: string; dfn3Dir: string; loadAvdcnn: AvdcnnLoader },
+  opts: { modelFile: string; serving: AvdcnnServing; dfn3Dir: string; loadAvdcnn: AvdcnnLoader },
 ): Promise<BuiltSystems> {
   const systems: SpeechSystem[] = [];
   const unavailable: UnavailableSystem[] = [];
@@ -167,7 +177,7 @@ async function buildSystems(
             });
             break;
           }
-          avdcnn ??= opts.loadAvdcnn(opts.modelFile);
+          avdcnn ??= opts.loadAvdcnn(opts.modelFile, opts.serving);
           const model = await avdcnn;
           const release = async (): Promise<void> => {
             if (avdcnnReleased) return;
@@ -176,7 +186,8 @@ async function buildSystems(
           };
           systems.push(enhancerSystem(name, (x, m) => model.enhance(x, m), name === 'avdcnn-av', release));
           info[name] =
-            `AVDCNN ${opts.modelFile}, ${name === 'avdcnn-av' ? 'with mouth frames' : 'audio only (no video)'}`;
+            `AVDCNN ${opts.modelFile}, ${name === 'avdcnn-av' ? 'with mouth frames' : 'audio only (no video)'}` +
+            (opts.serving.maskFloorDb !== undefined ? `, mask floor ${opts.serving.maskFloorDb} dB` : '');
           break;
         }
       }
@@ -237,6 +248,8 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       categories: { type: 'string' },
       limit: { type: 'string' },
       examples: { type: 'string' },
+      'mask-floor-db': { type: 'string' },
+      split: { type: 'string' },
     },
     async run(args) {
       const speechDir = stringOpt(args, 'speech');
@@ -279,6 +292,13 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       const categories = parseList(stringOpt(args, 'categories'));
       const modelFile = resolve(stringOpt(args, 'model') ?? resolve(REPO_ROOT, DEFAULT_AVDCNN_MODEL));
       const dfn3Dir = resolve(stringOpt(args, 'dfn3') ?? DFN3_DIR_DEFAULT);
+      const floorOpt = stringOpt(args, 'mask-floor-db');
+      const maskFloorDb = floorOpt === undefined ? undefined : Number(floorOpt);
+      if (maskFloorDb !== undefined && !(Number.isFinite(maskFloorDb) && maskFloorDb <= 0))
+        throw new UsageError(`--mask-floor-db must be a number ≤ 0, got ${JSON.stringify(floorOpt)}`);
+      const split = stringOpt(args, 'split') ?? 'test';
+      if (split !== 'test' && split !== 'validation')
+        throw new UsageError(`--split must be test or validation, got ${JSON.stringify(split)}`);
 
       // Items.
       const notes: string[] = [];
@@ -297,6 +317,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
         const root = projectDataRoot(speechDir!, noiseDir!);
         if (root !== null) {
           const set = await loadProjectTestSet(root, {
+            split,
             snrsDb: snrs,
             ...(videoDir !== undefined ? { videoDir } : {}),
             ...(categories !== undefined ? { categories } : {}),
@@ -304,16 +325,18 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
           });
           items = set.items;
           notes.push(
-            `TEST split only of the project's corpora in ${root} (split hash ${set.splitHash.slice(0, 12)}): ` +
+            `${split.toUpperCase()} split only of the project's corpora in ${root} (split hash ${set.splitHash.slice(0, 12)}): ` +
               `${set.utterances.length} utterance(s) of ${set.speakers.length} speaker(s) and ` +
-              `${set.noiseSpans.length} noise span(s) held out of training and validation (src/models/speech/splits.ts).`,
+              `${set.noiseSpans.length} noise span(s) held out of training` +
+              (split === 'test' ? ' and validation' : ' (the validation part: for choices, not for scores)') +
+              ' (src/models/speech/splits.ts).',
             `Mixtures: buildEvaluationSet (src/models/speech/mixing.ts), RMS level rule, SNRs ${snrs.join(', ')} dB, fixed noise offsets (seed 20180101).`,
             ...set.notes,
           );
           data = {
-            kind: 'project-test-split',
+            kind: split === 'test' ? 'project-test-split' : 'project-validation-split',
             root,
-            split: 'test',
+            split,
             splitHash: set.splitHash,
             utterances: set.utterances,
             speakers: set.speakers,
@@ -345,6 +368,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       // Systems and DNSMOS.
       const built = await buildSystems(names, items, {
         modelFile,
+        serving: maskFloorDb !== undefined ? { maskFloorDb } : {},
         dfn3Dir,
         loadAvdcnn: deps.loadAvdcnn ?? defaultAvdcnnLoader,
       });

@@ -22,8 +22,11 @@ import {
   exportTrainedSpeechModel,
   loadBestSpeechCheckpoint,
   reportPathFor,
+  SPEECH_TRAIN_TARGETS,
   trainSpeechModel,
 } from '../../models/speech/train.ts';
+import type { SpeechTrainTarget } from '../../models/speech/train.ts';
+import { LOG_GAIN_FLOOR_DB } from '../../models/speech/examples.ts';
 
 export const DEFAULT_SPEECH_DATA = '../shared/data';
 export const DEFAULT_SPEECH_MODEL_DIR = 'src/models/speech/model';
@@ -59,6 +62,9 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
   --checkpoint-every N  steps between checkpoints besides validation rounds (default 250)
   --patience N          validation rounds without improvement before stopping (default 10)
   --gain-db G           random level per training mixture, uniform ±G dB (default 10)
+  --target T            what the clean output learns: log-gain (default; bounded ln-power gain), gain (the
+                        truncated magnitude mask |C|/|X| in [G_min, 1]) or ln-power (the paper's spectrum)
+  --gain-floor-db G     G_min of the log-gain and gain targets, amplitude dB < 0 (default -25)
   --log-every N         steps between progress lines (default 50)
   --data DIR            data root with audio/speech, audio/noise, av/grid (default ${DEFAULT_SPEECH_DATA})
   --audio-only          do not load the GRID videos' mouth crops (AV clips train as audio-only)
@@ -93,6 +99,8 @@ export const trainSpeechCommand: Command = {
     'checkpoint-every': { type: 'string' },
     patience: { type: 'string' },
     'gain-db': { type: 'string' },
+    target: { type: 'string' },
+    'gain-floor-db': { type: 'string' },
     'log-every': { type: 'string' },
     data: { type: 'string' },
     'audio-only': { type: 'boolean' },
@@ -150,11 +158,17 @@ export const trainSpeechCommand: Command = {
       checkpointEvery: intOpt(args, 'checkpoint-every', 250),
       patience: intOpt(args, 'patience', 10),
       gainDb: numberOpt(args, 'gain-db', 10),
+      target: stringOpt(args, 'target') ?? 'log-gain',
+      gainFloorDb: numberOpt(args, 'gain-floor-db', LOG_GAIN_FLOOR_DB),
       logEvery: intOpt(args, 'log-every', 50),
       checkpoints: checkpointDir,
       out: onnxPath,
     };
     if (!(command.gainDb >= 0)) throw new UsageError('--gain-db must be ≥ 0');
+    if (!(SPEECH_TRAIN_TARGETS as readonly string[]).includes(command.target))
+      throw new UsageError(`--target must be one of ${SPEECH_TRAIN_TARGETS.join(', ')}`);
+    if (!(Number.isFinite(command.gainFloorDb) && command.gainFloorDb < 0))
+      throw new UsageError('--gain-floor-db must be a number < 0');
 
     const backend = await selectTrainingBackend({ log });
     log(`drivesense train speech ${JSON.stringify(command)}`);
@@ -219,6 +233,8 @@ export const trainSpeechCommand: Command = {
         batchSize: command.batch,
         seed,
         gainDb: command.gainDb,
+        target: command.target as SpeechTrainTarget['kind'],
+        gainFloorDb: command.gainFloorDb,
         validationEvery: command.valEvery,
         validationFrames: command.valFrames,
         checkpointEvery: command.checkpointEvery,

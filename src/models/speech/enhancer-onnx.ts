@@ -98,7 +98,10 @@ export const WHOLE_SIGNAL_CHUNK_SAMPLES = 320;
  * as `drivesense enhance`. Mouth crops come from the per-video-frame track when known, else from the
  * crops aligned to the paper's STFT frames (AVDCNN_STFT), placed at those frames' centres.
  */
-export async function loadEvalEnhancer(modelFile: string): Promise<EvalEnhancer> {
+export async function loadEvalEnhancer(
+  modelFile: string,
+  options: SpeechEnhancerOptions = {},
+): Promise<EvalEnhancer> {
   const model = await loadSpeechEnhancerModel(modelFile);
   return {
     async enhance(noisy16k, mouth) {
@@ -108,7 +111,7 @@ export async function loadEvalEnhancer(modelFile: string): Promise<EvalEnhancer>
           : mouth.track !== undefined
             ? mouthFramesFromTrack(mouth.track)
             : mouthFramesFromAligned(mouth.aligned, noisy16k.length, AVDCNN_STFT);
-      const enhancer = model.createEnhancer();
+      const enhancer = model.createEnhancer(options);
       const out = await enhanceSamples(enhancer, noisy16k, WHOLE_SIGNAL_CHUNK_SAMPLES, frames);
       const s = enhancer.stats();
       if (s.modelErrors > 0) throw new Error(`${modelFile}: the model failed: ${s.lastModelError ?? '?'}`);

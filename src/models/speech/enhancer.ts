@@ -26,6 +26,7 @@
  *    - a 'log-gain' model (speech-model-meta.ts `target`) predicts the ln-power gain itself: ŷ = x +
  *      clamp(pred·scale, 2·ln G_min, 0), i.e. the noisy power times a gain ≤ 1 with the noisy phase (its
  *      default mode is 'mask'; the `maskFloorDb` floor applies on top);
+ *    - a 'gain' model predicts the amplitude gain: ŷ = x + 2·ln clamp(pred, G_min, 1) (default mode 'mask');
  *    A non-finite prediction (a broken model) is replaced by the noisy x (counted, `modelNonFinite`); a model
  *    run that throws passes its frames through unenhanced (counted, `modelErrors`, message kept), so the
  *    audio never stops and the timeline never shifts.
@@ -118,7 +119,7 @@ export interface EnhancedChunk {
 export interface SpeechEnhancerOptions {
   /** Default: the metadata's `output`, else 'mask' for a 'log-gain' model and 'spectrum' otherwise. */
   readonly mode?: EnhancementMode;
-  /** Mask mode: lowest gain, dB (default −Infinity: none). */
+  /** Mask mode: lowest gain, dB (default: the metadata's `maskFloorDb`, else −Infinity: none). */
   readonly maskFloorDb?: number;
   /** Longest gap filled with zeros, ms (default 1000); longer ones reset. */
   readonly maxGapMs?: number;
@@ -241,11 +242,14 @@ export class SpeechEnhancer {
     this.delay = algorithmicDelay(stftOf(meta), this.context.future);
     this.outputLagSamples =
       this.stftCfg.windowLength - this.stftCfg.hop + this.context.future * this.stftCfg.hop;
-    this.mode = options.mode ?? meta.output ?? (meta.target?.kind === 'log-gain' ? 'mask' : 'spectrum');
+    this.mode =
+      options.mode ??
+      meta.output ??
+      (meta.target?.kind === 'log-gain' || meta.target?.kind === 'gain' ? 'mask' : 'spectrum');
     if (this.mode !== 'spectrum' && this.mode !== 'mask')
       throw new RangeError(`enhancer: mode ${JSON.stringify(this.mode)} (spectrum or mask)`);
     this.opts = {
-      maskFloorDb: options.maskFloorDb ?? -Infinity,
+      maskFloorDb: options.maskFloorDb ?? meta.maskFloorDb ?? -Infinity,
       maxGapMs: options.maxGapMs ?? 1000,
       toleranceUs: options.toleranceUs ?? 1000,
       clipLevel: options.clipLevel ?? 0.999,
@@ -589,13 +593,18 @@ export class SpeechEnhancer {
   private enhancedLogPower(x: Float32Array, predicted: Float32Array | undefined): Float32Array {
     if (predicted === undefined) return x;
     const target = this.meta.target ?? { kind: 'raw' };
-    const gainFloor = target.kind === 'log-gain' ? logGainFloor(target.gainFloorDb) : 0;
+    const gainFloor =
+      target.kind === 'log-gain' || target.kind === 'gain' ? logGainFloor(target.gainFloorDb) : 0;
     const out = new Float32Array(this.bins);
     let bad = 0;
     for (let k = 0; k < this.bins; k++) {
       let y = predicted[k]!;
       if (target.kind === 'global') y = y * target.std[k]! + target.mean[k]!;
-      else if (target.kind === 'log-gain') y = x[k]! + Math.min(0, Math.max(gainFloor, y * target.scale)); // NaN stays NaN
+      else if (target.kind === 'log-gain')
+        y = x[k]! + Math.min(0, Math.max(gainFloor, y * target.scale)); // NaN stays NaN
+      // A gain ≤ 0 takes the floor (ln 0 = −∞); NaN stays NaN.
+      else if (target.kind === 'gain')
+        y = x[k]! + Math.min(0, Math.max(gainFloor, 2 * Math.log(Math.max(0, y))));
       if (!Number.isFinite(y)) {
         bad++;
         y = x[k]!;

@@ -5,7 +5,7 @@
  * Items (16 kHz mono, equal lengths):
  * - Project corpora (`loadProjectTestSet`): the fixed evaluation mixtures of `buildEvaluationSet` on the
  *   TEST split of splits.ts only (speakers, utterances and noise spans held out of training and
- *   validation), every utterance × every test noise span × every SNR, noise offsets from seeded RNGs
+ *   validation; the validation part on request, for choices made before testing), every utterance × every test noise span × every SNR, noise offsets from seeded RNGs
  *   (`EVALUATION_SEED`), so the same mixtures come back on every run and machine.
  * - Any other folders (`loadFolderMixtures`): every speech file × every noise file × every SNR, mixed with
  *   the same `mixAtSnr` rule; the noise offset comes from an RNG seeded with a hash of (seed, speech file,
@@ -35,6 +35,7 @@ import { NOISE_CATEGORIES } from './corpus.ts';
 import type { AlignedMouth, MouthTrack } from './corpus.ts';
 import { alignMouth, CorpusLoader } from './corpus.ts';
 import { prepareSpeechData, loadSplitPools } from './dataset.ts';
+import type { SplitName } from './splits.ts';
 import type { DnsmosScores } from './dnsmos.ts';
 import { logMmse } from './logmmse.ts';
 import { SPEECH_RATE_HZ, decodeAudio16k } from './media.ts';
@@ -257,13 +258,19 @@ export interface ProjectSetOptions {
   readonly videoDir?: string;
   /** Only these noise categories. */
   readonly categories?: readonly string[];
-  /** Only the first `limit` test utterances (sorted by id). */
+  /** Only the first `limit` utterances (sorted by id). */
   readonly limit?: number;
+  /**
+   * Which held-out part (default 'test'). 'validation' is for choices made before testing (e.g. a serving
+   * setting); scores to report come from 'test'.
+   */
+  readonly split?: Exclude<SplitName, 'train'>;
   readonly cacheDir?: string | null;
 }
 
 export interface ProjectTestSet {
   readonly items: EvalItem[];
+  readonly split: Exclude<SplitName, 'train'>;
   readonly splitHash: string;
   readonly utterances: readonly string[];
   readonly speakers: readonly string[];
@@ -294,24 +301,25 @@ export async function loadProjectTestSet(
     ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
   });
   const notes: string[] = [];
+  const split = options.split ?? 'test';
   try {
-    const test = data.split.parts.test;
+    const test = data.split.parts[split];
     let entries = data.catalog.utterances.filter((u) => test.utterances.some((t) => t.id === u.id));
     if (!withVideo) {
       const skipped = entries.filter((u) => u.av).length;
       entries = entries.filter((u) => !u.av);
       if (skipped > 0)
         notes.push(
-          `${skipped} GRID test clip(s) left out: give --video ${resolve(root, 'av/grid')} for them`,
+          `${skipped} GRID ${split} clip(s) left out: give --video ${resolve(root, 'av/grid')} for them`,
         );
     }
     entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     if (options.limit !== undefined && entries.length > options.limit) {
-      notes.push(`limited to the first ${options.limit} of ${entries.length} test utterances`);
+      notes.push(`limited to the first ${options.limit} of ${entries.length} ${split} utterances`);
       entries = entries.slice(0, options.limit);
     }
-    if (entries.length === 0) throw new Error('no test utterances to evaluate');
-    const pools = await loadSplitPools(data, 'test');
+    if (entries.length === 0) throw new Error(`no ${split} utterances to evaluate`);
+    const pools = await loadSplitPools(data, split);
     const ids = new Set(entries.map((e) => e.id));
     const utterances = pools.utterances.filter((u) => ids.has(u.entry.id));
     const categories = options.categories;
@@ -321,7 +329,7 @@ export async function loadProjectTestSet(
           throw new Error(`unknown noise category '${c}' (known: ${NOISE_CATEGORIES.join(', ')})`);
     const mixtures = buildEvaluationSet(
       data.split,
-      'test',
+      split,
       { utterances, noises: pools.noises },
       {
         snrsDb: options.snrsDb ?? DEFAULT_EVAL_SNRS_DB,
@@ -336,6 +344,7 @@ export async function loadProjectTestSet(
     const spans = test.noise.filter((s) => categories === undefined || categories.includes(s.category));
     return {
       items: itemsFromMixtures(mixtures, tracks),
+      split,
       splitHash: data.split.hash,
       utterances: entries.map((e) => e.id),
       speakers: [...new Set(entries.map((e) => e.speaker))],

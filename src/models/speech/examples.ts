@@ -124,6 +124,31 @@ export function trainingExamples(mix: Mixture, options: ExampleOptions = {}): Tr
   };
 }
 
+/**
+ * The truncated magnitude mask: per value G = clamp(|C| / |X|, G_min, 1) = clamp(e^{(lnC − lnX)/2}, G_min, 1)
+ * with lnC, lnX the clean and noisy ln(|·|² + ε) and G_min = 10^(gainFloorDb/20). A mask in the linear
+ * domain, where an uncertain bin costs what it would cost in amplitude (Wang, Narayanan & Wang 2014, "On
+ * training targets for supervised speech separation": ratio masks beat spectral mapping on STOI). G = 1 is
+ * passthrough; a level shift applied to both cancels.
+ */
+export function amplitudeGainTarget(
+  cleanLogPower: ArrayLike<number>,
+  noisyLogPower: ArrayLike<number>,
+  gainFloorDb = LOG_GAIN_FLOOR_DB,
+): Float32Array {
+  if (cleanLogPower.length !== noisyLogPower.length)
+    throw new RangeError(
+      `gain target: ${cleanLogPower.length} clean vs ${noisyLogPower.length} noisy values`,
+    );
+  if (!(Number.isFinite(gainFloorDb) && gainFloorDb < 0))
+    throw new RangeError(`gain target: gainFloorDb ${gainFloorDb} must be finite and < 0`);
+  const floor = 10 ** (gainFloorDb / 20);
+  const out = new Float32Array(cleanLogPower.length);
+  for (let i = 0; i < out.length; i++)
+    out[i] = Math.min(1, Math.max(floor, Math.exp((cleanLogPower[i]! - noisyLogPower[i]!) / 2)));
+  return out;
+}
+
 /** Default lowest gain of the log-gain target, amplitude dB (docs/models/speech.md, the diagnosis). */
 export const LOG_GAIN_FLOOR_DB = -25;
 

@@ -43,6 +43,12 @@ export type SpeechTarget =
       readonly gainFloorDb: number;
       /** The model's output times `scale` is the ln-power gain (> 0; 1 = unscaled). */
       readonly scale: number;
+    }
+  | {
+      /** The model's output is the amplitude gain itself, used clamped to [G_min, 1]. */
+      readonly kind: 'gain';
+      /** G_min, amplitude gain in dB (< 0). */
+      readonly gainFloorDb: number;
     };
 
 /** The lower bound of a log-gain target in ln-power units: 2·ln(10^(dB/20)) = dB·ln(10)/10. */
@@ -72,6 +78,11 @@ export interface SpeechModelMeta {
   readonly target?: SpeechTarget;
   /** Default 'spectrum' ('mask' for a 'log-gain' target). */
   readonly output?: EnhancementMode;
+  /**
+   * Mask mode's lowest gain in dB (≤ 0) when the caller gives none: a serving setting chosen on the
+   * validation split (never the test split) and recorded with the model. Absent: no floor.
+   */
+  readonly maskFloorDb?: number;
   /** Training record and scores (free-form, for the docs; not read by the enhancer). */
   readonly training?: Readonly<Record<string, unknown>>;
   readonly scores?: Readonly<Record<string, unknown>>;
@@ -82,7 +93,7 @@ export function speechModelMeta(
   model: AvdcnnConfig | SpeechModelShape,
   stft: StftConfig,
   normalization: SpeechNormalization,
-  extra: Pick<SpeechModelMeta, 'target' | 'output' | 'training' | 'scores'> = {},
+  extra: Pick<SpeechModelMeta, 'target' | 'output' | 'maskFloorDb' | 'training' | 'scores'> = {},
 ): SpeechModelMeta {
   const meta: SpeechModelMeta = {
     format: 'drivesense.speech-model',
@@ -159,9 +170,14 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
       fail(`target.gainFloorDb ${String(t.gainFloorDb)} must be finite and < 0`);
     if (!(Number.isFinite(t.scale) && t.scale > 0))
       fail(`target.scale ${String(t.scale)} must be finite and > 0`);
+  } else if (t.kind === 'gain') {
+    if (!(Number.isFinite(t.gainFloorDb) && t.gainFloorDb < 0))
+      fail(`target.gainFloorDb ${String(t.gainFloorDb)} must be finite and < 0`);
   } else if (t.kind !== 'raw') fail(`target.kind ${JSON.stringify((t as { kind: unknown }).kind)}`);
   if (meta.output !== undefined && meta.output !== 'spectrum' && meta.output !== 'mask')
     fail(`output ${JSON.stringify(meta.output)} (spectrum or mask)`);
+  if (meta.maskFloorDb !== undefined && !(typeof meta.maskFloorDb === 'number' && meta.maskFloorDb <= 0))
+    fail(`maskFloorDb ${String(meta.maskFloorDb)} must be a number ≤ 0`);
 }
 
 function sameShape(spec: TensorSpec | undefined, want: readonly (number | null)[]): boolean {

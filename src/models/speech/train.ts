@@ -27,10 +27,14 @@
  *   passthrough. The enhancer applies it as a mask (noisy power × e^{g}, noisy phase). Chosen after the first
  *   run (docs/models/speech.md, "Diagnosis"): the absolute target's loss was dominated by how deep inaudible
  *   clean bins lie under the noise;
+ * - 'gain': the truncated magnitude mask of frame t, clamp(|C|/|X|, G_min, 1) (examples.ts
+ *   `amplitudeGainTarget`), in the linear domain where an uncertain bin costs what it costs in amplitude
+ *   (the log-gain target's regression towards the middle of its range pulled speech bins down: STOI fell
+ *   while SI-SDR rose); 1 is passthrough; the enhancer applies it as a mask;
  * - 'ln-power' (the first run): the clean frame t normalised with the clean statistics, which the enhancer
  *   maps back.
  * The enhancer applies exactly this input normalisation, with no state (so streamed and whole-file outputs
- * agree). Validation also logs the passthrough MSE (g = 0, or the noisy ln power as the prediction for
+ * agree). Validation also logs the passthrough MSE (g = 0, G = 1, or the noisy ln power as the prediction for
  * 'ln-power'), the trivial baseline.
  *
  * Early stopping: criterion = validation log-spectral MSE (the `clean` output, normalised units), the mean
@@ -84,7 +88,7 @@ import {
   zeroVisual,
 } from './avdcnn.ts';
 import type { AvdcnnBatch, AvdcnnConfig, AvdcnnLossValues } from './avdcnn.ts';
-import { LOG_GAIN_FLOOR_DB, logGainTarget } from './examples.ts';
+import { LOG_GAIN_FLOOR_DB, amplitudeGainTarget, logGainTarget } from './examples.ts';
 import { SpeechMixer, buildEvaluationSet, fnv1a } from './mixing.ts';
 import { logGainFloor, speechModelMeta } from './speech-model-meta.ts';
 import type { SpeechModelMeta, SpeechTarget } from './speech-model-meta.ts';
@@ -107,7 +111,7 @@ export interface SpeechTrainOptions {
   readonly stft?: StftConfig;
   /** Training target (see the file comment). Default 'log-gain'. */
   readonly target?: SpeechTrainTarget['kind'];
-  /** G_min of the 'log-gain' target, amplitude dB (< 0). Default −25. */
+  /** G_min of the 'log-gain' and 'gain' targets, amplitude dB (< 0). Default −25. */
   readonly gainFloorDb?: number;
   readonly checkpointDir: string;
   /** Examples (frames) per step. Default 32. */
@@ -153,15 +157,21 @@ export interface SpeechTrainOptions {
 }
 
 /**
- * What the `clean` output is trained on: 'ln-power' (normalised clean ln power) or 'log-gain' (the clamped
- * ln-power gain over the noisy input divided by `scale`; see the file comment).
+ * What the `clean` output is trained on: 'ln-power' (normalised clean ln power), 'log-gain' (the clamped
+ * ln-power gain over the noisy input divided by `scale`) or 'gain' (the truncated magnitude mask); see the
+ * file comment.
  */
 export type SpeechTrainTarget =
   | { readonly kind: 'ln-power' }
-  | { readonly kind: 'log-gain'; readonly gainFloorDb: number; readonly scale: number };
+  | { readonly kind: 'log-gain'; readonly gainFloorDb: number; readonly scale: number }
+  | { readonly kind: 'gain'; readonly gainFloorDb: number };
+
+export const SPEECH_TRAIN_TARGETS = ['log-gain', 'gain', 'ln-power'] as const;
 
 /** A 'log-gain' target with G_min = `gainFloorDb`, scaled to [−1, 0] (scale = |2·ln G_min|). */
-export function logGainTrainTarget(gainFloorDb = LOG_GAIN_FLOOR_DB): SpeechTrainTarget {
+export function logGainTrainTarget(
+  gainFloorDb = LOG_GAIN_FLOOR_DB,
+): Extract<SpeechTrainTarget, { kind: 'log-gain' }> {
   if (!(Number.isFinite(gainFloorDb) && gainFloorDb < 0))
     throw new RangeError(`speech training: gainFloorDb ${gainFloorDb} must be finite and < 0`);
   return { kind: 'log-gain', gainFloorDb, scale: Math.abs(logGainFloor(gainFloorDb)) };
@@ -381,20 +391,28 @@ export function prepareMixture(
   const id = `${mix.utterance}|${mix.noiseId}@${mix.noiseStart}|${mix.snrDb.toFixed(3)}dB`;
   // The gain shift is the same for clean and noisy, so it cancels in the log gain.
   const base =
-    target.kind === 'log-gain'
+    target.kind === 'gain'
       ? {
           id,
           frames: n.frames,
-          clean: logGainTarget(c.logPower, n.logPower, target.gainFloorDb, target.scale),
+          clean: amplitudeGainTarget(c.logPower, n.logPower, target.gainFloorDb),
+          passthrough: new Float32Array(n.logPower.length).fill(1),
           noisy: normaliseInPlace(n.logPower, normaliser.input, shift),
         }
-      : {
-          id,
-          frames: n.frames,
-          passthrough: normaliseInPlace(n.logPower.slice(), normaliser.target, shift),
-          noisy: normaliseInPlace(n.logPower, normaliser.input, shift),
-          clean: normaliseInPlace(c.logPower, normaliser.target, shift),
-        };
+      : target.kind === 'log-gain'
+        ? {
+            id,
+            frames: n.frames,
+            clean: logGainTarget(c.logPower, n.logPower, target.gainFloorDb, target.scale),
+            noisy: normaliseInPlace(n.logPower, normaliser.input, shift),
+          }
+        : {
+            id,
+            frames: n.frames,
+            passthrough: normaliseInPlace(n.logPower.slice(), normaliser.target, shift),
+            noisy: normaliseInPlace(n.logPower, normaliser.input, shift),
+            clean: normaliseInPlace(c.logPower, normaliser.target, shift),
+          };
   if (mix.mouth === undefined) return base;
   const pixels = config.mouthHeight * config.mouthWidth;
   if (mix.mouth.frameSize !== pixels)
@@ -594,10 +612,17 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     throw new RangeError(
       `speech training: the STFT has ${resolveStft(cfg).bins} bins, the model ${config.bins}`,
     );
-  if (o.target !== undefined && o.target !== 'log-gain' && o.target !== 'ln-power')
-    throw new RangeError(`speech training: target ${JSON.stringify(o.target)} (log-gain or ln-power)`);
+  if (o.target !== undefined && !(SPEECH_TRAIN_TARGETS as readonly string[]).includes(o.target))
+    throw new RangeError(
+      `speech training: target ${JSON.stringify(o.target)} (${SPEECH_TRAIN_TARGETS.join(', ')})`,
+    );
+  const kind = o.target ?? 'log-gain';
   const target: SpeechTrainTarget =
-    (o.target ?? 'log-gain') === 'log-gain' ? logGainTrainTarget(o.gainFloorDb) : { kind: 'ln-power' };
+    kind === 'log-gain'
+      ? logGainTrainTarget(o.gainFloorDb)
+      : kind === 'gain'
+        ? { kind: 'gain', gainFloorDb: logGainTrainTarget(o.gainFloorDb).gainFloorDb }
+        : { kind: 'ln-power' };
   return {
     config,
     stft: cfg,
@@ -628,7 +653,7 @@ function fingerprintOf(r: Resolved, splitHash: string): string {
       normMixtures: r.normMixtures,
       validationFrames: r.validationFrames,
       // Absent for 'ln-power', so runs from before the log-gain target keep their fingerprint.
-      ...(r.target.kind === 'log-gain' ? { target: r.target } : {}),
+      ...(r.target.kind !== 'ln-power' ? { target: r.target } : {}),
       splitHash,
     }),
   );
@@ -713,7 +738,9 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
       `${valRefs.length} of ${valItems.reduce((a, p) => a + p.frames, 0)} frames used; target ` +
       (r.target.kind === 'log-gain'
         ? `log-gain (G_min ${r.target.gainFloorDb} dB, scale 1/${r.target.scale.toFixed(4)})`
-        : 'ln-power'),
+        : r.target.kind === 'gain'
+          ? `gain (truncated magnitude mask, G_min ${r.target.gainFloorDb} dB)`
+          : 'ln-power'),
   );
 
   const model = buildAvdcnn(config, r.seed);
@@ -734,7 +761,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     config,
     stft: stftJson(r.stft),
     normaliser,
-    ...(r.target.kind === 'log-gain' ? { target: r.target } : {}),
+    ...(r.target.kind !== 'ln-power' ? { target: r.target } : {}),
     splitHash: o.split.hash,
     batchSize,
     seed: r.seed,
@@ -999,14 +1026,16 @@ export function trainedSpeechModelMeta(
   const target: SpeechTarget =
     t.kind === 'log-gain'
       ? { kind: 'log-gain', gainFloorDb: t.gainFloorDb, scale: t.scale }
-      : { kind: 'global', mean: n.target.mean, std: n.target.std };
+      : t.kind === 'gain'
+        ? { kind: 'gain', gainFloorDb: t.gainFloorDb }
+        : { kind: 'global', mean: n.target.mean, std: n.target.std };
   return speechModelMeta(
     config,
     extra.stft,
     { kind: 'global', mean: n.input.mean, std: n.input.std },
     {
       target,
-      output: t.kind === 'log-gain' ? 'mask' : 'spectrum',
+      output: t.kind === 'ln-power' ? 'spectrum' : 'mask',
       training: {
         id: speechModelId(extra, state),
         splitHash: extra.splitHash,
@@ -1028,7 +1057,10 @@ export function trainedSpeechModelMeta(
             (t.kind === 'log-gain'
               ? 'lnP[k] = lnX[k] + clamp(clean[k] * target.scale, 2 ln G_min, 0), G_min = target.gainFloorDb ' +
                 '(amplitude dB), with the noisy phase'
-              : 'lnP[k] = clean[k] * target.std[k] + target.mean[k]'),
+              : t.kind === 'gain'
+                ? 'lnP[k] = lnX[k] + 2 ln clamp(clean[k], G_min, 1), G_min = target.gainFloorDb (amplitude dB), ' +
+                  'with the noisy phase'
+                : 'lnP[k] = clean[k] * target.std[k] + target.mean[k]'),
         },
         ...training,
       },
@@ -1163,7 +1195,9 @@ export async function exportTrainedSpeechModel(args: {
     criterion:
       (extra.target?.kind === 'log-gain'
         ? 'validation MSE of the clean output against the scaled log-gain target'
-        : 'validation log-spectral MSE of the clean output (normalised units)') +
+        : extra.target?.kind === 'gain'
+          ? 'validation MSE of the clean output against the truncated magnitude mask'
+          : 'validation log-spectral MSE of the clean output (normalised units)') +
       ', mean of camera-present and camera-absent passes over the fixed validation set',
     trainSeconds: Math.round(extra.trainSeconds),
     history: state.history,
