@@ -5,7 +5,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
@@ -19,38 +18,13 @@ import {
 import type { DnsmosScores } from '../../src/models/speech/dnsmos.ts';
 import { readWavFile } from '../../src/streams/readers/wav.ts';
 import { SHARED_DATA, SHARED_SKIP, shared } from '../readers/shared-data.ts';
+import { energy, hasFfmpeg, streetNoise } from '../support/speech-fixtures.ts';
 
 const FS = 16_000;
 const DNSMOS_DIR = resolve(SHARED_DATA, '../peers/dnsmos');
 const MODEL_SKIP: false | string = existsSync(resolve(DNSMOS_DIR, P835_MODEL_FILE))
   ? false
   : `needs the DNSMOS models in ${DNSMOS_DIR} (absent)`;
-
-function hasFfmpeg(): boolean {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function energy(a: Float32Array): number {
-  let s = 0;
-  for (const v of a) s += v * v;
-  return s;
-}
-
-/** `samples` of Berlin street noise from 30 s into the recording, 16 kHz mono float, decoded by ffmpeg. */
-function decodeNoise(samples: number): Float32Array {
-  const file = shared('audio/noise/berlin_street/0619B0AD-7F6A-4CAB-BCCB-ABE0D71F43A9.m4a');
-  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-ss', '30', '-t', String(samples / FS + 0.1)];
-  args.push('-i', file, '-ac', '1', '-ar', String(FS), '-f', 'f32le', '-');
-  const raw = execFileSync('ffmpeg', args, { maxBuffer: 1 << 26 });
-  const all = new Float32Array(raw.buffer, raw.byteOffset, Math.floor(raw.byteLength / 4));
-  assert.ok(all.length >= samples, `ffmpeg gave ${all.length} samples, ${samples} wanted`);
-  return all.slice(0, samples);
-}
 
 function assertRange(s: DnsmosScores): void {
   for (const v of [s.sig, s.bak, s.ovrl, s.p808]) {
@@ -115,7 +89,7 @@ describe('DNSMOS models', { skip: MODEL_SKIP }, () => {
       // 4.8 s (0.5 s lead-in): doubled to 9.6 s, one segment.
       const clean = new Float32Array(Math.round(4.8 * FS));
       clean.set(w.samples.subarray(0, clean.length - FS / 2), FS / 2);
-      const noise = decodeNoise(clean.length);
+      const noise = streetNoise(clean.length);
       const g = Math.sqrt(energy(clean) / energy(noise));
       const noisy = clean.map((v, i) => v + g * noise[i]!);
       const a = await dnsmos.score(clean);

@@ -5,22 +5,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { SeededRandom } from '../../src/models/common/rng.ts';
 import { expint1, logMmse, logMmseGain, LogMmseStream } from '../../src/models/speech/logmmse.ts';
 import { readWavFile } from '../../src/streams/readers/wav.ts';
 import { SHARED_SKIP, shared } from '../readers/shared-data.ts';
+import { energy, hasFfmpeg, streetNoise } from '../support/speech-fixtures.ts';
 
 const FS = 16_000;
-
-function hasFfmpeg(): boolean {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** SNR of `y` against the clean reference `ref`, dB. */
 function snrDb(ref: Float32Array, y: Float32Array): number {
@@ -31,12 +22,6 @@ function snrDb(ref: Float32Array, y: Float32Array): number {
     e += (y[i]! - ref[i]!) ** 2;
   }
   return 10 * Math.log10(s / e);
-}
-
-function energy(a: Float32Array): number {
-  let s = 0;
-  for (const v of a) s += v * v;
-  return s;
 }
 
 /** Feeds `x` to a stream in pseudo-random chunk sizes (1 … maxChunk, some empty) and concatenates. */
@@ -156,7 +141,7 @@ describe('logMmse', () => {
       const lead = FS / 2; // 0.5 s of noise only before the speech, the estimator's assumption
       const clean = new Float32Array(lead + w.frames);
       clean.set(w.samples, lead);
-      const noise = decodeNoise(clean.length);
+      const noise = streetNoise(clean.length);
       const g = Math.sqrt(energy(clean) / energy(noise));
       const noisy = clean.map((v, i) => v + g * noise[i]!);
       const before = snrDb(clean, noisy);
@@ -166,14 +151,3 @@ describe('logMmse', () => {
     },
   );
 });
-
-/** `samples` of Berlin street noise from 30 s into the recording, 16 kHz mono float, decoded by ffmpeg. */
-function decodeNoise(samples: number): Float32Array {
-  const file = shared('audio/noise/berlin_street/0619B0AD-7F6A-4CAB-BCCB-ABE0D71F43A9.m4a');
-  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-ss', '30', '-t', String(samples / FS + 0.1)];
-  args.push('-i', file, '-ac', '1', '-ar', String(FS), '-f', 'f32le', '-');
-  const raw = execFileSync('ffmpeg', args, { maxBuffer: 1 << 26 });
-  const all = new Float32Array(raw.buffer, raw.byteOffset, Math.floor(raw.byteLength / 4));
-  assert.ok(all.length >= samples, `ffmpeg gave ${all.length} samples, ${samples} wanted`);
-  return all.slice(0, samples);
-}

@@ -7,7 +7,6 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { SeededRandom } from '../../src/models/common/rng.ts';
 import { siSdr } from '../../src/models/speech/metrics/sisdr.ts';
@@ -21,6 +20,7 @@ import {
   normAlpha,
 } from '../../bench/speech/deepfilternet3.ts';
 import { SHARED_DATA, SHARED_SKIP, shared } from '../readers/shared-data.ts';
+import { energy, hasFfmpeg, streetNoise } from '../support/speech-fixtures.ts';
 
 const FS = 16_000;
 const DFN3_DIR = resolve(SHARED_DATA, '../peers/deepfilternet3');
@@ -28,32 +28,9 @@ const DFN3_SKIP: false | string =
   SHARED_SKIP ||
   (!DeepFilterNet3Peer.available(DFN3_DIR) && `needs the DeepFilterNet3 ONNX files in ${DFN3_DIR}`);
 
-function hasFfmpeg(): boolean {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function energy(a: Float32Array): number {
-  let s = 0;
-  for (const v of a) s += v * v;
-  return s;
-}
-
 /** `samples` of real noise at 16 kHz: Berlin street (ffmpeg, from 30 s in) or the dishes WAV. */
 async function realNoise(samples: number): Promise<Float32Array> {
-  if (hasFfmpeg()) {
-    const file = shared('audio/noise/berlin_street/0619B0AD-7F6A-4CAB-BCCB-ABE0D71F43A9.m4a');
-    const args = ['-hide_banner', '-nostdin', '-v', 'error', '-ss', '30', '-t', String(samples / FS + 0.1)];
-    args.push('-i', file, '-ac', '1', '-ar', String(FS), '-f', 'f32le', '-');
-    const raw = execFileSync('ffmpeg', args, { maxBuffer: 1 << 26 });
-    const all = new Float32Array(raw.buffer, raw.byteOffset, Math.floor(raw.byteLength / 4));
-    assert.ok(all.length >= samples, `ffmpeg gave ${all.length} samples, ${samples} wanted`);
-    return all.slice(0, samples);
-  }
+  if (hasFfmpeg()) return streetNoise(samples);
   const w = await readWavFile(shared('audio/noise/speech_commands_bg/doing_the_dishes.wav'));
   assert.equal(w.sampleRateHz, FS);
   return w.samples.slice(5 * FS, 5 * FS + samples);
