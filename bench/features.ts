@@ -1,6 +1,7 @@
 /**
  * Feature-extractor benchmarks, one core: CAN decode (with the candied peer side by side), ECG QRS + HRV,
- * audio STFT/ISTFT/resampling, camera decode + mouth ROI + resize. `npm run bench` runs this pinned to CPU 0
+ * audio STFT/ISTFT/resampling, camera decode + mouth ROI + resize; model runtimes, stress estimates and the speech
+ * enhancers' real-time factor (AVDCNN beside logMMSE, RNNoise, DeepFilterNet3). `npm run bench` runs this pinned to CPU 0
  * (taskset) after the ingest runs; alone: `node --import tsx bench/features.ts`.
  * Writes bench/results/features.json and the features section of docs/performance.md.
  */
@@ -106,6 +107,35 @@ ONNX Runtime inference of the stress-sized model, batch 1, one thread: p50 ${fmt
 **Stress estimates** (committed model ${String(get(stress, 'model'))}, every source present, ${String(get(stress, 'provider'))}): per estimate p50 ${fmt(get(stress, 'perEstimateMs', 'p50'), 2)} ms, p99 ${fmt(get(stress, 'perEstimateMs', 'p99'), 2)} ms (input building p50 ${fmt(get(stress, 'inputBuildMs', 'p50'), 2)} ms, ONNX Runtime p50 ${fmt(get(stress, 'onnxMs', 'p50'), 2)} ms); **${fmt(get(stress, 'estimatesPerSecondOneCore'))} estimates/s on one core** (one vehicle needs 1/s); ten vehicles per ONNX run: ${fmt(get(stress, 'batch10', 'p50Ms'), 2)} ms, ${fmt(get(stress, 'batch10', 'estimatesPerSecond'))} estimates/s.
 `
       : '';
+  const speech = r['speech'];
+  const speechSystems = speech ? get(speech, 'systems') : undefined;
+  let speechSection = '';
+  if (speech && get(speech, 'skipped') === undefined && Array.isArray(speechSystems)) {
+    const yesNo = (v: unknown): string => (v === true ? 'yes' : v === false ? 'no' : 'n/a');
+    const lines = speechSystems.map(
+      (s: unknown) =>
+        `| ${String(get(s, 'label'))} | ${fmt(get(s, 'rtf'), 3)} | ${fmt(get(s, 'xRealTime'), 1)}× | ${fmt(get(s, 'rtfRatioToAvdcnn'), 2)} | ${fmt(get(s, 'algorithmicDelayMs'), 1)} ms | ${yesNo(get(s, 'meetsRtfBudget'))} / ${yesNo(get(s, 'meetsDelayBudget'))} |`,
+    );
+    const missing = get(speech, 'unavailable');
+    const missingLine =
+      Array.isArray(missing) && missing.length > 0
+        ? `\nNot run: ${missing.map((m: unknown) => `${String(get(m, 'system'))} (${String(get(m, 'reason'))})`).join('; ')}.\n`
+        : '';
+    const fc = get(speech, 'avdcnn', 'fcUnits');
+    const fcText =
+      fc !== null && typeof fc === 'object'
+        ? `FC ${['fc1', 'fc2', 'fcAudio', 'fcVisual'].map((k) => fmt(get(fc, k))).join('/')}, `
+        : '';
+    speechSection = `
+**Speech enhancement, real-time factor on one core** (${fmt(get(speech, 'clip', 'durationS'))} s of the sample drive's cabin audio from ${fmt(get(speech, 'clip', 'startS'))} s; AVDCNN ${String(get(speech, 'avdcnn', 'id'))}, weights ${String(get(speech, 'avdcnn', 'weights'))}, ${fcText}${fmt(get(speech, 'avdcnn', 'parameters'))} parameters, through the live path in 20 ms chunks on ${String(get(speech, 'avdcnn', 'provider'))}; RTF = processing time / audio duration, median of ${fmt(get(speech, 'systems', '0', 'repetitions'))} passes after a warm-up; ratio = RTF / AVDCNN audio-visual RTF; algorithmic delay = window + hop + look-ahead as the DNS Challenge counts it; budgets RTF ≤ ${fmt(get(speech, 'budget', 'rtf'), 2)}, delay ≤ ${fmt(get(speech, 'budget', 'algorithmicDelayMs'))} ms):
+
+| system | RTF, one core | × real time | ratio to AVDCNN | algorithmic delay | RTF ≤ ${fmt(get(speech, 'budget', 'rtf'), 2)} / delay ≤ ${fmt(get(speech, 'budget', 'algorithmicDelayMs'))} ms |
+|---|---|---|---|---|---|
+${lines.join('\n')}
+
+The audio-visual run feeds constant mouth crops at 25 fps (timing only). RNNoise and DeepFilterNet3 include the 16 ↔ 48 kHz resampling, whose ${fmt(get(speech, 'resamplerLookaheadMs'), 1)} ms look-ahead is not in their delay; DeepFilterNet3 runs its offline path (the whole clip at once), which flatters its RTF against a streaming run.
+${missingLine}`;
+  }
   const peer = can ? get(can, 'peer') : undefined;
   const peerLine =
     peer && num(get(peer, 'framesPerSecond')) !== undefined
@@ -117,7 +147,7 @@ Measured ${date} on ${machine}, one core (taskset), one process.
 | extractor | measured | real-time rate of one vehicle | × real time |
 |---|---|---|---|
 ${rows.join('\n')}
-${peerLine}${modelSection}${stressSection}<!-- features:end -->`;
+${peerLine}${modelSection}${stressSection}${speechSection}<!-- features:end -->`;
 }
 
 async function main(): Promise<void> {
@@ -128,6 +158,7 @@ async function main(): Promise<void> {
     ['camera', 'camera.ts', 'benchCamera'],
     ['models', '../models/backends.ts', 'benchBackends'],
     ['stress', '../models/stress.ts', 'benchStress'],
+    ['speech', '../models/speech.ts', 'benchSpeech'],
   ];
   const results: Record<string, Result> = {};
   for (const [name, file, fn] of benches) {

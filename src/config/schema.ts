@@ -309,6 +309,21 @@ export const configSchema = z
               .describe(
                 "Fixed mouth region of the cabin camera (px, or fractions of the frame with units 'fraction'); the cheap ROI path: no face landmarks on the live path",
               ),
+            maskFloorDb: z
+              .number()
+              .max(0)
+              .optional()
+              .describe(
+                "Lowest gain of the enhancement mask, dB ≤ 0 (e.g. -12 keeps some cabin ambience); default: the model's metadata, else none",
+              ),
+            maskStrength: z
+              .number()
+              .gt(0)
+              .max(1)
+              .optional()
+              .describe(
+                "Strength α of the enhancement mask, in (0, 1]: the gain G is applied as G^α (lower: less noise removed, less speech attenuated); default: the model's metadata, else 1",
+              ),
             maxPendingMs: ms(
               1000,
               'Audio waiting for the model per vehicle at most; beyond it the enhancer is flushed and further audio is published unenhanced (counted `passthrough`) until the backlog is down to half; beyond twice it audio is dropped (counted `dropped`)',

@@ -55,6 +55,14 @@ export interface SpeechModel {
 
 export type SpeechOptions = Config['features']['speech'];
 
+/** The mask settings of `features.speech` that override the model's own (absent: the model's). */
+function servingOptions(o: SpeechOptions): SpeechEnhancerOptions {
+  return {
+    ...(o.maskFloorDb !== undefined ? { maskFloorDb: o.maskFloorDb } : {}),
+    ...(o.maskStrength !== undefined ? { maskStrength: o.maskStrength } : {}),
+  };
+}
+
 export interface SpeechOutputs {
   readonly publish: (topic: string, payload: Uint8Array, opts: { qos: 0 | 1 }) => boolean;
   /** A refused chunk, a model failure (logged sparsely: the 1st, 10th, 100th, … of each kind). */
@@ -146,7 +154,7 @@ export class VehicleSpeechOperator {
     private readonly options: SpeechOptions,
     private readonly out: SpeechOutputs,
   ) {
-    this.enhancer = model.createEnhancer();
+    this.enhancer = model.createEnhancer(servingOptions(options));
     this.rateHz = this.enhancer.sampleRateHz;
     this.topic = topicFor(vehicleId, 'audio/enhanced');
     this.maxPendingUs = options.maxPendingMs * 1000;
@@ -317,7 +325,7 @@ export class VehicleSpeechOperator {
     this.retired.cameraLate += s.camera.late;
     this.retired.cameraDropped += s.camera.outOfOrder + s.camera.badSize + s.camera.withoutAudio;
     this.lastModelErrors = 0;
-    this.enhancer = this.model.createEnhancer();
+    this.enhancer = this.model.createEnhancer(servingOptions(this.options));
   }
 
   private checkModelErrors(): void {

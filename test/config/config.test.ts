@@ -119,6 +119,18 @@ it('defaults features.speech to the committed live model path; a missing file is
     () => parseConfig({ features: { speech: { maxPendingMs: 0 } } }),
     /features\.speech\.maxPendingMs/,
   );
+  assert.equal(
+    parseConfig({ features: { speech: { maskStrength: 0.5 } } }).features.speech.maskStrength,
+    0.5,
+  );
+  assert.throws(
+    () => parseConfig({ features: { speech: { maskStrength: 0 } } }),
+    /features\.speech\.maskStrength/,
+  );
+  assert.throws(
+    () => parseConfig({ features: { speech: { maskFloorDb: 3 } } }),
+    /features\.speech\.maskFloorDb/,
+  );
 
   assert.equal(
     await loadSpeechModel(parseConfig({ features: { speech: { model: null } } }), () => {}),

@@ -321,6 +321,7 @@ describe('speech enhancer: ONNX model', () => {
     assert.doesNotThrow(() => validateSpeechModelMeta({ ...lg, target: { kind: 'gain', gainFloorDb: -20 } }));
     assert.doesNotThrow(() => validateSpeechModelMeta({ ...lg, maskFloorDb: -12 }));
     assert.throws(() => validateSpeechModelMeta({ ...lg, maskFloorDb: 2 }), /maskFloorDb 2/);
+    assert.throws(() => validateSpeechModelMeta({ ...lg, maskStrength: 0 }), /maskStrength 0/);
   });
 });
 
@@ -405,7 +406,7 @@ describe('speech enhancer: stub model', () => {
     ); // < −1 clamps to G_min
   });
 
-  it('gain model: the amplitude gain as a mask (default mode), clamped to [G_min, 1]; ≤ 0 → G_min, NaN counted', async () => {
+  it('gain model: the amplitude gain as a mask (default mode), clamped to [G_min, 1]; ≤ 0 → G_min, NaN counted; floor and strength', async () => {
     const x = await noisySpeech();
     const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
       target: { kind: 'gain', gainFloorDb: -25 },
@@ -435,6 +436,13 @@ describe('speech enhancer: stub model', () => {
     const withFloor = { ...meta, maskFloorDb: -10 };
     const e = new SpeechEnhancer(withFloor, constant(0.001));
     assert.ok(snrDb(tenDb, await enhanceSamples(e, x, 320)) > 40);
+    // Strength α: G^α (0.25^0.5 = 0.5), the caller's, else the metadata's; the floor applies after it.
+    assert.ok(snrDb(half, (await run(0.25, { maskStrength: 0.5 })).y) > 40);
+    const withStrength = new SpeechEnhancer({ ...meta, maskStrength: 0.5 }, constant(0.25));
+    assert.ok(snrDb(half, await enhanceSamples(withStrength, x, 320)) > 40);
+    assert.ok(snrDb(tenDb, (await run(0.001, { maskStrength: 0.5, maskFloorDb: -10 })).y) > 40);
+    assert.throws(() => new SpeechEnhancer(meta, constant(1), { maskStrength: 0 }), /maskStrength 0/);
+    assert.throws(() => new SpeechEnhancer(meta, constant(1), { maskStrength: 1.5 }), /maskStrength 1\.5/);
   });
 
   it('camera: late, out-of-order and wrong-size frames dropped and counted; missing → zeros', async () => {

@@ -56,6 +56,8 @@ export type AvdcnnLoader = (modelFile: string, options?: AvdcnnServing) => Promi
 export interface AvdcnnServing {
   /** Mask mode's lowest gain, dB (≤ 0). */
   readonly maskFloorDb?: number;
+  /** Mask mode's strength α in (0, 1]: the gain is applied as G^α. */
+  readonly maskStrength?: number;
 }
 
 export interface EvalSpeechDeps {
@@ -90,6 +92,7 @@ non-WAV).
   --systems LIST     of ${SYSTEM_NAMES.join(',')} (default all; unavailable ones are listed with the reason)
   --model FILE       AVDCNN model (default ${DEFAULT_AVDCNN_MODEL})
   --mask-floor-db G  AVDCNN's lowest mask gain, dB ≤ 0 (default: the model's metadata, else none)
+  --mask-strength A  AVDCNN's mask applied as G^A, A in (0, 1] (default: the model's metadata, else 1)
   --split NAME       test (default) or validation: the held-out part of the project's corpora; use
                      validation for choices made before testing (e.g. --mask-floor-db), test for scores
   --dnsmos DIR       DNSMOS models (sig_bak_ovr.onnx, model_v8.onnx); default ../shared/peers/dnsmos if present
@@ -187,7 +190,8 @@ async function buildSystems(
           systems.push(enhancerSystem(name, (x, m) => model.enhance(x, m), name === 'avdcnn-av', release));
           info[name] =
             `AVDCNN ${opts.modelFile}, ${name === 'avdcnn-av' ? 'with mouth frames' : 'audio only (no video)'}` +
-            (opts.serving.maskFloorDb !== undefined ? `, mask floor ${opts.serving.maskFloorDb} dB` : '');
+            (opts.serving.maskFloorDb !== undefined ? `, mask floor ${opts.serving.maskFloorDb} dB` : '') +
+            (opts.serving.maskStrength !== undefined ? `, mask strength ${opts.serving.maskStrength}` : '');
           break;
         }
       }
@@ -249,6 +253,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       limit: { type: 'string' },
       examples: { type: 'string' },
       'mask-floor-db': { type: 'string' },
+      'mask-strength': { type: 'string' },
       split: { type: 'string' },
     },
     async run(args) {
@@ -296,6 +301,12 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       const maskFloorDb = floorOpt === undefined ? undefined : Number(floorOpt);
       if (maskFloorDb !== undefined && !(Number.isFinite(maskFloorDb) && maskFloorDb <= 0))
         throw new UsageError(`--mask-floor-db must be a number ≤ 0, got ${JSON.stringify(floorOpt)}`);
+      const strengthOpt = stringOpt(args, 'mask-strength');
+      const maskStrength = strengthOpt === undefined ? undefined : Number(strengthOpt);
+      if (maskStrength !== undefined && !(maskStrength > 0 && maskStrength <= 1))
+        throw new UsageError(
+          `--mask-strength must be a number in (0, 1], got ${JSON.stringify(strengthOpt)}`,
+        );
       const split = stringOpt(args, 'split') ?? 'test';
       if (split !== 'test' && split !== 'validation')
         throw new UsageError(`--split must be test or validation, got ${JSON.stringify(split)}`);
@@ -368,7 +379,10 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       // Systems and DNSMOS.
       const built = await buildSystems(names, items, {
         modelFile,
-        serving: maskFloorDb !== undefined ? { maskFloorDb } : {},
+        serving: {
+          ...(maskFloorDb !== undefined ? { maskFloorDb } : {}),
+          ...(maskStrength !== undefined ? { maskStrength } : {}),
+        },
         dfn3Dir,
         loadAvdcnn: deps.loadAvdcnn ?? defaultAvdcnnLoader,
       });

@@ -27,6 +27,8 @@
  *      clamp(pred·scale, 2·ln G_min, 0), i.e. the noisy power times a gain ≤ 1 with the noisy phase (its
  *      default mode is 'mask'; the `maskFloorDb` floor applies on top);
  *    - a 'gain' model predicts the amplitude gain: ŷ = x + 2·ln clamp(pred, G_min, 1) (default mode 'mask');
+ *    - mask mode's strength α (`maskStrength`, in (0, 1], default 1) applies the gain as G^α: ŷ' = x + α·(ŷ − x),
+ *      before the floor. α < 1 trades noise removal for less speech attenuation where the model is unsure;
  *    A non-finite prediction (a broken model) is replaced by the noisy x (counted, `modelNonFinite`); a model
  *    run that throws passes its frames through unenhanced (counted, `modelErrors`, message kept), so the
  *    audio never stops and the timeline never shifts.
@@ -121,6 +123,8 @@ export interface SpeechEnhancerOptions {
   readonly mode?: EnhancementMode;
   /** Mask mode: lowest gain, dB (default: the metadata's `maskFloorDb`, else −Infinity: none). */
   readonly maskFloorDb?: number;
+  /** Mask mode: the gain G is applied as G^α, α in (0, 1] (default: the metadata's `maskStrength`, else 1). */
+  readonly maskStrength?: number;
   /** Longest gap filled with zeros, ms (default 1000); longer ones reset. */
   readonly maxGapMs?: number;
   /** Timestamp jitter taken as contiguous, µs (default 1000). */
@@ -250,6 +254,7 @@ export class SpeechEnhancer {
       throw new RangeError(`enhancer: mode ${JSON.stringify(this.mode)} (spectrum or mask)`);
     this.opts = {
       maskFloorDb: options.maskFloorDb ?? meta.maskFloorDb ?? -Infinity,
+      maskStrength: options.maskStrength ?? meta.maskStrength ?? 1,
       maxGapMs: options.maxGapMs ?? 1000,
       toleranceUs: options.toleranceUs ?? 1000,
       clipLevel: options.clipLevel ?? 0.999,
@@ -262,6 +267,8 @@ export class SpeechEnhancer {
     if (!Number.isInteger(o.maxBatchFrames) || o.maxBatchFrames < 1)
       throw new RangeError(`enhancer: maxBatchFrames ${o.maxBatchFrames}`);
     if (!(o.maskFloorDb <= 0)) throw new RangeError(`enhancer: maskFloorDb ${o.maskFloorDb} must be ≤ 0`);
+    if (!(o.maskStrength > 0 && o.maskStrength <= 1))
+      throw new RangeError(`enhancer: maskStrength ${o.maskStrength} must be in (0, 1]`);
     const n = meta.normalization;
     this.normalizer =
       n.kind === 'running'
@@ -609,7 +616,11 @@ export class SpeechEnhancer {
         bad++;
         y = x[k]!;
       }
-      if (this.mode === 'mask') y = Math.max(Math.min(y, x[k]!), x[k]! + this.maskFloorLog);
+      if (this.mode === 'mask')
+        y = Math.max(
+          x[k]! + this.opts.maskStrength * (Math.min(y, x[k]!) - x[k]!),
+          x[k]! + this.maskFloorLog,
+        );
       else if (y > this.maxLogPower) y = this.maxLogPower;
       out[k] = y;
     }

@@ -83,6 +83,8 @@ export interface SpeechModelMeta {
    * validation split (never the test split) and recorded with the model. Absent: no floor.
    */
   readonly maskFloorDb?: number;
+  /** Mask mode's strength α in (0, 1] (gain applied as G^α) when the caller gives none; chosen likewise. */
+  readonly maskStrength?: number;
   /** Training record and scores (free-form, for the docs; not read by the enhancer). */
   readonly training?: Readonly<Record<string, unknown>>;
   readonly scores?: Readonly<Record<string, unknown>>;
@@ -93,7 +95,10 @@ export function speechModelMeta(
   model: AvdcnnConfig | SpeechModelShape,
   stft: StftConfig,
   normalization: SpeechNormalization,
-  extra: Pick<SpeechModelMeta, 'target' | 'output' | 'maskFloorDb' | 'training' | 'scores'> = {},
+  extra: Pick<
+    SpeechModelMeta,
+    'target' | 'output' | 'maskFloorDb' | 'maskStrength' | 'training' | 'scores'
+  > = {},
 ): SpeechModelMeta {
   const meta: SpeechModelMeta = {
     format: 'drivesense.speech-model',
@@ -178,6 +183,11 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
     fail(`output ${JSON.stringify(meta.output)} (spectrum or mask)`);
   if (meta.maskFloorDb !== undefined && !(typeof meta.maskFloorDb === 'number' && meta.maskFloorDb <= 0))
     fail(`maskFloorDb ${String(meta.maskFloorDb)} must be a number ≤ 0`);
+  if (
+    meta.maskStrength !== undefined &&
+    !(typeof meta.maskStrength === 'number' && meta.maskStrength > 0 && meta.maskStrength <= 1)
+  )
+    fail(`maskStrength ${String(meta.maskStrength)} must be a number in (0, 1]`);
 }
 
 function sameShape(spec: TensorSpec | undefined, want: readonly (number | null)[]): boolean {
