@@ -25,7 +25,13 @@ import type {
 import { prepareSpeechData } from '../../src/models/speech/dataset.ts';
 import type { SpeechData } from '../../src/models/speech/dataset.ts';
 import { trainingExamples } from '../../src/models/speech/examples.ts';
-import { SpeechMixer, buildEvaluationSet, mixAtSnr, snrDb } from '../../src/models/speech/mixing.ts';
+import {
+  SpeechMixer,
+  buildEvaluationSet,
+  mixAtSnr,
+  snrDb,
+  speedPerturb,
+} from '../../src/models/speech/mixing.ts';
 import type { MixerPools } from '../../src/models/speech/mixing.ts';
 import { assertDisjoint, buildSplit, splitHash, timeSpans } from '../../src/models/speech/splits.ts';
 import type { NoiseLength, SpeechDataSplit } from '../../src/models/speech/splits.ts';
@@ -287,6 +293,47 @@ describe('speech mixer', () => {
       position: m1.rng.state.position,
     });
     assert.deepEqual(resumed.next().noisy, a[2]!.noisy);
+  });
+
+  test('speed perturbation: factors drawn per mixture, speech resampled (length / factor, pitch moved), resumable', async () => {
+    const pools = await fixturePools();
+    // A 400 Hz tone at 0.9: 0.9 × 400 = 360 Hz over length / 0.9 samples.
+    const tone = Float32Array.from({ length: 16_000 }, (_, i) => Math.sin((2 * Math.PI * 400 * i) / 16_000));
+    const slow = speedPerturb(tone, 0.9);
+    assert.ok(Math.abs(slow.length - 16_000 / 0.9) <= 2, `${slow.length}`);
+    let crossings = 0;
+    for (let i = 2000; i < slow.length - 2000; i++) if (slow[i - 1]! < 0 && slow[i]! >= 0) crossings++;
+    const hz = crossings / ((slow.length - 4000) / 16_000);
+    assert.ok(Math.abs(hz - 360) < 2, `${hz} Hz`);
+    assert.equal(speedPerturb(tone, 1), tone);
+    assert.throws(() => speedPerturb(tone, 3), /outside/);
+    assert.throws(() => new SpeechMixer(FIXTURE_SPLIT, 'train', pools, { speedFactors: [0.2] }), /outside/);
+
+    const base = new Map(pools.utterances.map((u) => [u.entry.id, u.samples.length]));
+    const m = new SpeechMixer(FIXTURE_SPLIT, 'train', pools, { seed: 5, speedFactors: [0.9, 1, 1.1] });
+    const seen = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      const x = m.next();
+      const [id, speed] = x.utterance.split('@speed');
+      const f = speed === undefined ? 1 : Number(speed);
+      seen.add(String(f));
+      assert.ok(Math.abs(x.clean.length - base.get(id!)! / f) <= 2, `${x.utterance}: ${x.clean.length}`);
+      if (f !== 1) assert.equal(x.mouth, undefined); // a perturbed face clip trains as audio-only
+      assert.ok(Math.abs(snrDb(x.clean, x.noise) - x.snrDb) < 0.1);
+    }
+    assert.deepEqual([...seen].sort(), ['0.9', '1', '1.1']);
+    const again = new SpeechMixer(FIXTURE_SPLIT, 'train', pools, { seed: 5, speedFactors: [0.9, 1, 1.1] });
+    again.next();
+    const position = again.rng.state.position;
+    const second = again.next();
+    const resumed = new SpeechMixer(FIXTURE_SPLIT, 'train', pools, {
+      seed: 5,
+      position,
+      speedFactors: [0.9, 1, 1.1],
+    });
+    const back = resumed.next();
+    assert.equal(back.utterance, second.utterance);
+    assert.deepEqual(back.noisy, second.noisy);
   });
 
   test('refuses material of another split', async () => {

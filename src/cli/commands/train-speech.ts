@@ -62,6 +62,8 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
   --checkpoint-every N  steps between checkpoints besides validation rounds (default 250)
   --patience N          validation rounds without improvement before stopping (default 10)
   --gain-db G           random level per training mixture, uniform ±G dB (default 10)
+  --speed LIST          speed perturbation of the training speech, factors drawn per mixture (e.g.
+                        0.9,1,1.1; default none); perturbed talking-face clips train as audio-only
   --target T            what the clean output learns: log-gain (default; bounded ln-power gain), gain (the
                         truncated magnitude mask |C|/|X| in [G_min, 1]) or ln-power (the paper's spectrum)
   --gain-floor-db G     G_min of the log-gain and gain targets, amplitude dB < 0 (default -25)
@@ -99,6 +101,7 @@ export const trainSpeechCommand: Command = {
     'checkpoint-every': { type: 'string' },
     patience: { type: 'string' },
     'gain-db': { type: 'string' },
+    speed: { type: 'string' },
     target: { type: 'string' },
     'gain-floor-db': { type: 'string' },
     'log-every': { type: 'string' },
@@ -158,6 +161,10 @@ export const trainSpeechCommand: Command = {
       checkpointEvery: intOpt(args, 'checkpoint-every', 250),
       patience: intOpt(args, 'patience', 10),
       gainDb: numberOpt(args, 'gain-db', 10),
+      speed: (stringOpt(args, 'speed') ?? '')
+        .split(',')
+        .filter((s) => s.trim() !== '')
+        .map(Number),
       target: stringOpt(args, 'target') ?? 'log-gain',
       gainFloorDb: numberOpt(args, 'gain-floor-db', LOG_GAIN_FLOOR_DB),
       logEvery: intOpt(args, 'log-every', 50),
@@ -165,6 +172,8 @@ export const trainSpeechCommand: Command = {
       out: onnxPath,
     };
     if (!(command.gainDb >= 0)) throw new UsageError('--gain-db must be ≥ 0');
+    if (command.speed.some((f) => !(f > 0.5 && f < 2)))
+      throw new UsageError('--speed must be a comma-separated list of factors in (0.5, 2)');
     if (!(SPEECH_TRAIN_TARGETS as readonly string[]).includes(command.target))
       throw new UsageError(`--target must be one of ${SPEECH_TRAIN_TARGETS.join(', ')}`);
     if (!(Number.isFinite(command.gainFloorDb) && command.gainFloorDb < 0))
@@ -233,6 +242,7 @@ export const trainSpeechCommand: Command = {
         batchSize: command.batch,
         seed,
         gainDb: command.gainDb,
+        ...(command.speed.length > 0 ? { speedFactors: command.speed } : {}),
         target: command.target as SpeechTrainTarget['kind'],
         gainFloorDb: command.gainFloorDb,
         validationEvery: command.valEvery,

@@ -29,6 +29,7 @@
  * are added or removed.
  */
 import { SeededRandom } from '../common/rng.ts';
+import { resample } from '../../streams/features/audio/resample.ts';
 import type { AlignedMouth, LoadedNoise, LoadedUtterance, NoiseCategory, SpeechSource } from './corpus.ts';
 import type { NoiseSpan, SpeechDataSplit, SplitName } from './splits.ts';
 
@@ -227,6 +228,20 @@ export interface MixerOptions extends MixOptions, PoolOptions {
   readonly position?: number;
   /** SNR range, dB (default [−5, 15]). */
   readonly snrRangeDb?: readonly [number, number];
+  /**
+   * Speed perturbation (Ko et al. 2015, "Audio augmentation for speech recognition"): each mixture's speech
+   * is first resampled by a factor drawn from this list (e.g. [0.9, 1, 1.1]: slower and lower, unchanged,
+   * faster and higher), which multiplies the voices a small corpus offers. A perturbed talking-face clip
+   * loses its mouth frames (they no longer line up): it trains as audio-only. Absent: none (and no draw).
+   */
+  readonly speedFactors?: readonly number[];
+}
+
+/** `samples` (16 kHz) played `factor` times faster: resampled from 16 kHz·factor to 16 kHz. */
+export function speedPerturb(samples: Float32Array, factor: number, rateHz = 16_000): Float32Array {
+  if (!(factor > 0.5 && factor < 2)) throw new RangeError(`speed factor ${factor} outside (0.5, 2)`);
+  if (factor === 1) return samples;
+  return resample(samples, Math.round(rateHz * factor), rateHz);
 }
 
 /** Endless random mixtures of one split (see the file comment). */
@@ -246,12 +261,36 @@ export class SpeechMixer {
     this.snrRange = options.snrRangeDb ?? [-5, 15];
     if (!(this.snrRange[0] <= this.snrRange[1]))
       throw new RangeError(`SNR range ${this.snrRange.join('..')}`);
+    for (const f of options.speedFactors ?? [])
+      if (!(f > 0.5 && f < 2)) throw new RangeError(`speed factor ${f} outside (0.5, 2)`);
+  }
+
+  /** Perturbed utterances, made once per (utterance, factor): the corpus is small. */
+  private readonly perturbed = new Map<string, LoadedUtterance>();
+
+  private speedOf(u: LoadedUtterance, factor: number): LoadedUtterance {
+    if (factor === 1) return u;
+    const key = `${u.entry.id}|${factor}`;
+    let p = this.perturbed.get(key);
+    if (p === undefined) {
+      p = {
+        entry: { ...u.entry, id: `${u.entry.id}@speed${factor}` },
+        samples: speedPerturb(u.samples, factor),
+      };
+      this.perturbed.set(key, p);
+    }
+    return p;
   }
 
   next(): Mixture {
     const rng = this.rng;
     const { utterances, spans, categories } = this.pools;
-    const u = utterances[rng.int(utterances.length)]!;
+    const factors = this.options.speedFactors;
+    const drawn = utterances[rng.int(utterances.length)]!;
+    const u =
+      factors === undefined || factors.length === 0
+        ? drawn
+        : this.speedOf(drawn, factors[rng.int(factors.length)]!);
     const category = categories[rng.int(categories.length)]!;
     const inCat = spans.filter((s) => s.span.category === category);
     const s = inCat[rng.int(inCat.length)]!;

@@ -124,6 +124,8 @@ export interface SpeechTrainOptions {
   readonly validationSnrsDb?: readonly number[];
   /** Random level per training mixture, uniform ±gainDb (0 = none). Default 10. */
   readonly gainDb?: number;
+  /** Speed perturbation factors of the training speech (mixing.ts `speedFactors`). Default none. */
+  readonly speedFactors?: readonly number[];
   /** Mixtures pooled and shuffled per round. Default 64 (~22,000 frames at hop 128, ~700 batches of 32). */
   readonly roundMixtures?: number;
   /** Training mixtures for the normaliser statistics. Default 128. */
@@ -592,6 +594,7 @@ interface Resolved {
   readonly snrRangeDb: readonly [number, number];
   readonly validationSnrsDb: readonly number[];
   readonly gainDb: number;
+  readonly speedFactors: readonly number[];
   readonly roundMixtures: number;
   readonly normMixtures: number;
   readonly validationFrames: number;
@@ -633,6 +636,7 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     snrRangeDb: o.snrRangeDb ?? [-5, 15],
     validationSnrsDb: o.validationSnrsDb ?? [-5, 0, 5],
     gainDb,
+    speedFactors: o.speedFactors ?? [],
     roundMixtures: int(o.roundMixtures, 64, 'roundMixtures'),
     normMixtures: int(o.normMixtures, 128, 'normMixtures'),
     validationFrames: int(o.validationFrames, 4096, 'validationFrames'),
@@ -654,6 +658,8 @@ function fingerprintOf(r: Resolved, splitHash: string): string {
       validationFrames: r.validationFrames,
       // Absent for 'ln-power', so runs from before the log-gain target keep their fingerprint.
       ...(r.target.kind !== 'ln-power' ? { target: r.target } : {}),
+      // Absent without speed perturbation, so earlier runs keep their fingerprint.
+      ...(r.speedFactors.length > 0 ? { speedFactors: r.speedFactors } : {}),
       splitHash,
     }),
   );
@@ -798,6 +804,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     seed: mixerSeed,
     position: extra.roundMixerPosition,
     snrRangeDb: r.snrRangeDb,
+    ...(r.speedFactors.length > 0 ? { speedFactors: r.speedFactors } : {}),
   });
   let roundRng = extra.roundRng;
   let roundMixerPosition = extra.roundMixerPosition;
