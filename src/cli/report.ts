@@ -19,6 +19,11 @@ export function formatTotals(stats: PipelineStats, sinks: readonly Sink[]): stri
           `  stress: ${stats.stress.estimates} estimates, ${stats.stress.calibrating} ticks calibrating, ${stats.stress.noInput} without input, ${stats.stress.dropped} dropped, ${stats.stress.errors} errors`,
         ]
       : []),
+    ...(stats.speech
+      ? [
+          `  speech: ${stats.speech.chunksIn} audio chunks in, ${stats.speech.chunksOut} enhanced out (${(stats.speech.samplesOut / 16_000).toFixed(1)} s), ${stats.speech.passthrough} passed through unenhanced (model backlog), ${stats.speech.dropped} dropped, camera frames used ${stats.speech.cameraUsed} of ${stats.speech.cameraFrames}, model errors ${stats.speech.modelErrors}`,
+        ]
+      : []),
     ...sinks.map((s) => {
       const k = s.stats();
       return `  sink ${s.name}: written ${k.written}, dropped ${k.dropped}, buffered ${k.buffered}, failed writes ${k.failedWrites}`;

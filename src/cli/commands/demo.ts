@@ -7,6 +7,9 @@ import { parseConfig } from '../../config/schema.ts';
 import { startEmbeddedBroker } from '../../streams/embedded-broker.ts';
 import { startRuntime } from '../runtime.ts';
 import { formatTotals } from '../report.ts';
+import { AudioTimeline, writeTimelineWav } from '../../sinks/audio-recorder.ts';
+import { decodeAudio } from '../../streams/contracts/audio.ts';
+import { topicFor } from '../../streams/contracts/topics.ts';
 import { buildSchedule, playSchedule } from '../../../devices/drive-player.ts';
 import { loadDriveTracks, loopDrive } from '../../../devices/drive-tracks.ts';
 
@@ -49,9 +52,11 @@ Options:
     const format = stringOpt(args, 'format') ?? 'lp';
     const vehicleId = 'demo-car';
 
-    const drive = loopDrive(await loadDriveTracks(driveDir), numberOpt(args, 'loops', 4));
+    const loops = numberOpt(args, 'loops', 4);
+    const drive = loopDrive(await loadDriveTracks(driveDir), loops);
     // The file sink appends (safe for `run`); the demo starts its own output afresh each time.
     await rm(join(out, `drivesense.${format === 'jsonl' ? 'jsonl' : 'lp'}`), { force: true });
+    await rm(join(out, 'enhanced-audio.wav'), { force: true });
     const broker = await startEmbeddedBroker();
     console.error(`embedded MQTT broker (aedes) on ${broker.url}`);
     const config = parseConfig(
@@ -75,6 +80,16 @@ Options:
       const { MqttConnection } = await import('../../streams/mqtt-connection.ts');
       const player = new MqttConnection({ ...config.mqtt, clientIdPrefix: 'drive-player' });
       await player.connect();
+      // The enhanced cabin speech (when a speech model is served) goes to a WAV beside the points.
+      const enhanced = new AudioTimeline();
+      const listener = new MqttConnection({ ...config.mqtt, clientIdPrefix: 'demo-listener' });
+      if (rt.speechModel !== undefined) {
+        await listener.connect();
+        listener
+          .messages([{ filter: topicFor(vehicleId, 'audio/enhanced'), qos: 0 }])
+          .subscribe((m) => enhanced.add(decodeAudio(m.payload)));
+        await listener.subscribed();
+      }
       console.error(
         `playing ${messages.length} messages (${((drive.endUs - t0) / 1e6).toFixed(0)} s of drive) at ${speed === 0 ? 'full speed' : `${speed}×`}`,
       );
@@ -94,8 +109,18 @@ Options:
       const deadline = Date.now() + 5000;
       while (rt.mqtt.stats().received < messages.length && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 50));
-      await rt.shutdown();
+      await rt.shutdown(); // flushes the enhancer: its last chunks are published first
       const stats = rt.pipeline.stats();
+      let enhancedFile: string | undefined;
+      if (rt.speechModel !== undefined) {
+        const want = stats.speech?.samplesOut ?? 0;
+        const until = Date.now() + 2000;
+        while (enhanced.stats().samples < want && Date.now() < until)
+          await new Promise((r) => setTimeout(r, 50));
+        await listener.close();
+        const file = join(out, 'enhanced-audio.wav');
+        if (await writeTimelineWav(file, enhanced)) enhancedFile = file;
+      }
       console.log(
         `\ndrivesense demo: ${messages.length} messages published (injected faults: ${report.corrupted.can} CAN batches corrupted (counted as invalid, their sequence numbers as gaps), ECG silent for ${report.silenced.ecg} chunks (10 s))`,
       );
@@ -107,6 +132,12 @@ Options:
         );
       }
       console.log(`\noutput: ${out}`);
+      if (enhancedFile !== undefined)
+        console.log(
+          `enhanced cabin speech: ${enhancedFile} (${(enhanced.samples().length / (enhanced.sampleRateHz ?? 16_000)).toFixed(1)} s; the noisy input: ${join(driveDir, 'audio.wav')}, played ${loops}×)`,
+        );
+      else if (rt.speechModel === undefined)
+        console.log('enhanced cabin speech: off (no speech model; see docs/models/speech.md)');
       return 0;
     } finally {
       await rt.shutdown();
