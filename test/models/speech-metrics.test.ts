@@ -220,6 +220,14 @@ describe('STOI / ESTOI on longer CMU ARCTIC speech (../shared)', () => {
 });
 
 describe('SI-SDR', () => {
+  test('published value: the TorchMetrics documentation example gives 15.0918 dB (zero-mean SI-SDR, i.e. its SI-SNR)', () => {
+    // target [3, −0.5, 2, 7], preds [2.5, 0, 2, 8]: TorchMetrics ScaleInvariantSignalNoiseRatio → 15.0918; its
+    // SI-SDR with zero_mean=False (no mean removal, not the definition used here) → 18.4030.
+    const target = Float32Array.from([3, -0.5, 2, 7]);
+    const preds = Float32Array.from([2.5, 0, 2, 8]);
+    assert.ok(Math.abs(siSdr(target, preds) - 15.0918) < 5e-5, `${siSdr(target, preds)}`);
+  });
+
   test('scale invariant: ×3 (and ×0.01) on the estimate gives the same value', () => {
     const y = mixAtSnr(head, whiteNoise(head.length, 12), 5);
     const v = siSdr(head, y);
