@@ -120,33 +120,23 @@ async function ffmpegAudio(
   if (info.audio === undefined) throw new Error(`${path}: no audio stream`);
   const { rateHz, channels } = info.audio;
   if (!Number.isInteger(rateHz) || rateHz < 1) throw new Error(`${path}: bad audio rate ${rateHz}`);
-  let buf: Buffer;
-  try {
-    ({ stdout: buf } = await run(
-      'ffmpeg',
-      [
-        '-hide_banner',
-        '-v',
-        'error',
-        '-i',
-        path,
-        '-map',
-        '0:a:0',
-        '-vn',
-        '-f',
-        'f32le',
-        '-acodec',
-        'pcm_f32le',
-        '-',
-      ],
-      { maxBuffer: MAX_BUFFER, encoding: 'buffer' },
-    ));
-  } catch (e) {
-    throw new Error(`ffmpeg failed to decode the audio of ${path}: ${(e as Error).message}`, { cause: e });
-  }
+  const buf = await ffmpegRaw(path, 'audio', ['-map', '0:a:0', '-vn', '-f', 'f32le', '-acodec', 'pcm_f32le']);
   const copy = new Uint8Array(buf.length - (buf.length % (4 * channels)));
   copy.set(buf.subarray(0, copy.length));
   return { samples: new Float32Array(copy.buffer), rateHz, channels };
+}
+
+/** ffmpeg's raw output (to stdout) of one stream of `path`, with the output options given. */
+async function ffmpegRaw(path: string, what: 'audio' | 'video', output: readonly string[]): Promise<Buffer> {
+  try {
+    const { stdout } = await run('ffmpeg', ['-hide_banner', '-v', 'error', '-i', path, ...output, '-'], {
+      maxBuffer: MAX_BUFFER,
+      encoding: 'buffer',
+    });
+    return stdout;
+  } catch (e) {
+    throw new Error(`ffmpeg failed to decode the ${what} of ${path}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 export interface DecodedAudio {
@@ -204,32 +194,17 @@ export async function decodeVideoRgb(path: string): Promise<DecodedVideo> {
   const v = info.video;
   if (v === undefined || v.width < 1 || v.height < 1 || !(v.fps > 0))
     throw new Error(`${path}: no usable video stream (${JSON.stringify(v)})`);
-  let buf: Buffer;
-  try {
-    ({ stdout: buf } = await run(
-      'ffmpeg',
-      [
-        '-hide_banner',
-        '-v',
-        'error',
-        '-i',
-        path,
-        '-map',
-        '0:v:0',
-        '-an',
-        '-fps_mode',
-        'passthrough',
-        '-f',
-        'rawvideo',
-        '-pix_fmt',
-        'rgb24',
-        '-',
-      ],
-      { maxBuffer: MAX_BUFFER, encoding: 'buffer' },
-    ));
-  } catch (e) {
-    throw new Error(`ffmpeg failed to decode the video of ${path}: ${(e as Error).message}`, { cause: e });
-  }
+  const buf = await ffmpegRaw(path, 'video', [
+    '-map',
+    '0:v:0',
+    '-an',
+    '-fps_mode',
+    'passthrough',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+  ]);
   const size = v.width * v.height * 3;
   if (buf.length === 0 || buf.length % size !== 0)
     throw new Error(
