@@ -531,16 +531,9 @@ export class DeepFilterNet3Peer {
 }
 
 async function main(): Promise<void> {
-  const { readWavFile } = await import('../../src/streams/readers/wav.ts');
   const { crossCorrelationLag } = await import('./rnnoise.ts');
-  const file =
-    process.argv[2] ??
-    fileURLToPath(
-      new URL('../../../shared/data/audio/speech/cmu_arctic/cmu_arctic_us_aew_a0001.wav', import.meta.url),
-    );
-  const w = await readWavFile(file);
-  if (w.sampleRateHz !== IO_RATE_HZ) throw new Error(`${file}: ${w.sampleRateHz} Hz, 16 kHz wanted`);
-  const x = w.samples;
+  const { readPeerClip } = await import('./clip.ts');
+  const { file, samples: x } = await readPeerClip(process.argv[2]);
   const peer = await DeepFilterNet3Peer.create();
   await peer.process(x); // warm-up
   const runs: number[] = [];
