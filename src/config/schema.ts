@@ -304,6 +304,13 @@ export const configSchema = z
               .describe(
                 "Feed the vehicle's camera frames (mouth crops from `mouthRegion`) to the audio-visual model; false: audio only. Frames are dropped, never queued, when late",
               ),
+            maxCameraFps: z
+              .number()
+              .positive()
+              .default(30)
+              .describe(
+                'Camera frames decoded for the mouth path per second of processing time at most, per vehicle (a JPEG decode is ≈ 5 ms on the main thread): frames beyond it are dropped undecoded (counted `cameraDropped`), so a camera, or a replay faster than real time, cannot starve the rest of the pipeline; the model takes the frames without a crop as camera-absent',
+              ),
             mouthRegion: fixedRoiSchema
               .default(DEFAULT_MOUTH_REGION)
               .describe(

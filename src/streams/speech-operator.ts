@@ -31,6 +31,9 @@ import { MouthExtractor } from './features/camera/mouth-extractor.ts';
  * oldest dropped beyond) for the next audio push, which hands them to the enhancer. A frame whose time the
  * processed audio has already passed is dropped undecoded; the enhancer drops those that turn out late
  * (`cameraLate`), never queues them. A camera that stops leaves the enhancer on its zero (audio-only) input.
+ * The decodes are budgeted in processing time (`maxCameraFps` per second, a token bucket): a camera, or a
+ * replay faster than real time, cannot take the main thread from the other streams; frames beyond the
+ * budget are dropped undecoded (`cameraDropped`).
  * The face-landmark ROI is not used here: it blocks the event loop ≈ 22 ms per frame.
  *
  * Backlog (`maxPendingMs`): audio handed to the enhancer and not yet enhanced is the backlog. When a chunk
@@ -67,6 +70,8 @@ export interface SpeechOutputs {
   readonly publish: (topic: string, payload: Uint8Array, opts: { qos: 0 | 1 }) => boolean;
   /** A refused chunk, a model failure (logged sparsely: the 1st, 10th, 100th, … of each kind). */
   readonly onError?: (vehicleId: string, error: Error) => void;
+  /** Processing-time clock, ms (the camera's decode budget). Default `performance.now`. */
+  readonly now?: () => number;
 }
 
 export type SpeechCounters = NonNullable<Status['speech']>;
@@ -134,6 +139,8 @@ export class VehicleSpeechOperator {
   private chain: Promise<void> = Promise.resolve();
   private cameraChain: Promise<void> = Promise.resolve();
   private cameraQueued = 0;
+  private cameraTokens = 0;
+  private cameraTokensAt = -Infinity;
   private pendingMouth: MouthFrame[] = [];
   private enhanceBacklogUs = 0;
   private totalBacklogUs = 0;
@@ -375,7 +382,7 @@ export class VehicleSpeechOperator {
       this.counts.cameraLate++; // the audio at its time is enhanced already: not even decoded
       return;
     }
-    if (this.cameraQueued >= MAX_CAMERA_QUEUE) {
+    if (this.cameraQueued >= MAX_CAMERA_QUEUE || !this.cameraBudget()) {
       this.counts.cameraDropped++;
       return;
     }
@@ -400,6 +407,22 @@ export class VehicleSpeechOperator {
       .finally(() => {
         this.cameraQueued--;
       });
+  }
+
+  /**
+   * The decode budget (`maxCameraFps` per second of processing time): a token bucket holding at most one
+   * second's worth (at least one frame), refilled continuously; a frame takes one token or is dropped
+   * undecoded.
+   */
+  private cameraBudget(): boolean {
+    const now = (this.out.now ?? performance.now.bind(performance))();
+    const rate = this.options.maxCameraFps;
+    const cap = Math.max(1, rate);
+    this.cameraTokens = Math.min(cap, this.cameraTokens + ((now - this.cameraTokensAt) / 1000) * rate);
+    this.cameraTokensAt = now;
+    if (this.cameraTokens < 1) return false;
+    this.cameraTokens--;
+    return true;
   }
 
   private takeMouth(): MouthFrame[] {

@@ -331,6 +331,31 @@ describe('speech operator with a small untrained exported model', () => {
     );
   });
 
+  it('budgets camera decodes in processing time (maxCameraFps): a burst is dropped undecoded, the audio goes on', async () => {
+    const t = setup(model, { useCamera: true, maxCameraFps: 0.5 });
+    const started = performance.now();
+    const chunks = Math.ceil(x.length / CHUNK);
+    let frame = 0;
+    for (let k = 0; k < chunks; k++) {
+      const endUs = (k + 1) * 20_000;
+      while (frame * 40_000 < endUs) t.raw.next(cameraMessage(T0_US + frame * 40_000, frame++));
+      t.raw.next(
+        audioMessage(T0_US + k * 20_000, x.subarray(k * CHUNK, Math.min(x.length, (k + 1) * CHUNK))),
+      );
+      await new Promise((r) => setImmediate(r));
+    }
+    await finish(t);
+    const elapsedS = (performance.now() - started) / 1000;
+    const s = t.handle.stats().speech!;
+    assert.equal(s.cameraFrames, frame);
+    // One token to start with, 0.5 more per second of the run.
+    const budget = 1 + Math.ceil(elapsedS * 0.5);
+    assert.ok(s.cameraUsed + s.cameraLate <= budget, `${JSON.stringify(s)} in ${elapsedS.toFixed(2)} s`);
+    assert.ok(s.cameraDropped >= frame - budget, JSON.stringify(s));
+    assert.equal(s.samplesOut, x.length);
+    assert.equal(contiguous(enhancedOf(t.published), T0_US).length, x.length);
+  });
+
   it('passes the audio through unenhanced when the model fails, counted and logged; the pipeline stays healthy', async () => {
     let calls = 0;
     const failing: SpeechModelRunner = () => {

@@ -64,7 +64,13 @@ Options:
         pipelineId: 'demo',
         mqtt: { url: broker.url, protocol: 4, clientIdPrefix: 'drivesense-demo' },
         files: { dir: out, format },
-        features: { driving: { profile: RAV4_PROFILE }, stress: { calibrationS: 60 } },
+        features: {
+          driving: { profile: RAV4_PROFILE },
+          stress: { calibrationS: 60 },
+          // Played faster than real time, the speech model lags the audio: let it catch up after the drive
+          // rather than pass audio through (a car at 1× needs the 1 s default).
+          speech: { maxPendingMs: 600_000 },
+        },
       },
       'demo config',
     );
@@ -105,10 +111,15 @@ Options:
         },
       );
       await player.close();
-      // Let the pipeline take in what is still in flight before closing the windows.
-      const deadline = Date.now() + 5000;
-      while (rt.mqtt.stats().received < messages.length && Date.now() < deadline)
+      // Let the pipeline take in what is still in flight before closing the windows: as long as it makes
+      // progress (a busy pipeline, e.g. enhancing speech, lags a 20× playback), then 5 s at most.
+      let seen = rt.mqtt.stats().received;
+      let progressAt = Date.now();
+      while (seen < messages.length && Date.now() - progressAt < 5000) {
         await new Promise((r) => setTimeout(r, 50));
+        const now = rt.mqtt.stats().received;
+        if (now > seen) [seen, progressAt] = [now, Date.now()];
+      }
       await rt.shutdown(); // flushes the enhancer: its last chunks are published first
       const stats = rt.pipeline.stats();
       let enhancedFile: string | undefined;
