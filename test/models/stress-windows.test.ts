@@ -33,7 +33,11 @@ it('a window takes the label of the segment covering ≥ 80 % of it, else none',
 
 it('respiration crossings need the hysteresis band on both sides', () => {
   const sine = Array.from({ length: 400 }, (_, i) => Math.sin((2 * Math.PI * i) / 40));
-  assert.equal(hysteresisCrossings(sine, 0.5), 9, 'ten cycles; the first rise starts above −h, so it does not count');
+  assert.equal(
+    hysteresisCrossings(sine, 0.5),
+    9,
+    'ten cycles; the first rise starts above −h, so it does not count',
+  );
   const wiggle = sine.map((v) => 0.2 * v);
   assert.equal(hysteresisCrossings(wiggle, 0.5), 0);
 });
