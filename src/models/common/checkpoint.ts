@@ -50,6 +50,19 @@ export interface TrainingState {
   extra?: Record<string, unknown>;
 }
 
+/** The state of a run that has not trained yet: nothing done, no best score, the generator at `rng`. */
+export function initialTrainingState(rng: RandomState): TrainingState {
+  return {
+    epoch: 0,
+    step: 0,
+    bestScore: null,
+    bestEpoch: null,
+    epochsWithoutImprovement: 0,
+    rng,
+    history: [],
+  };
+}
+
 interface TensorEntry {
   name: string;
   shape: number[];

@@ -56,7 +56,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { CheckpointStore } from '../common/checkpoint.ts';
+import { CheckpointStore, initialTrainingState } from '../common/checkpoint.ts';
 import type { TrainingState } from '../common/checkpoint.ts';
 import { saveOnnxModel } from '../common/onnx-export.ts';
 import type { SavedOnnxModel } from '../common/onnx-export.ts';
@@ -174,9 +174,15 @@ export const SPEECH_TRAIN_TARGETS = ['log-gain', 'gain', 'ln-power'] as const;
 export function logGainTrainTarget(
   gainFloorDb = LOG_GAIN_FLOOR_DB,
 ): Extract<SpeechTrainTarget, { kind: 'log-gain' }> {
+  checkGainFloor(gainFloorDb);
+  return { kind: 'log-gain', gainFloorDb, scale: Math.abs(logGainFloor(gainFloorDb)) };
+}
+
+/** G_min of the 'log-gain' and 'gain' targets must be finite and < 0 dB. */
+function checkGainFloor(gainFloorDb: number): number {
   if (!(Number.isFinite(gainFloorDb) && gainFloorDb < 0))
     throw new RangeError(`speech training: gainFloorDb ${gainFloorDb} must be finite and < 0`);
-  return { kind: 'log-gain', gainFloorDb, scale: Math.abs(logGainFloor(gainFloorDb)) };
+  return gainFloorDb;
 }
 
 /** Per-bin statistics as plain arrays (JSON: checkpoint state, sidecar). */
@@ -624,7 +630,7 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     kind === 'log-gain'
       ? logGainTrainTarget(o.gainFloorDb)
       : kind === 'gain'
-        ? { kind: 'gain', gainFloorDb: logGainTrainTarget(o.gainFloorDb).gainFloorDb }
+        ? { kind: 'gain', gainFloorDb: checkGainFloor(o.gainFloorDb ?? LOG_GAIN_FLOOR_DB) }
         : { kind: 'ln-power' };
   return {
     config,
@@ -751,15 +757,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
 
   const model = buildAvdcnn(config, r.seed);
   const optimizer = createAvdcnnOptimizer(config);
-  let state: TrainingState = {
-    epoch: 0,
-    step: 0,
-    bestScore: null,
-    bestEpoch: null,
-    epochsWithoutImprovement: 0,
-    rng: new SeededRandom(rngSeed).state,
-    history: [],
-  };
+  let state: TrainingState = initialTrainingState(new SeededRandom(rngSeed).state);
   let extra: SpeechTrainExtra = {
     format: 'drivesense.speech-train',
     version: 1,

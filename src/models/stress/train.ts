@@ -11,7 +11,7 @@
  *   epoch with the same data order.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CheckpointStore } from '../common/checkpoint.ts';
+import { CheckpointStore, initialTrainingState } from '../common/checkpoint.ts';
 import type { TrainingState } from '../common/checkpoint.ts';
 import { SeededRandom } from '../common/rng.ts';
 import { confusionOf, scoreConfusion } from './baseline.ts';
@@ -219,15 +219,7 @@ export async function trainStressModel(
   const model = buildStressModel(w, h, o.seed ?? 1);
   const optimizer = tf.train.adam(h.learningRate);
   const store = o.checkpointDir ? new CheckpointStore(o.checkpointDir) : undefined;
-  let state: TrainingState = {
-    epoch: 0,
-    step: 0,
-    bestScore: null,
-    bestEpoch: null,
-    epochsWithoutImprovement: 0,
-    rng: new SeededRandom(o.seed ?? 1).state,
-    history: [],
-  };
+  let state: TrainingState = initialTrainingState(new SeededRandom(o.seed ?? 1).state);
   if (store) {
     // Build the optimizer's slots before restoring them.
     const resumed = await store.loadLatest(model, optimizer);
