@@ -12,6 +12,15 @@ import { stressAlertOptionsSchema } from '../streams/rules/stress-alert.ts';
  */
 const ms = (def: number, what: string) => z.number().int().positive().default(def).describe(`${what} (ms)`);
 
+/** ONNX Runtime execution providers of a served model (stress, speech). */
+const executionProvidersSchema = z
+  .array(z.enum(['cpu', 'cuda', 'tensorrt']))
+  .min(1)
+  .default(['cpu'])
+  .describe(
+    'ONNX Runtime execution providers in order of preference; the first that loads runs the model, cpu is the explicit fallback',
+  );
+
 interface StreamDefaults {
   readonly faultTimeoutMs: number | null;
   readonly idleMs: number;
@@ -260,13 +269,7 @@ export const configSchema = z
               .describe(
                 "Calibration span (s of event time from a vehicle's first physiological sample) before the first estimate; null: the model's own. Raised to the model's window length when shorter",
               ),
-            executionProviders: z
-              .array(z.enum(['cpu', 'cuda', 'tensorrt']))
-              .min(1)
-              .default(['cpu'])
-              .describe(
-                'ONNX Runtime execution providers in order of preference; the first that loads runs the model, cpu is the explicit fallback',
-              ),
+            executionProviders: executionProvidersSchema,
             maxPending: z
               .number()
               .int()
@@ -291,13 +294,7 @@ export const configSchema = z
               .describe(
                 'Speech enhancement model (.onnx with its .onnx.json sidecar) for per-vehicle cabin speech enhancement (topic `…/audio/enhanced`); the default path is relative to the package root and, while that file does not exist, enhancement is off with a warning; any other path must exist; null: off',
               ),
-            executionProviders: z
-              .array(z.enum(['cpu', 'cuda', 'tensorrt']))
-              .min(1)
-              .default(['cpu'])
-              .describe(
-                'ONNX Runtime execution providers in order of preference; the first that loads runs the model, cpu is the explicit fallback',
-              ),
+            executionProviders: executionProvidersSchema,
             useCamera: z
               .boolean()
               .default(true)
