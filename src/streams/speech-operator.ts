@@ -140,6 +140,7 @@ export class VehicleSpeechOperator {
   private cameraChain: Promise<void> = Promise.resolve();
   private cameraQueued = 0;
   private cameraTokens = 0;
+  private readonly now: () => number;
   private cameraTokensAt = -Infinity;
   private pendingMouth: MouthFrame[] = [];
   private enhanceBacklogUs = 0;
@@ -162,6 +163,7 @@ export class VehicleSpeechOperator {
     private readonly out: SpeechOutputs,
   ) {
     this.enhancer = model.createEnhancer(servingOptions(options));
+    this.now = out.now ?? (() => performance.now());
     this.rateHz = this.enhancer.sampleRateHz;
     this.topic = topicFor(vehicleId, 'audio/enhanced');
     this.maxPendingUs = options.maxPendingMs * 1000;
@@ -415,7 +417,7 @@ export class VehicleSpeechOperator {
    * undecoded.
    */
   private cameraBudget(): boolean {
-    const now = (this.out.now ?? performance.now.bind(performance))();
+    const now = this.now();
     const rate = this.options.maxCameraFps;
     const cap = Math.max(1, rate);
     this.cameraTokens = Math.min(cap, this.cameraTokens + ((now - this.cameraTokensAt) / 1000) * rate);

@@ -5,6 +5,7 @@
  * The adapter: arguments, which systems can run, DNSMOS, output. The work is in models/speech/evaluate.ts.
  */
 import { loadEvalEnhancer } from '../../models/speech/enhancer-onnx.ts';
+import type { SpeechEnhancerOptions } from '../../models/speech/enhancer.ts';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -53,12 +54,7 @@ export interface AvdcnnEnhancer {
 export type AvdcnnLoader = (modelFile: string, options?: AvdcnnServing) => Promise<AvdcnnEnhancer>;
 
 /** Serving settings tried by the evaluation instead of the model's own (its metadata). */
-export interface AvdcnnServing {
-  /** Mask mode's lowest gain, dB (≤ 0). */
-  readonly maskFloorDb?: number;
-  /** Mask mode's strength α in (0, 1]: the gain is applied as G^α. */
-  readonly maskStrength?: number;
-}
+export type AvdcnnServing = Pick<SpeechEnhancerOptions, 'maskFloorDb' | 'maskStrength'>;
 
 export interface EvalSpeechDeps {
   /** AVDCNN loader (default: `loadEvalEnhancer` of src/models/speech/enhancer-onnx.ts). */
