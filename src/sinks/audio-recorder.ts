@@ -60,6 +60,11 @@ export class AudioTimeline {
     if (end > this.length) this.length = end;
   }
 
+  /** Length of the timeline, s (0 before the first chunk). */
+  get durationS(): number {
+    return this.rate === undefined ? 0 : this.length / this.rate;
+  }
+
   /** The timeline from the first chunk's time to the end of the latest sample (gaps are zeros). */
   samples(): Float32Array {
     return this.buf.slice(0, this.length);

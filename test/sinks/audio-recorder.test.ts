@@ -23,6 +23,7 @@ it('places chunks by event time: out of order in place, gaps silent, repeats and
   t.add(chunk(105, 160, 0.7)); // overlaps the last one by 80 samples
   const x = t.samples();
   assert.equal(x.length, (105 * RATE) / 1000 + 160);
+  assert.equal(t.durationS, x.length / RATE);
   const at = (ms: number) => x[(ms * RATE) / 1000]!;
   assert.ok(Math.abs(at(0) - 0.1) < 1e-7 && Math.abs(at(25) - 0.2) < 1e-7 && Math.abs(at(45) - 0.3) < 1e-7);
   assert.equal(at(70), 0); // the gap
@@ -51,6 +52,7 @@ it('writes a 16-bit WAV of the timeline; nothing recorded, no file', async (t) =
   const dir = await mkdtemp(join(tmpdir(), 'audio-recorder-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const tl = new AudioTimeline();
+  assert.equal(tl.durationS, 0);
   assert.equal(await writeTimelineWav(join(dir, 'none.wav'), tl), false);
   tl.add(chunk(0, 1600, 0.25));
   assert.equal(await writeTimelineWav(join(dir, 'a.wav'), tl), true);

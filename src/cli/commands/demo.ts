@@ -88,8 +88,11 @@ Options:
       await player.connect();
       // The enhanced cabin speech (when a speech model is served) goes to a WAV beside the points.
       const enhanced = new AudioTimeline();
-      const listener = new MqttConnection({ ...config.mqtt, clientIdPrefix: 'demo-listener' });
-      if (rt.speechModel !== undefined) {
+      const listener =
+        rt.speechModel === undefined
+          ? undefined
+          : new MqttConnection({ ...config.mqtt, clientIdPrefix: 'demo-listener' });
+      if (listener !== undefined) {
         await listener.connect();
         listener
           .messages([{ filter: topicFor(vehicleId, 'audio/enhanced'), qos: 0 }])
@@ -123,7 +126,7 @@ Options:
       await rt.shutdown(); // flushes the enhancer: its last chunks are published first
       const stats = rt.pipeline.stats();
       let enhancedFile: string | undefined;
-      if (rt.speechModel !== undefined) {
+      if (listener !== undefined) {
         const want = stats.speech?.samplesOut ?? 0;
         const until = Date.now() + 2000;
         while (enhanced.stats().samples < want && Date.now() < until)
@@ -145,7 +148,7 @@ Options:
       console.log(`\noutput: ${out}`);
       if (enhancedFile !== undefined)
         console.log(
-          `enhanced cabin speech: ${enhancedFile} (${(enhanced.samples().length / (enhanced.sampleRateHz ?? 16_000)).toFixed(1)} s; the noisy input: ${join(driveDir, 'audio.wav')}, played ${loops}×)`,
+          `enhanced cabin speech: ${enhancedFile} (${enhanced.durationS.toFixed(1)} s; the noisy input: ${join(driveDir, 'audio.wav')}, played ${loops}×)`,
         );
       else if (rt.speechModel === undefined)
         console.log('enhanced cabin speech: off (no speech model; see docs/models/speech.md)');
