@@ -12,6 +12,7 @@
  *   message, and the metadata checks.
  */
 import { after, before, describe, it } from 'node:test';
+import { SPEECH_FIXTURE, noisySpeechFixture } from '../support/speech-fixtures.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -52,7 +53,6 @@ import { AVDCNN_STFT, LIVE_STFT_512_128 } from '../../src/streams/features/audio
 import { readWavFile, writeWavFile } from '../../src/streams/readers/wav.ts';
 import { maxAbsDiff, randomizeWeights } from './helpers.ts';
 
-const FIXTURE = 'test/fixtures/readers/arctic-aew-a0001-head.wav';
 const RUNNING = { kind: 'running', timeConstantS: 3, stdFloor: 0.01 } as const;
 const SMALL: Partial<AvdcnnConfig> = {
   context: 'causal',
@@ -61,16 +61,6 @@ const SMALL: Partial<AvdcnnConfig> = {
   fcAudioUnits: 64,
   fcVisualUnits: 64,
 };
-
-/** A noisy test signal: the speech fixture plus seeded white noise (≈ 5 dB SNR), 0.5 s. */
-async function noisySpeech(): Promise<Float32Array> {
-  const w = await readWavFile(FIXTURE);
-  const rng = new SeededRandom(7);
-  let p = 0;
-  for (const v of w.samples) p += v * v;
-  const sigma = Math.sqrt(p / w.samples.length / Math.pow(10, 0.5));
-  return w.samples.map((v) => v + sigma * rng.normal());
-}
 
 function snrDb(ref: Float32Array, test: Float32Array, from = 0, to = ref.length): number {
   let s = 0;
@@ -141,7 +131,7 @@ describe('speech enhancer: ONNX model', () => {
   });
 
   it('gives the same output for 1 chunk, 20 ms chunks and random chunks (≤ 1e-6), with and without video', async (t) => {
-    const x = await noisySpeech();
+    const x = await noisySpeechFixture();
     for (const mouth of [[], mouthFrames(0.5, 3)]) {
       const whole = await enhanceSamples(model.createEnhancer(), x, x.length, mouth);
       const by20 = await enhanceSamples(model.createEnhancer(), x, 320, mouth);
@@ -194,7 +184,7 @@ describe('speech enhancer: ONNX model', () => {
     assert.equal(e.stats().nonFinite, 2);
     const ev = await loadEvalEnhancer(modelPath);
     try {
-      const y = await noisySpeech();
+      const y = await noisySpeechFixture();
       const got = await ev.enhance(y);
       assert.ok(maxAbsDiff(got, await enhanceSamples(model.createEnhancer(), y, 320)) <= 1e-6);
     } finally {
@@ -204,7 +194,7 @@ describe('speech enhancer: ONNX model', () => {
 
   it('drivesense enhance: a 16 kHz WAV and a 48 kHz stereo FLAC to a WAV of the right length', async () => {
     const out = join(dir, 'out.wav');
-    const args = parseCommandArgs(enhanceCommand, [FIXTURE, out, '--model', modelPath, '--json']);
+    const args = parseCommandArgs(enhanceCommand, [SPEECH_FIXTURE, out, '--model', modelPath, '--json']);
     const log = console.log;
     const lines: string[] = [];
     console.log = (s: string) => void lines.push(s);
@@ -223,12 +213,22 @@ describe('speech enhancer: ONNX model', () => {
     assert.equal(w.encoding, 'float');
     assert.equal(w.frames, 8000);
     // The file equals the streamed output of the same samples (here: random chunking of the fixture).
-    const x = (await readWavFile(FIXTURE)).samples;
+    const x = (await readWavFile(SPEECH_FIXTURE)).samples;
     assert.ok(maxAbsDiff(w.samples, await enhanceSamples(model.createEnhancer(), x, 77)) <= 1e-6);
 
     // Another container and rate: ffmpeg decodes, the project resamples; the command says so.
     const flac = join(dir, 'in48k.flac');
-    await promisify(execFile)('ffmpeg', ['-v', 'error', '-i', FIXTURE, '-ar', '48000', '-ac', '2', flac]);
+    await promisify(execFile)('ffmpeg', [
+      '-v',
+      'error',
+      '-i',
+      SPEECH_FIXTURE,
+      '-ar',
+      '48000',
+      '-ac',
+      '2',
+      flac,
+    ]);
     const notes: string[] = [];
     const out2 = join(dir, 'out2.wav');
     const r = await enhanceFile({
@@ -259,7 +259,7 @@ describe('speech enhancer: ONNX model', () => {
   it('a missing model names the path and `drivesense train speech`', async (t) => {
     const missing = join(dir, 'nope.onnx');
     await assert.rejects(
-      enhanceFile({ input: FIXTURE, output: join(dir, 'x.wav'), model: missing }),
+      enhanceFile({ input: SPEECH_FIXTURE, output: join(dir, 'x.wav'), model: missing }),
       (e: Error) => e.message.includes(missing) && e.message.includes('drivesense train speech'),
     );
     if (existsSync(DEFAULT_SPEECH_MODEL_PATH)) {
@@ -267,7 +267,7 @@ describe('speech enhancer: ONNX model', () => {
       return;
     }
     await assert.rejects(
-      enhanceFile({ input: FIXTURE, output: join(dir, 'x.wav') }),
+      enhanceFile({ input: SPEECH_FIXTURE, output: join(dir, 'x.wav') }),
       new RegExp(
         `${DEFAULT_SPEECH_MODEL_PATH.replaceAll('.', '\\.')} not found: train one with \`drivesense train speech\``,
       ),
@@ -327,7 +327,7 @@ describe('speech enhancer: ONNX model', () => {
 
 describe('speech enhancer: stub model', () => {
   it('identity: output equals the input on its timeline (SNR > 40 dB), emitted W − hop (+ look-ahead) late', async () => {
-    const x = await noisySpeech();
+    const x = await noisySpeechFixture();
     for (const [context, stft, delayMs, lag] of [
       ['causal', LIVE_STFT_512_128, 40, 384],
       ['symmetric', AVDCNN_STFT, 92, 192 + 640],
@@ -356,7 +356,7 @@ describe('speech enhancer: stub model', () => {
   });
 
   it('mask mode: never louder than the input; a −6 dB prediction halves it', async () => {
-    const x = await noisySpeech();
+    const x = await noisySpeechFixture();
     const meta = stubMeta();
     const shifted = (db: number): SpeechModelRunner => {
       const id = identityRunner(meta);
@@ -376,7 +376,7 @@ describe('speech enhancer: stub model', () => {
   });
 
   it('log-gain model: applied as a mask (default mode); gain 0 passes through, clamped to [G_min, 0]', async () => {
-    const x = await noisySpeech();
+    const x = await noisySpeechFixture();
     const scale = Math.abs(logGainFloor(-25));
     const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
       target: { kind: 'log-gain', gainFloorDb: -25, scale },
@@ -407,7 +407,7 @@ describe('speech enhancer: stub model', () => {
   });
 
   it('gain model: the amplitude gain as a mask (default mode), clamped to [G_min, 1]; ≤ 0 → G_min, NaN counted; floor and strength', async () => {
-    const x = await noisySpeech();
+    const x = await noisySpeechFixture();
     const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
       target: { kind: 'gain', gainFloorDb: -25 },
     });
@@ -533,7 +533,7 @@ describe('speech enhancer: stub model', () => {
     assert.equal(e.stats().refused, 2);
     await assert.rejects(e.push(new Float32Array(10), NaN), /chunk time NaN/);
 
-    const x = await noisySpeech();
+    const x = await noisySpeechFixture();
     const failing = new SpeechEnhancer(meta, () => Promise.reject(new Error('boom')));
     const y = await enhanceSamples(failing, x, 320);
     assert.equal(failing.stats().lastModelError, 'boom');

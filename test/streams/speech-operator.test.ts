@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { noisySpeechFixture } from '../support/speech-fixtures.ts';
 import { Subject, VirtualTimeScheduler } from 'rxjs';
 import { parseConfig } from '../../src/config/schema.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { DEFAULT_SPEECH_MODEL } from '../../src/config/schema.ts';
-import { SeededRandom } from '../../src/models/common/rng.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
 import type { SpeechModelRunner } from '../../src/models/speech/enhancer.ts';
@@ -18,7 +18,6 @@ import { statusSchema } from '../../src/streams/contracts/outputs.ts';
 import { topicFor } from '../../src/streams/contracts/topics.ts';
 import type { RawMessage } from '../../src/streams/ingest.ts';
 import { resample } from '../../src/streams/features/audio/resample.ts';
-import { readWavFile } from '../../src/streams/readers/wav.ts';
 import type { SpeechModel } from '../../src/streams/speech-operator.ts';
 import { T0_US } from '../support/fixtures.ts';
 import { exportUntrainedSpeechModel } from '../support/speech-model.ts';
@@ -32,18 +31,8 @@ import { exportUntrainedSpeechModel } from '../support/speech-model.ts';
 const VEHICLE = 'car-sp';
 const RATE = 16_000;
 const CHUNK = 320;
-const FIXTURE = 'test/fixtures/readers/arctic-aew-a0001-head.wav';
 const ENHANCED = topicFor(VEHICLE, 'audio/enhanced');
 const TOL = 1e-5;
-
-async function noisySpeech(): Promise<Float32Array> {
-  const w = await readWavFile(FIXTURE);
-  const rng = new SeededRandom(7);
-  let p = 0;
-  for (const v of w.samples) p += v * v;
-  const sigma = Math.sqrt(p / w.samples.length / Math.pow(10, 0.5));
-  return w.samples.map((v) => v + sigma * rng.normal());
-}
 
 type SpeechInput = NonNullable<NonNullable<ConfigInput['features']>['speech']>;
 
@@ -197,7 +186,7 @@ describe('speech operator with a small untrained exported model', () => {
     const exported = await exportUntrainedSpeechModel();
     cleanup = exported.cleanup;
     model = await loadSpeechEnhancerModel(exported.path);
-    x = await noisySpeech();
+    x = await noisySpeechFixture();
   });
   after(async () => {
     await model?.release();

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { SeededRandom } from '../../src/models/common/rng.ts';
+import { readWavFile } from '../../src/streams/readers/wav.ts';
 import { shared } from '../readers/shared-data.ts';
 
 /** Real speech and noise for the speech tests (from ../shared/data; callers skip with SHARED_SKIP). */
@@ -34,4 +36,17 @@ export function streetNoise(samples: number): Float32Array {
   const all = new Float32Array(raw.buffer, raw.byteOffset, Math.floor(raw.byteLength / 4));
   assert.ok(all.length >= samples, `ffmpeg gave ${all.length} samples, ${samples} wanted`);
   return all.slice(0, samples);
+}
+
+/** The committed speech fixture (CMU ARCTIC aew a0001, first 0.5 s, 16 kHz): no ../shared needed. */
+export const SPEECH_FIXTURE = 'test/fixtures/readers/arctic-aew-a0001-head.wav';
+
+/** A noisy test signal: the speech fixture plus seeded white noise (≈ 5 dB SNR), 0.5 s. */
+export async function noisySpeechFixture(): Promise<Float32Array> {
+  const w = await readWavFile(SPEECH_FIXTURE);
+  const rng = new SeededRandom(7);
+  let p = 0;
+  for (const v of w.samples) p += v * v;
+  const sigma = Math.sqrt(p / w.samples.length / Math.pow(10, 0.5));
+  return w.samples.map((v) => v + sigma * rng.normal());
 }
