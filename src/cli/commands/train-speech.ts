@@ -37,7 +37,8 @@ export function defaultSpeechModelPath(context: AvdcnnConfig['context']): string
 
 const HELP = `Usage: drivesense train speech [--context causal|symmetric] [--out FILE.onnx] [--checkpoints DIR]
                                [--log FILE] [--hours H] [--max-steps N] [--batch 32] [--seed N]
-                               [--fc 1000,800,600,1500] [--visual-dropout 0.25] [--data DIR] [--export-only]
+                               [--fc 1000,800,600,1500] [--visual-dropout 0.25] [--noise-aware] [--data DIR]
+                               [--export-only]
 
 Trains the AVDCNN speech enhancer (Hou et al. 2018) on speech × noise mixed on the fly (SNR uniform in
 [-5, 15] dB) from the training split only, early-stopping on the fixed validation set, then exports the
@@ -67,6 +68,8 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
   --target T            what the clean output learns: log-gain (default; bounded ln-power gain), gain (the
                         truncated magnitude mask |C|/|X| in [G_min, 1]) or ln-power (the paper's spectrum)
   --gain-floor-db G     G_min of the log-gain and gain targets, amplitude dB < 0 (default -25)
+  --noise-aware         a second audio input channel: the a posteriori SNR over a causal noise floor
+                        (minimum statistics over 1.5 s), so the model knows the cabin's noise level
   --log-every N         steps between progress lines (default 50)
   --data DIR            data root with audio/speech, audio/noise, av/grid (default ${DEFAULT_SPEECH_DATA})
   --audio-only          do not load the GRID videos' mouth crops (AV clips train as audio-only)
@@ -107,6 +110,7 @@ export const trainSpeechCommand: Command = {
     'log-every': { type: 'string' },
     data: { type: 'string' },
     'audio-only': { type: 'boolean' },
+    'noise-aware': { type: 'boolean' },
     'export-only': { type: 'boolean' },
   },
   async run(args) {
@@ -132,6 +136,7 @@ export const trainSpeechCommand: Command = {
         fcVisualUnits: fc[3]!,
         visualAbsentProbability: numberOpt(args, 'visual-dropout', 0.25),
         learningRate: numberOpt(args, 'lr', 1e-4),
+        audioChannels: args.values['noise-aware'] === true ? 2 : 1,
       });
     } catch (e) {
       throw new UsageError((e as Error).message);
@@ -151,6 +156,7 @@ export const trainSpeechCommand: Command = {
       context,
       fc,
       seed,
+      noiseAware: config.audioChannels === 2,
       batch: intOpt(args, 'batch', 32),
       hours: hours ?? null,
       maxSteps: intOpt(args, 'max-steps', 100_000),

@@ -4,8 +4,9 @@
  *
  * Inputs (channels-last, so every BatchNormalization normalises the last axis and the project's ONNX exporter
  * takes the model as is):
- * - `audio` [batch, F, 257, 1]: F = 5 context frames (time) × 257 log-power bins (frequency), oldest frame
- *   first. This is exactly the frame-major order of `stackContext`/`speechFeatures` (row r = frame t − past + r),
+ * - `audio` [batch, F, 257, C]: F = 5 context frames (time) × 257 log-power bins (frequency), oldest frame
+ *   first; C = 1 (the paper) or 2 with the noise-aware input (`audioChannels`: the a posteriori SNR as a
+ *   second channel, values interleaved per bin). This is exactly the frame-major order of `stackContext`/`speechFeatures` (row r = frame t − past + r),
  *   so the front end's Float32Array is the tensor's data with no transpose. The paper writes its kernels as
  *   frequency × time (12×2, pool 2×1, 5×1); here they are applied as time × frequency ([2, 12], [1, 2], [1, 5]),
  *   which is the same convolution on the transposed map.
@@ -72,6 +73,11 @@ export interface AvdcnnConfig {
   readonly contextFrames: number;
   /** Log-power bins per frame (257 for a 512-point FFT). */
   readonly bins: number;
+  /**
+   * Audio input channels per bin: 1 (the paper: normalised noisy ln power) or 2 (noise-aware: the same and
+   * the normalised a posteriori SNR over the tracked noise floor, noise-floor.ts).
+   */
+  readonly audioChannels: number;
   /** Mouth crop size (camera features: 16 × 24 gray). */
   readonly mouthHeight: number;
   readonly mouthWidth: number;
@@ -104,6 +110,7 @@ export const AVDCNN_DEFAULTS: AvdcnnConfig = {
   context: 'symmetric',
   contextFrames: 5,
   bins: 257,
+  audioChannels: 1,
   mouthHeight: 16,
   mouthWidth: 24,
   audioConv1: { filters: 10, time: 2, freq: 12 },
@@ -135,7 +142,7 @@ export const AVDCNN_OUTPUT_NAMES = { clean: 'clean', lip: 'lip' } as const;
 
 /** Sizes along the branches, from the config (no TF.js). */
 export interface AvdcnnShapes {
-  /** [frames, bins, 1]. */
+  /** [frames, bins, audio channels]. */
   readonly audioInput: readonly [number, number, number];
   /** [height, width, frames]. */
   readonly visualInput: readonly [number, number, number];
@@ -170,6 +177,7 @@ export function resolveAvdcnnConfig(overrides: Partial<AvdcnnConfig> = {}): Avdc
   for (const key of [
     'contextFrames',
     'bins',
+    'audioChannels',
     'mouthHeight',
     'mouthWidth',
     'fc1Units',
@@ -243,7 +251,7 @@ export function avdcnnShapes(
   const audioFlat = a3[0] * a3[1] * a3[2];
   const visualFlat = lastV[0] * lastV[1] * lastV[2];
   return {
-    audioInput: [c.contextFrames, c.bins, 1],
+    audioInput: [c.contextFrames, c.bins, c.audioChannels],
     visualInput: [c.mouthHeight, c.mouthWidth, c.contextFrames],
     audioLayers: [a1, a2, a3],
     visualLayers,
@@ -271,7 +279,7 @@ export function avdcnnParameterCount(config: AvdcnnConfig): { total: number; tra
     total += cin * cout + cout;
   };
   const { audioConv1: a1, audioConv2: a2 } = config;
-  conv(a1.time * a1.freq, 1, a1.filters);
+  conv(a1.time * a1.freq, config.audioChannels, a1.filters);
   conv(a2.time * a2.freq, a1.filters, a2.filters);
   let cin = config.contextFrames;
   for (const v of config.visualConv) {
@@ -407,7 +415,7 @@ export function visualInputFromFrames(
 /** A training batch as flat row-major arrays (the trainer fills them; see the file comment for layouts). */
 export interface AvdcnnBatch {
   readonly size: number;
-  /** size × frames × bins (noisy, normalised log power, oldest frame first). */
+  /** size × frames × bins × channels (noisy, normalised log power [, SNR], oldest frame first). */
   readonly audio: Float32Array;
   /** size × height × width × frames. */
   readonly visual: Float32Array;
@@ -423,7 +431,7 @@ function checkBatch(batch: AvdcnnBatch, c: AvdcnnConfig): AvdcnnShapes {
   const s = avdcnnShapes(c);
   const n = batch.size;
   const want: [string, Float32Array, number][] = [
-    ['audio', batch.audio, n * s.audioInput[0] * s.audioInput[1]],
+    ['audio', batch.audio, n * s.audioInput[0] * s.audioInput[1] * s.audioInput[2]],
     ['visual', batch.visual, n * s.visualInput[0] * s.visualInput[1] * s.visualInput[2]],
     ['clean', batch.clean, n * s.clean],
     ['lip', batch.lip, n * s.lip],

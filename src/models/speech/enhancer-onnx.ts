@@ -15,18 +15,26 @@ import type { SpeechEnhancerOptions, SpeechModelRunner } from './enhancer.ts';
 import { enhanceSamples, mouthFramesFromAligned, mouthFramesFromTrack } from './enhance-samples.ts';
 import type { AlignedMouth, MouthTrack } from './corpus.ts';
 import { AVDCNN_STFT } from '../../streams/features/audio/stft.ts';
-import { readSpeechModelMeta } from './speech-model-meta.ts';
+import { audioChannelsOf, readSpeechModelMeta } from './speech-model-meta.ts';
 import type { SpeechModelMeta, SpeechModelShape } from './speech-model-meta.ts';
 
 /** The committed live model (causal), relative to the project root. */
 export const DEFAULT_SPEECH_MODEL_PATH = 'src/models/speech/model/avdcnn-causal.onnx';
 
-/** The ONNX session as a `SpeechModelRunner` (inputs `audio` [n, F, bins, 1], `visual` [n, H, W, F]). */
-export function onnxSpeechRunner(session: OnnxSession, model: SpeechModelShape): SpeechModelRunner {
+/**
+ * The ONNX session as a `SpeechModelRunner` (inputs `audio` [n, F, bins, C], `visual` [n, H, W, F]; C = 2 for
+ * a noise-aware model, see speech-model-meta.ts).
+ */
+export function onnxSpeechRunner(
+  session: OnnxSession,
+  model: SpeechModelShape,
+  audioChannels: 1 | 2 = 1,
+): SpeechModelRunner {
   return async (batch) => {
     const n = batch.size;
+    const dims = [n, model.contextFrames, model.bins, audioChannels];
     const out = await session.run({
-      [AVDCNN_INPUT_NAMES.audio]: { data: batch.audio, dims: [n, model.contextFrames, model.bins, 1] },
+      [AVDCNN_INPUT_NAMES.audio]: { data: batch.audio, dims },
       [AVDCNN_INPUT_NAMES.visual]: {
         data: batch.visual,
         dims: [n, model.mouthHeight, model.mouthWidth, model.contextFrames],
@@ -66,7 +74,7 @@ export async function loadSpeechEnhancerModel(
       throw new Error(`${onnxPath}: the graph has no input '${name}' (inputs: ${s.inputNames.join(', ')})`);
     }
   }
-  const runner = onnxSpeechRunner(s, meta.model);
+  const runner = onnxSpeechRunner(s, meta.model, audioChannelsOf(meta));
   return {
     path: onnxPath,
     meta,

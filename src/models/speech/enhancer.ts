@@ -76,6 +76,7 @@
 import { CausalVisualAligner } from '../../streams/features/camera/frame-align.ts';
 import { ContextStacker } from '../../streams/features/audio/context.ts';
 import type { ContextSpec } from '../../streams/features/audio/context.ts';
+import { NoiseFloorTracker } from '../../streams/features/audio/noise-floor.ts';
 import { RunningNormalizer } from '../../streams/features/audio/normalize.ts';
 import {
   StreamingIstft,
@@ -91,7 +92,10 @@ import type { EnhancementMode, SpeechModelMeta } from './speech-model-meta.ts';
 /** One model run: `size` examples in the AVDCNN input layouts (avdcnn.ts). */
 export interface SpeechModelBatch {
   readonly size: number;
-  /** size × frames × bins (normalised ln power, oldest frame first) = `audio` [size, F, bins, 1]. */
+  /**
+   * size × frames × bins × C (normalised ln power [, normalised a posteriori SNR], oldest frame first) =
+   * `audio` [size, F, bins, C].
+   */
   readonly audio: Float32Array;
   /** size × height × width × frames = `visual` [size, H, W, F]. */
   readonly visual: Float32Array;
@@ -204,6 +208,9 @@ interface Segment {
   readonly pending: Map<number, PendingFrame>;
   /** Centre time of the newest audio frame processed, µs. */
   lastFrameUs: number;
+  /** Samples [start, end) of the last gap filled with zeros (segment-relative; end 0: none). */
+  fillStart: number;
+  fillEnd: number;
 }
 
 /** See the file comment. */
@@ -222,6 +229,8 @@ export class SpeechEnhancer {
   private readonly pixels: number;
   private readonly opts: Required<Omit<SpeechEnhancerOptions, 'mode'>>;
   private readonly normalizer: RunningNormalizer | undefined;
+  /** Noise-aware models: the causal noise floor, carried across segments like the running normaliser. */
+  private readonly noiseFloor: NoiseFloorTracker | undefined;
   private readonly maxLogPower: number;
   private readonly maskFloorLog: number;
   private readonly zeroMouth: Float32Array;
@@ -277,6 +286,17 @@ export class SpeechEnhancer {
             frameRateHz: this.sampleRateHz / this.stftCfg.hop,
             timeConstantS: n.timeConstantS,
             stdFloor: n.stdFloor,
+          })
+        : undefined;
+    const na = meta.noiseAware;
+    this.noiseFloor =
+      na !== undefined
+        ? new NoiseFloorTracker({
+            bins: this.bins,
+            frameRateHz: this.sampleRateHz / this.stftCfg.hop,
+            windowS: na.windowS,
+            subwindows: na.subwindows,
+            smoothing: na.smoothing,
           })
         : undefined;
     this.maxLogPower = 2 * Math.log(this.stftCfg.windowLength);
@@ -427,7 +447,11 @@ export class SpeechEnhancer {
     seg ??= this.startSegment(tUs);
     this.intake(seg, mouth);
     this.s.inputSamples += samples.length;
-    if (fill > 0) await this.process(seg, new Float32Array(fill), false, out);
+    if (fill > 0) {
+      seg.fillStart = seg.inCount;
+      seg.fillEnd = seg.inCount + fill;
+      await this.process(seg, new Float32Array(fill), false, out);
+    }
     await this.process(seg, samples, false, out);
     return out;
   }
@@ -465,11 +489,13 @@ export class SpeechEnhancer {
       outCount: 0,
       stft: new StreamingStft(cfg),
       istft: new StreamingIstft(cfg),
-      audioStack: new ContextStacker(this.bins, this.context),
+      audioStack: new ContextStacker(this.bins * (this.noiseFloor !== undefined ? 2 : 1), this.context),
       visualStack: new ContextStacker(this.pixels, this.context),
       aligner: new CausalVisualAligner({ maxGapUs: this.opts.visualMaxGapMs * 1000 }),
       pending: new Map(),
       lastFrameUs: -Infinity,
+      fillStart: 0,
+      fillEnd: 0,
     };
     return this.seg;
   }
@@ -496,6 +522,27 @@ export class SpeechEnhancer {
   private frameCentreUs(seg: Segment, t: number): number {
     const { hop, windowLength: w } = this.stftCfg;
     return seg.t0Us + (((t + 1) * hop - w / 2) * 1e6) / this.sampleRateHz;
+  }
+
+  /**
+   * The model's audio input for frame t: the normalised ln power, interleaved per bin with the normalised a
+   * posteriori SNR for a noise-aware model. Frames whose window overlaps the last zero-filled gap are held
+   * (scored without moving the noise floor).
+   */
+  private audioInput(seg: Segment, t: number, x: Float32Array): Float32Array {
+    const z = this.normalize(x);
+    const na = this.meta.noiseAware;
+    if (this.noiseFloor === undefined || na === undefined) return z;
+    const { hop, windowLength: w } = this.stftCfg;
+    const end = (t + 1) * hop;
+    const hold = seg.fillEnd > 0 && end - w < seg.fillEnd && end > seg.fillStart;
+    const snr = this.noiseFloor.push(x, hold);
+    const out = new Float32Array(2 * this.bins);
+    for (let k = 0; k < this.bins; k++) {
+      out[2 * k] = z[k]!;
+      out[2 * k + 1] = (snr[k]! - na.mean[k]!) / na.std[k]!;
+    }
+    return out;
   }
 
   private normalize(x: Float32Array): Float32Array {
@@ -528,7 +575,7 @@ export class SpeechEnhancer {
       const present = v.status === 'ok' && v.data.length === this.pixels;
       if (present) cam.audioFramesWithVisual++;
       else cam.audioFramesWithoutVisual++;
-      const a = seg.audioStack.push(this.normalize(f.logPower));
+      const a = seg.audioStack.push(this.audioInput(seg, f.index, f.logPower));
       const b = seg.visualStack.push(present ? v.data : this.zeroMouth);
       a.forEach((s, i) => items.push({ index: s.index, audio: s.features, visual: b[i]!.features }));
     }
@@ -575,7 +622,7 @@ export class SpeechEnhancer {
   /** One model run (the batch's `clean`, size × bins), or undefined when it failed (counted). */
   private async predict(items: readonly Item[]): Promise<Float32Array | undefined> {
     const n = items.length;
-    const aSize = this.frames * this.bins;
+    const aSize = this.frames * this.bins * (this.noiseFloor !== undefined ? 2 : 1);
     const vSize = this.frames * this.pixels;
     const audio = new Float32Array(n * aSize);
     const visual = new Float32Array(n * vSize);

@@ -17,6 +17,9 @@
  *   input-relative log power gain g = clamp(lnC − lnX, 2·ln G_min, 0) divided by `scale`; G_min is
  *   `gainFloorDb`, an amplitude gain in dB; the enhancer applies it as a mask: lnŜ = lnX + clamp(ŷ·scale, …)).
  *   Models without `target` or with 'raw'/'global' (ln-power targets) load as before.
+ * - `noiseAware` (optional): the model takes a second audio channel, the a posteriori SNR over a causal
+ *   noise floor (noise-floor.ts, with these tracker parameters), normalised per bin with this mean and σ and
+ *   interleaved with the first channel per bin (`audio` [n, F, bins, 2]). Absent: one channel (the paper).
  * - `output`: the default way of using the prediction, 'spectrum' (the paper: the predicted magnitude with
  *   the noisy phase) or 'mask' (the prediction bounded by the noisy magnitude; see enhancer.ts).
  */
@@ -26,6 +29,8 @@ import type { OnnxSidecar, TensorSpec } from '../common/onnx-export.ts';
 import type { ContextSpec } from '../../streams/features/audio/context.ts';
 import { resolveStft } from '../../streams/features/audio/stft.ts';
 import type { StftConfig } from '../../streams/features/audio/stft.ts';
+import { checkNoiseFloorParams } from '../../streams/features/audio/noise-floor.ts';
+import type { NoiseFloorParams } from '../../streams/features/audio/noise-floor.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
 import type { AvdcnnConfig } from './avdcnn.ts';
 
@@ -58,6 +63,12 @@ export function logGainFloor(gainFloorDb: number): number {
 
 export type EnhancementMode = 'spectrum' | 'mask';
 
+/** The noise-aware input's tracker parameters and the SNR channel's per-bin statistics. */
+export type SpeechNoiseAware = NoiseFloorParams & {
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+};
+
 export type SpeechModelShape = Pick<
   AvdcnnConfig,
   'context' | 'contextFrames' | 'bins' | 'mouthHeight' | 'mouthWidth'
@@ -76,6 +87,8 @@ export interface SpeechModelMeta {
   readonly normalization: SpeechNormalization;
   /** Default { kind: 'raw' }. */
   readonly target?: SpeechTarget;
+  /** Present: the model takes the a posteriori SNR as a second audio channel (see the file comment). */
+  readonly noiseAware?: SpeechNoiseAware;
   /** Default 'spectrum' ('mask' for a 'log-gain' target). */
   readonly output?: EnhancementMode;
   /**
@@ -97,7 +110,7 @@ export function speechModelMeta(
   normalization: SpeechNormalization,
   extra: Pick<
     SpeechModelMeta,
-    'target' | 'output' | 'maskFloorDb' | 'maskStrength' | 'training' | 'scores'
+    'target' | 'noiseAware' | 'output' | 'maskFloorDb' | 'maskStrength' | 'training' | 'scores'
   > = {},
 ): SpeechModelMeta {
   const meta: SpeechModelMeta = {
@@ -115,6 +128,11 @@ export function speechModelMeta(
   };
   validateSpeechModelMeta(meta);
   return meta;
+}
+
+/** Audio input channels of a meta: 2 with the noise-aware input, else 1. */
+export function audioChannelsOf(meta: SpeechModelMeta): 1 | 2 {
+  return meta.noiseAware !== undefined ? 2 : 1;
 }
 
 /** The STFT config of a meta (the FFT implementation is the project default). */
@@ -168,6 +186,20 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
     if (!(n.stdFloor > 0)) fail(`normalization.stdFloor ${n.stdFloor}`);
   } else if (n.kind === 'global') checkStats('normalization', n, bins);
   else if (n.kind !== 'none') fail(`normalization.kind ${JSON.stringify((n as { kind: unknown }).kind)}`);
+  const na = meta.noiseAware;
+  if (na !== undefined) {
+    checkStats('noiseAware', na, bins);
+    try {
+      checkNoiseFloorParams(na);
+    } catch (e) {
+      fail(`noiseAware: ${(e as Error).message}`);
+    }
+  }
+  const channels = (m as { audioChannels?: unknown }).audioChannels ?? 1;
+  if (channels !== audioChannelsOf(meta))
+    fail(
+      `model.audioChannels ${String(channels)} but ${na !== undefined ? 'a noise-aware input (2)' : 'one input channel'}`,
+    );
   const t = meta.target ?? { kind: 'raw' };
   if (t.kind === 'global') checkStats('target', t, bins);
   else if (t.kind === 'log-gain') {
@@ -201,7 +233,7 @@ export function checkSidecarShapes(sidecar: OnnxSidecar, meta: SpeechModelMeta, 
     [
       AVDCNN_INPUT_NAMES.audio,
       sidecar.inputs.find((i) => i.name === AVDCNN_INPUT_NAMES.audio),
-      [null, m.contextFrames, m.bins, 1],
+      [null, m.contextFrames, m.bins, audioChannelsOf(meta)],
     ],
     [
       AVDCNN_INPUT_NAMES.visual,

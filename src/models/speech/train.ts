@@ -64,6 +64,8 @@ import { OnnxSession } from '../common/onnx-session.ts';
 import { SeededRandom } from '../common/rng.ts';
 import type { RandomState } from '../common/rng.ts';
 import type { ContextSpec } from '../../streams/features/audio/context.ts';
+import { DEFAULT_NOISE_FLOOR, aPosterioriSnrFrames } from '../../streams/features/audio/noise-floor.ts';
+import type { NoiseFloorParams } from '../../streams/features/audio/noise-floor.ts';
 import { DEFAULT_STD_FLOOR } from '../../streams/features/audio/normalize.ts';
 import {
   AVDCNN_STFT,
@@ -199,6 +201,11 @@ export interface SpeechNormaliser {
   readonly input: BinStatsJson;
   /** Statistics of the clean ln power (model target / `clean` output). */
   readonly target: BinStatsJson;
+  /**
+   * Noise-aware input only: the noise-floor tracker's parameters and the statistics of the a posteriori SNR
+   * (noise-floor.ts), the second input channel.
+   */
+  readonly snr?: BinStatsJson & { readonly noiseFloor: NoiseFloorParams };
   readonly stdFloor: number;
   readonly logPowerEpsilon: number;
   /** Where the statistics came from. */
@@ -328,29 +335,65 @@ export function fitSpeechNormaliser(
   cfg: StftConfig,
   seed: number,
   stdFloor = DEFAULT_STD_FLOOR,
+  noiseFloor?: NoiseFloorParams,
 ): SpeechNormaliser {
   const noisy: Float32Array[] = [];
   const clean: Float32Array[] = [];
+  const snr: Float32Array[] = [];
   let bins = 0;
   for (const m of mixtures) {
     const n = stft(m.noisy, cfg);
     bins = n.bins;
     noisy.push(n.logPower);
     clean.push(stft(m.clean, cfg).logPower);
+    if (noiseFloor !== undefined) snr.push(snrFrames(n.logPower, bins, cfg, noiseFloor));
   }
   const input = binStats(noisy, bins, stdFloor);
   const target = binStats(clean, bins, stdFloor);
+  const snrStats = noiseFloor !== undefined ? { ...binStats(snr, bins, stdFloor), noiseFloor } : undefined;
   return {
     kind: 'global-per-bin',
     bins,
     input: { mean: input.mean, std: input.std },
     target: { mean: target.mean, std: target.std },
+    ...(snrStats !== undefined
+      ? { snr: { mean: snrStats.mean, std: snrStats.std, noiseFloor: snrStats.noiseFloor } }
+      : {}),
     stdFloor,
     logPowerEpsilon: LOG_POWER_EPSILON,
     mixtures: mixtures.length,
     frames: input.frames,
     seed,
   };
+}
+
+/** The a posteriori SNR frames of ln power frames (a fresh tracker at the STFT's frame rate). */
+function snrFrames(logPower: Float32Array, bins: number, cfg: StftConfig, p: NoiseFloorParams): Float32Array {
+  const r = resolveStft(cfg);
+  return aPosterioriSnrFrames(logPower, { bins, frameRateHz: r.sampleRateHz / r.hop, ...p });
+}
+
+/**
+ * The model's audio input frames: the normalised ln power alone, or (noise-aware) interleaved per bin with the
+ * normalised a posteriori SNR of the raw ln power (`snrStats`), frames × bins × 2.
+ */
+function audioInputFrames(
+  logPower: Float32Array,
+  bins: number,
+  cfg: StftConfig,
+  normaliser: SpeechNormaliser,
+  shift: number,
+): Float32Array {
+  const z = normaliser.snr;
+  if (z === undefined) return normaliseInPlace(logPower, normaliser.input, shift);
+  const s = normaliseInPlace(snrFrames(logPower, bins, cfg, z.noiseFloor), z, 0);
+  const x = normaliseInPlace(logPower, normaliser.input, shift);
+  const out = new Float32Array(x.length * 2);
+  for (let i = 0; i < x.length; i++) {
+    out[2 * i] = x[i]!;
+    out[2 * i + 1] = s[i]!;
+  }
+  return out;
 }
 
 /** (x + shift − μ[k]) / σ[k] per bin, in place. */
@@ -367,7 +410,7 @@ function normaliseInPlace(frames: Float32Array, stats: BinStatsJson, shift: numb
 export interface PreparedMixture {
   readonly id: string;
   readonly frames: number;
-  /** frames × bins. */
+  /** frames × bins × audio channels (the model input). */
   readonly noisy: Float32Array;
   /** frames × bins: the target (normalised clean ln power, or the scaled log gain). */
   readonly clean: Float32Array;
@@ -395,6 +438,11 @@ export function prepareMixture(
   const c = stft(mix.clean, cfg);
   if (n.bins !== config.bins || normaliser.bins !== config.bins)
     throw new Error(`speech training: STFT gives ${n.bins} bins, the model wants ${config.bins}`);
+  if ((normaliser.snr !== undefined ? 2 : 1) !== config.audioChannels)
+    throw new Error(
+      `speech training: the normaliser gives ${normaliser.snr !== undefined ? 2 : 1} audio channels, ` +
+        `the model wants ${config.audioChannels}`,
+    );
   const shift = gainToLogPower(gainDb);
   const id = `${mix.utterance}|${mix.noiseId}@${mix.noiseStart}|${mix.snrDb.toFixed(3)}dB`;
   // The gain shift is the same for clean and noisy, so it cancels in the log gain.
@@ -405,20 +453,20 @@ export function prepareMixture(
           frames: n.frames,
           clean: amplitudeGainTarget(c.logPower, n.logPower, target.gainFloorDb),
           passthrough: new Float32Array(n.logPower.length).fill(1),
-          noisy: normaliseInPlace(n.logPower, normaliser.input, shift),
+          noisy: audioInputFrames(n.logPower, n.bins, cfg, normaliser, shift),
         }
       : target.kind === 'log-gain'
         ? {
             id,
             frames: n.frames,
             clean: logGainTarget(c.logPower, n.logPower, target.gainFloorDb, target.scale),
-            noisy: normaliseInPlace(n.logPower, normaliser.input, shift),
+            noisy: audioInputFrames(n.logPower, n.bins, cfg, normaliser, shift),
           }
         : {
             id,
             frames: n.frames,
             passthrough: normaliseInPlace(n.logPower.slice(), normaliser.target, shift),
-            noisy: normaliseInPlace(n.logPower, normaliser.input, shift),
+            noisy: audioInputFrames(n.logPower, n.bins, cfg, normaliser, shift),
             clean: normaliseInPlace(c.logPower, normaliser.target, shift),
           };
   if (mix.mouth === undefined) return base;
@@ -449,9 +497,10 @@ export function fillBatch(
   const s = avdcnnShapes(config);
   const n = refs.length;
   const bins = config.bins;
+  const fb = bins * config.audioChannels;
   const rows = context.past + 1 + context.future;
   const pixels = s.lip;
-  const audio = new Float32Array(n * rows * bins);
+  const audio = new Float32Array(n * rows * fb);
   const visual = new Float32Array(n * pixels * rows);
   const clean = new Float32Array(n * bins);
   const lip = new Float32Array(n * pixels);
@@ -460,7 +509,7 @@ export function fillBatch(
     const p = items[m]!;
     for (let r = 0; r < rows; r++) {
       const src = Math.min(p.frames - 1, Math.max(0, t - context.past + r));
-      audio.set(p.noisy.subarray(src * bins, (src + 1) * bins), (i * rows + r) * bins);
+      audio.set(p.noisy.subarray(src * fb, (src + 1) * fb), (i * rows + r) * fb);
       if (p.mouth !== undefined && camera === 'present') {
         const o = i * pixels * rows;
         const f = src * pixels;
@@ -625,6 +674,10 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     throw new RangeError(
       `speech training: target ${JSON.stringify(o.target)} (${SPEECH_TRAIN_TARGETS.join(', ')})`,
     );
+  if (config.audioChannels !== 1 && config.audioChannels !== 2)
+    throw new RangeError(
+      `speech training: audioChannels ${config.audioChannels} (1: ln power; 2: noise-aware, + a posteriori SNR)`,
+    );
   const kind = o.target ?? 'log-gain';
   const target: SpeechTrainTarget =
     kind === 'log-gain'
@@ -650,9 +703,11 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
 }
 
 function fingerprintOf(r: Resolved, splitHash: string): string {
+  // audioChannels 1 is left out, so runs from before the noise-aware input keep their fingerprint.
+  const { audioChannels, ...rest } = r.config;
   return sha256(
     canonicalJson({
-      config: r.config,
+      config: audioChannels === 1 ? rest : r.config,
       stft: stftJson(r.stft),
       batchSize: r.batchSize,
       seed: r.seed,
@@ -734,7 +789,13 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
       o.onMixture?.(m);
       return m;
     });
-    normaliser = fitSpeechNormaliser(mixtures, r.stft, normSeed);
+    normaliser = fitSpeechNormaliser(
+      mixtures,
+      r.stft,
+      normSeed,
+      DEFAULT_STD_FLOOR,
+      config.audioChannels === 2 ? DEFAULT_NOISE_FLOOR : undefined,
+    );
     log(
       `normaliser: per-bin mean/std of ln power from ${normaliser.mixtures} training mixtures ` +
         `(${normaliser.frames} frames)`,
@@ -1008,7 +1069,7 @@ export async function loadBestSpeechCheckpoint(checkpointDir: string): Promise<{
 export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): string {
   const c = extra.config;
   return (
-    `avdcnn-${c.context}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}` +
+    `avdcnn-${c.context}${c.audioChannels === 2 ? '-na' : ''}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}` +
     `-seed${extra.seed}-step${extra.bestStep ?? state.step}`
   );
 }
@@ -1039,6 +1100,15 @@ export function trainedSpeechModelMeta(
     extra.stft,
     { kind: 'global', mean: n.input.mean, std: n.input.std },
     {
+      ...(n.snr !== undefined
+        ? {
+            noiseAware: {
+              ...n.snr.noiseFloor,
+              mean: n.snr.mean,
+              std: n.snr.std,
+            },
+          }
+        : {}),
       target,
       output: t.kind === 'ln-power' ? 'spectrum' : 'mask',
       training: {
@@ -1048,8 +1118,11 @@ export function trainedSpeechModelMeta(
         algorithmicDelayMs: algorithmicDelay(extra.stft, ctx.future).ms,
         features:
           'ln(|X|^2 + 1e-10) per bin of a periodic-Hann STFT; input row r of frame t = normalised noisy frame ' +
-          't - past + r (oldest first, edge frames repeated); visual = mouth crops of the same frames as ' +
-          'channels (zeros = camera absent)',
+          't - past + r (oldest first, edge frames repeated)' +
+          (n.snr !== undefined
+            ? ', interleaved per bin with the normalised a posteriori SNR lnP - ln(noise floor) (noiseAware)'
+            : '') +
+          '; visual = mouth crops of the same frames as channels (zeros = camera absent)',
         normaliser: {
           kind: n.kind,
           stdFloor: n.stdFloor,
