@@ -75,6 +75,8 @@ Options:
       'demo config',
     );
     const rt = await startRuntime(config);
+    // The demo's own clients (player, listener): closed in `finally` too, so an error does not leave them open.
+    const clients: { close(): Promise<void> }[] = [];
     try {
       await rt.ready();
       const t0 = drive.startUs;
@@ -85,6 +87,7 @@ Options:
       });
       const { MqttConnection } = await import('../../streams/mqtt-connection.ts');
       const player = new MqttConnection({ ...config.mqtt, clientIdPrefix: 'drive-player' });
+      clients.push(player);
       await player.connect();
       // The enhanced cabin speech (when a speech model is served) goes to a WAV beside the points.
       const enhanced = new AudioTimeline();
@@ -93,6 +96,7 @@ Options:
           ? undefined
           : new MqttConnection({ ...config.mqtt, clientIdPrefix: 'demo-listener' });
       if (listener !== undefined) {
+        clients.push(listener);
         await listener.connect();
         listener
           .messages([{ filter: topicFor(vehicleId, 'audio/enhanced'), qos: 0 }])
@@ -154,6 +158,7 @@ Options:
         console.log('enhanced cabin speech: off (no speech model; see docs/models/speech.md)');
       return 0;
     } finally {
+      await Promise.allSettled(clients.map((c) => c.close()));
       await rt.shutdown();
       await broker.close();
     }
