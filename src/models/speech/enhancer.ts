@@ -76,6 +76,7 @@
 import { CausalVisualAligner } from '../../streams/features/camera/frame-align.ts';
 import { ContextStacker } from '../../streams/features/audio/context.ts';
 import type { ContextSpec } from '../../streams/features/audio/context.ts';
+import { sanitizeSamples } from '../../streams/features/audio/condition.ts';
 import { NoiseFloorTracker } from '../../streams/features/audio/noise-floor.ts';
 import { RunningNormalizer } from '../../streams/features/audio/normalize.ts';
 import {
@@ -456,27 +457,12 @@ export class SpeechEnhancer {
     return out;
   }
 
-  /** NaN/±Inf → 0, clipping counted and clamped; a copy. */
+  /** NaN/±Inf → 0, clipping counted and clamped (the audio conditioner's rule); a copy. */
   private sanitize(input: Float32Array): Float32Array {
-    const out = new Float32Array(input.length);
-    const clip = this.opts.clipLevel;
-    let nonFinite = 0;
-    let clipped = 0;
-    for (let i = 0; i < input.length; i++) {
-      let v = input[i]!;
-      if (!Number.isFinite(v)) {
-        v = 0;
-        nonFinite++;
-      } else if (v >= clip || v <= -clip) {
-        clipped++;
-        if (v > 1) v = 1;
-        else if (v < -1) v = -1;
-      }
-      out[i] = v;
-    }
+    const { samples, nonFinite, clipped } = sanitizeSamples(input, this.opts.clipLevel);
     this.s.nonFinite += nonFinite;
     this.s.clipped += clipped;
-    return out;
+    return samples;
   }
 
   private startSegment(t0Us: number): Segment {

@@ -256,28 +256,19 @@ export class AudioConditioner {
     if (seg === null) seg = this.startSegment(tUs, rate, chunk.sessionId);
     frames -= skip;
 
-    const mono = new Float32Array(frames);
-    const clip = o.clipLevel;
-    let nonFinite = 0;
-    let clipped = 0;
     const base = skip * channels;
-    for (let f = 0; f < frames; f++) {
-      let acc = 0;
-      for (let c = 0; c < channels; c++) {
-        let v = samples[base + f * channels + c]!;
-        if (!Number.isFinite(v)) {
-          v = 0;
-          nonFinite++;
-        } else if (v >= clip || v <= -clip) {
-          clipped++;
-          if (v > 1) v = 1;
-          else if (v < -1) v = -1;
-        }
-        acc += v;
+    const clean = sanitizeSamples(samples.subarray(base, base + frames * channels), o.clipLevel);
+    let mono = clean.samples;
+    if (channels > 1) {
+      mono = new Float32Array(frames);
+      for (let f = 0; f < frames; f++) {
+        let acc = 0;
+        for (let c = 0; c < channels; c++) acc += clean.samples[f * channels + c]!;
+        mono[f] = acc / channels;
       }
-      mono[f] = channels === 1 ? acc : acc / channels;
+      this.s.downmixed++;
     }
-    if (channels > 1) this.s.downmixed++;
+    const { nonFinite, clipped } = clean;
     this.s.nonFinite += nonFinite;
     this.s.clipped += clipped;
     this.s.inputSamples += frames;
@@ -332,4 +323,30 @@ export class AudioConditioner {
     seg.outCount += samples.length;
     this.s.outputSamples += samples.length;
   }
+}
+
+/**
+ * The sample rule of the file comment, shared with the speech enhancer: NaN/±Inf → 0 (counted), |x| ≥
+ * `clipLevel` counted as clipped and values beyond ±1 clamped. Returns a new array and the counts.
+ */
+export function sanitizeSamples(
+  input: ArrayLike<number>,
+  clipLevel: number,
+): { readonly samples: Float32Array; readonly nonFinite: number; readonly clipped: number } {
+  const out = new Float32Array(input.length);
+  let nonFinite = 0;
+  let clipped = 0;
+  for (let i = 0; i < input.length; i++) {
+    let v = input[i]!;
+    if (!Number.isFinite(v)) {
+      v = 0;
+      nonFinite++;
+    } else if (v >= clipLevel || v <= -clipLevel) {
+      clipped++;
+      if (v > 1) v = 1;
+      else if (v < -1) v = -1;
+    }
+    out[i] = v;
+  }
+  return { samples: out, nonFinite, clipped };
 }
