@@ -14,17 +14,7 @@ import {
 import type { StftConfig } from '../../src/streams/features/audio/stft.ts';
 import { readWavFile } from '../../src/streams/readers/wav.ts';
 import { SHARED_SKIP, fixture, shared } from '../readers/shared-data.ts';
-import { prng as rng } from '../support/fixtures.ts';
-
-function concat(parts: readonly ArrayLike<number>[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+import { concatFloat32, prng as rng } from '../support/fixtures.ts';
 
 describe('speech front end (live path)', () => {
   test('defaults: 512/128 STFT, past context t−4..t, 40 ms algorithmic delay, 5 × 257 inputs', () => {
@@ -128,12 +118,12 @@ describe('speech front end (live path)', () => {
     const n = front.samplesIn;
     model(front.flush());
     streamed.push(back.flush());
-    const y = concat(streamed).subarray(0, n);
+    const y = concatFloat32(streamed).subarray(0, n);
 
     const withGap = x.slice();
     withGap.fill(0, 37 * step, 38 * step);
     const x16 = resample(withGap, fs, 16_000);
-    assert.deepEqual(concat(conditioned), x16);
+    assert.deepEqual(concatFloat32(conditioned), x16);
     const offline = speechFeatures(x16, {
       stft: LIVE_STFT_512_128,
       context: CAUSAL_CONTEXT,
@@ -167,7 +157,7 @@ describe('speech front end (live path)', () => {
       const got = [];
       for (let i = 0; i < w.samples.length; i += 160) got.push(...f.push(w.samples.subarray(i, i + 160)));
       got.push(...f.flush());
-      assert.deepEqual(concat(got.map((g) => g.features)), whole.features);
+      assert.deepEqual(concatFloat32(got.map((g) => g.features)), whole.features);
     },
   );
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { NoiseFloorTracker, aPosterioriSnrFrames } from '../../src/streams/features/audio/noise-floor.ts';
 import { LIVE_STFT_512_128, stft } from '../../src/streams/features/audio/stft.ts';
-import { prng } from '../support/fixtures.ts';
+import { concatFloat32, prng } from '../support/fixtures.ts';
 
 const RATE = 125; // frames/s at hop 128, 16 kHz
 const BINS = 4;
@@ -10,16 +10,6 @@ const BINS = 4;
 /** T constant frames of ln power `level` (every bin). */
 function constant(frames: number, level: number): Float32Array {
   return new Float32Array(frames * BINS).fill(level);
-}
-
-function concat(...parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 function frameAt(s: Float32Array, t: number): number[] {
@@ -33,7 +23,7 @@ describe('noise floor (minimum statistics) and a posteriori SNR', () => {
   });
 
   test('a burst shorter than the window leaves the floor where it was: s is the burst level over it', () => {
-    const x = concat(constant(250, -2), constant(60, 3), constant(50, -2));
+    const x = concatFloat32([constant(250, -2), constant(60, 3), constant(50, -2)]);
     const s = aPosterioriSnrFrames(x, { bins: BINS, frameRateHz: RATE });
     // Late in the burst the smoothed power has reached the burst level; the floor is still the noise.
     for (const v of frameAt(s, 305)) assert.ok(Math.abs(v - 5) < 1e-3, `s ${v} in the burst`);
@@ -41,7 +31,7 @@ describe('noise floor (minimum statistics) and a posteriori SNR', () => {
   });
 
   test('a lasting rise of the noise is followed once the window has passed', () => {
-    const x = concat(constant(250, -2), constant(400, 1));
+    const x = concatFloat32([constant(250, -2), constant(400, 1)]);
     const s = aPosterioriSnrFrames(x, { bins: BINS, frameRateHz: RATE, windowS: 1.5, subwindows: 8 });
     // Still the old floor 1 s into the rise, the new one after window + sub-window (≈ 1.7 s).
     for (const v of frameAt(s, 250 + 125)) assert.ok(Math.abs(v - 3) < 1e-3, `s ${v} at 1 s`);
@@ -49,7 +39,7 @@ describe('noise floor (minimum statistics) and a posteriori SNR', () => {
   });
 
   test('a fall of the noise is followed within the smoothing time', () => {
-    const x = concat(constant(250, 1), constant(100, -2));
+    const x = concatFloat32([constant(250, 1), constant(100, -2)]);
     const s = aPosterioriSnrFrames(x, { bins: BINS, frameRateHz: RATE });
     for (const v of frameAt(s, 250 + 80)) assert.ok(Math.abs(v) < 0.01, `s ${v}`);
   });

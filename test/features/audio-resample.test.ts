@@ -9,7 +9,7 @@ import {
 } from '../../src/streams/features/audio/resample.ts';
 import { readWavFile } from '../../src/streams/readers/wav.ts';
 import { SHARED_SKIP, fixture, shared } from '../readers/shared-data.ts';
-import { prng as rng } from '../support/fixtures.ts';
+import { concatFloat32, prng as rng } from '../support/fixtures.ts';
 
 function tone(freqHz: number, rateHz: number, seconds: number, amplitude = 1): Float32Array {
   const n = Math.round(rateHz * seconds);
@@ -219,13 +219,7 @@ function chunked(x: Float32Array, inRate: number, outRate: number, seed: number,
     i += n;
   }
   parts.push(r.flush());
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let p = 0;
-  for (const part of parts) {
-    out.set(part, p);
-    p += part.length;
-  }
-  return out;
+  return concatFloat32(parts);
 }
 
 describe('resampler streaming', () => {

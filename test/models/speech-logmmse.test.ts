@@ -10,6 +10,7 @@ import { expint1, logMmse, logMmseGain, LogMmseStream } from '../../src/models/s
 import { readWavFile } from '../../src/streams/readers/wav.ts';
 import { SHARED_SKIP, shared } from '../readers/shared-data.ts';
 import { energy, hasFfmpeg, streetNoise } from '../support/speech-fixtures.ts';
+import { concatFloat32 } from '../support/fixtures.ts';
 
 const FS = 16_000;
 
@@ -35,13 +36,7 @@ function streamed(x: Float32Array, rateHz: number, seed: number, maxChunk: numbe
     p += n;
   }
   parts.push(s.flush());
-  const out = new Float32Array(parts.reduce((a, b) => a + b.length, 0));
-  let o = 0;
-  for (const q of parts) {
-    out.set(q, o);
-    o += q.length;
-  }
-  return out;
+  return concatFloat32(parts);
 }
 
 /** 0.3 s of white noise, then a 440 Hz tone in the same noise: 0 dB over the tone part. */

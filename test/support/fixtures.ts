@@ -27,3 +27,14 @@ export function canFrame(tUs: number, id: number, data: number[], bus = 0): CanF
     data: Uint8Array.from(data),
   };
 }
+
+/** The parts one after another in one Float32Array. */
+export function concatFloat32(parts: readonly ArrayLike<number>[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
