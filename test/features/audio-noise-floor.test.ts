@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { NoiseFloorTracker, aPosterioriSnrFrames } from '../../src/streams/features/audio/noise-floor.ts';
+import {
+  DEFAULT_NOISE_FLOOR,
+  NoiseFloorTracker,
+  aPosterioriSnrFrames,
+  checkNoiseFloorParams,
+} from '../../src/streams/features/audio/noise-floor.ts';
+import type { NoiseFloorParams } from '../../src/streams/features/audio/noise-floor.ts';
 import { LIVE_STFT_512_128, stft } from '../../src/streams/features/audio/stft.ts';
 import { concatFloat32, prng } from '../support/fixtures.ts';
 
@@ -89,6 +95,13 @@ describe('noise floor (minimum statistics) and a posteriori SNR', () => {
     assert.throws(() => new NoiseFloorTracker({ bins: 4, frameRateHz: RATE, windowS: 0 }), /windowS/);
     assert.throws(() => new NoiseFloorTracker({ bins: 4, frameRateHz: RATE, subwindows: 1.5 }), /subwindows/);
     assert.throws(() => new NoiseFloorTracker({ bins: 4, frameRateHz: RATE, smoothing: 1 }), /smoothing/);
+    // From a sidecar: null and strings are not numbers; the sub-window count is bounded.
+    const fromJson = (p: Record<string, unknown>) => () =>
+      checkNoiseFloorParams({ ...DEFAULT_NOISE_FLOOR, ...p } as NoiseFloorParams);
+    assert.throws(fromJson({ smoothing: null }), /smoothing null/);
+    assert.throws(fromJson({ smoothing: '0.5' }), /smoothing 0.5 must be a number/);
+    assert.throws(fromJson({ windowS: null }), /windowS/);
+    assert.throws(fromJson({ subwindows: 1e6 }), /subwindows/);
     assert.throws(() => new NoiseFloorTracker({ bins: 4, frameRateHz: RATE }).push([1, 2]), /frame of 2/);
     assert.throws(() => aPosterioriSnrFrames(new Float32Array(5), { bins: 4, frameRateHz: RATE }), /frames/);
   });

@@ -743,7 +743,8 @@ function speechExtra(state: TrainingState, dir: string): SpeechTrainExtra {
   const e = state.extra as SpeechTrainExtra | undefined;
   if (e?.format !== 'drivesense.speech-train' || e.version !== 1)
     throw new Error(`${dir}: not a speech training checkpoint (drivesense.speech-train v1)`);
-  return e;
+  // Checkpoints from before a config field (e.g. audioChannels) get its default.
+  return { ...e, config: resolveAvdcnnConfig(e.config) };
 }
 
 /**

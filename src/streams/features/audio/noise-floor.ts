@@ -40,14 +40,20 @@ export const DEFAULT_NOISE_FLOOR: NoiseFloorParams = { windowS: 1.5, subwindows:
 
 /** Checks parameters (a RangeError naming the bad one). */
 export function checkNoiseFloorParams(p: NoiseFloorParams): NoiseFloorParams {
-  if (!(Number.isFinite(p.windowS) && p.windowS > 0))
-    throw new RangeError(`noise floor: windowS ${p.windowS} must be > 0`);
-  if (!Number.isInteger(p.subwindows) || p.subwindows < 1)
-    throw new RangeError(`noise floor: subwindows ${p.subwindows} must be an integer ≥ 1`);
-  if (!(p.smoothing >= 0 && p.smoothing < 1))
-    throw new RangeError(`noise floor: smoothing ${p.smoothing} must be in [0, 1)`);
+  const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  if (!(num(p.windowS) && p.windowS > 0))
+    throw new RangeError(`noise floor: windowS ${String(p.windowS)} must be a number > 0`);
+  if (!Number.isInteger(p.subwindows) || p.subwindows < 1 || p.subwindows > MAX_SUBWINDOWS)
+    throw new RangeError(
+      `noise floor: subwindows ${String(p.subwindows)} must be an integer in [1, ${MAX_SUBWINDOWS}]`,
+    );
+  if (!(num(p.smoothing) && p.smoothing >= 0 && p.smoothing < 1))
+    throw new RangeError(`noise floor: smoothing ${String(p.smoothing)} must be a number in [0, 1)`);
   return p;
 }
+
+/** Upper bound of `subwindows` (each costs bins values of state and a compare per bin and frame). */
+export const MAX_SUBWINDOWS = 64;
 
 /** See the file comment. One instance per stream. */
 export class NoiseFloorTracker {
