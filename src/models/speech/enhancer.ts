@@ -87,7 +87,13 @@ import {
 } from '../../streams/features/audio/stft.ts';
 import type { AlgorithmicDelay, ResolvedStft } from '../../streams/features/audio/stft.ts';
 import { visualInputFromFrames } from './avdcnn.ts';
-import { contextSpecOf, logGainFloor, stftOf, validateSpeechModelMeta } from './speech-model-meta.ts';
+import {
+  audioChannelsOf,
+  contextSpecOf,
+  logGainFloor,
+  stftOf,
+  validateSpeechModelMeta,
+} from './speech-model-meta.ts';
 import type { EnhancementMode, SpeechModelMeta } from './speech-model-meta.ts';
 
 /** One model run: `size` examples in the AVDCNN input layouts (avdcnn.ts). */
@@ -228,6 +234,8 @@ export class SpeechEnhancer {
   private readonly bins: number;
   private readonly frames: number;
   private readonly pixels: number;
+  /** Values per bin of the audio input: 2 for a noise-aware model (`audioChannelsOf`), else 1. */
+  private readonly audioChannels: 1 | 2;
   private readonly opts: Required<Omit<SpeechEnhancerOptions, 'mode'>>;
   private readonly normalizer: RunningNormalizer | undefined;
   /** Noise-aware models: the causal noise floor, carried across segments like the running normaliser. */
@@ -252,6 +260,7 @@ export class SpeechEnhancer {
     this.bins = meta.model.bins;
     this.frames = meta.model.contextFrames;
     this.pixels = meta.model.mouthHeight * meta.model.mouthWidth;
+    this.audioChannels = audioChannelsOf(meta);
     this.context = contextSpecOf(meta.model);
     this.delay = algorithmicDelay(stftOf(meta), this.context.future);
     this.outputLagSamples =
@@ -475,7 +484,7 @@ export class SpeechEnhancer {
       outCount: 0,
       stft: new StreamingStft(cfg),
       istft: new StreamingIstft(cfg),
-      audioStack: new ContextStacker(this.bins * (this.noiseFloor !== undefined ? 2 : 1), this.context),
+      audioStack: new ContextStacker(this.bins * this.audioChannels, this.context),
       visualStack: new ContextStacker(this.pixels, this.context),
       aligner: new CausalVisualAligner({ maxGapUs: this.opts.visualMaxGapMs * 1000 }),
       pending: new Map(),
@@ -608,7 +617,7 @@ export class SpeechEnhancer {
   /** One model run (the batch's `clean`, size × bins), or undefined when it failed (counted). */
   private async predict(items: readonly Item[]): Promise<Float32Array | undefined> {
     const n = items.length;
-    const aSize = this.frames * this.bins * (this.noiseFloor !== undefined ? 2 : 1);
+    const aSize = this.frames * this.bins * this.audioChannels;
     const vSize = this.frames * this.pixels;
     const audio = new Float32Array(n * aSize);
     const visual = new Float32Array(n * vSize);

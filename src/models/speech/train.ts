@@ -350,14 +350,14 @@ export function fitSpeechNormaliser(
   }
   const input = binStats(noisy, bins, stdFloor);
   const target = binStats(clean, bins, stdFloor);
-  const snrStats = noiseFloor !== undefined ? { ...binStats(snr, bins, stdFloor), noiseFloor } : undefined;
+  const snrStats = noiseFloor !== undefined ? binStats(snr, bins, stdFloor) : undefined;
   return {
     kind: 'global-per-bin',
     bins,
     input: { mean: input.mean, std: input.std },
     target: { mean: target.mean, std: target.std },
-    ...(snrStats !== undefined
-      ? { snr: { mean: snrStats.mean, std: snrStats.std, noiseFloor: snrStats.noiseFloor } }
+    ...(snrStats !== undefined && noiseFloor !== undefined
+      ? { snr: { mean: snrStats.mean, std: snrStats.std, noiseFloor } }
       : {}),
     stdFloor,
     logPowerEpsilon: LOG_POWER_EPSILON,
@@ -438,10 +438,10 @@ export function prepareMixture(
   const c = stft(mix.clean, cfg);
   if (n.bins !== config.bins || normaliser.bins !== config.bins)
     throw new Error(`speech training: STFT gives ${n.bins} bins, the model wants ${config.bins}`);
-  if ((normaliser.snr !== undefined ? 2 : 1) !== config.audioChannels)
+  const channels = normaliser.snr !== undefined ? 2 : 1;
+  if (channels !== config.audioChannels)
     throw new Error(
-      `speech training: the normaliser gives ${normaliser.snr !== undefined ? 2 : 1} audio channels, ` +
-        `the model wants ${config.audioChannels}`,
+      `speech training: the normaliser gives ${channels} audio channels, the model wants ${config.audioChannels}`,
     );
   const shift = gainToLogPower(gainDb);
   const id = `${mix.utterance}|${mix.noiseId}@${mix.noiseStart}|${mix.snrDb.toFixed(3)}dB`;
