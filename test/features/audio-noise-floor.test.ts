@@ -116,6 +116,11 @@ describe('noise floor: held frames', () => {
     for (const v of t.push(silence, true)) assert.ok(Math.abs(v + 21) < 1e-4, `held s ${v}`);
     for (let i = 0; i < 50; i++) t.push(silence, true);
     for (const v of t.push(level)) assert.ok(Math.abs(v) < 1e-4, `s after the hold ${v}`);
+    // Before any unheld frame there is no floor: a held frame scores 0 and leaves no state.
+    const fresh = new NoiseFloorTracker({ bins: BINS, frameRateHz: RATE });
+    assert.deepEqual(Array.from(fresh.push(silence, true)), [0, 0, 0, 0]);
+    assert.equal(fresh.count, 0);
+    for (const v of fresh.push(level)) assert.ok(Math.abs(v) < 1e-6, `first unheld frame s ${v}`);
     // Unheld, the same silence pulls the floor down.
     for (let i = 0; i < 50; i++) t.push(silence);
     for (const v of t.push(level)) assert.ok(v > 5, `s after unheld silence ${v}`);

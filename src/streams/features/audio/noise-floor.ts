@@ -98,12 +98,13 @@ export class NoiseFloorTracker {
    * Takes ln power frame x_t (bins values) and returns s_t = x_t − ln N̂_t (a new array). Non-finite inputs
    * are the caller's to prevent (the enhancer conditions its audio first); a non-finite x gives a non-finite s.
    * `hold`: s against the current floor, the state left as it is (frames of concealed audio — zeros filling a
-   * gap — must not pull the floor down); ignored before the first frame.
+   * gap, or the STFT's zero padding at a stream's start — must not pull the floor down); before the first
+   * unheld frame there is no floor, and a held frame scores 0 (as a first frame does).
    */
   push(x: ArrayLike<number>, hold = false): Float32Array {
     const bins = this.bins;
     if (x.length !== bins) throw new RangeError(`noise floor: frame of ${x.length} values, want ${bins}`);
-    if (hold && this.frames > 0) return this.held(x);
+    if (hold) return this.frames > 0 ? this.held(x) : new Float32Array(bins);
     const beta = this.params.smoothing;
     const u = this.params.subwindows;
     const out = new Float32Array(bins);

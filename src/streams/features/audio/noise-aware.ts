@@ -1,0 +1,89 @@
+/**
+ * The speech model's noise-aware input channels, one implementation for training (whole mixtures) and serving
+ * (frame by frame): the a posteriori SNR over a causal noise floor (noise-floor.ts) and, optionally, the
+ * decision-directed a priori SNR (prior-snr.ts). docs/models/speech.md, "Noise-aware input".
+ *
+ * `startHoldFrames`: the first frames of a stream (and of every restarted STFT) cover the STFT's leading zero
+ * padding (W/hop − 1 frames: 3 at 512/128) and would pull a fresh floor ≈ 14 dB low for a whole tracker window;
+ * they are held — scored, left out of the state. 0 (the default, and what models from before this field
+ * were trained with) holds none.
+ */
+import { NoiseFloorTracker, checkNoiseFloorParams } from './noise-floor.ts';
+import type { NoiseFloorParams } from './noise-floor.ts';
+import { PriorSnrTracker, checkPriorSnrParams } from './prior-snr.ts';
+import type { PriorSnrParams } from './prior-snr.ts';
+
+export interface NoiseAwareParams extends NoiseFloorParams {
+  /** Frames held at a stream's start (default 0). */
+  readonly startHoldFrames?: number;
+  /** Present: a third channel, ln ξ (prior-snr.ts). */
+  readonly prior?: PriorSnrParams;
+}
+
+/** Upper bound of `startHoldFrames`. */
+export const MAX_START_HOLD_FRAMES = 64;
+
+/** Checks parameters (a RangeError naming the bad one). */
+export function checkNoiseAwareParams(p: NoiseAwareParams): NoiseAwareParams {
+  checkNoiseFloorParams(p);
+  const h = p.startHoldFrames ?? 0;
+  if (!Number.isInteger(h) || h < 0 || h > MAX_START_HOLD_FRAMES)
+    throw new RangeError(
+      `noise-aware input: startHoldFrames ${String(h)} must be an integer in [0, ${MAX_START_HOLD_FRAMES}]`,
+    );
+  if (p.prior !== undefined) checkPriorSnrParams(p.prior);
+  return p;
+}
+
+/** Channels the noise-aware input adds to the ln power: 1 (SNR) or 2 (SNR, prior SNR). */
+export function noiseAwareChannels(p: NoiseAwareParams): 1 | 2 {
+  return p.prior !== undefined ? 2 : 1;
+}
+
+/** Frames of the STFT's leading zero padding: ceil(W/hop) − 1. */
+export function paddedStartFrames(windowLength: number, hop: number): number {
+  return Math.ceil(windowLength / hop) - 1;
+}
+
+/** See the file comment. One instance per stream; the caller says which frames to hold. */
+export class NoiseAwareInput {
+  readonly channels: 1 | 2;
+  readonly startHoldFrames: number;
+  private readonly floor: NoiseFloorTracker;
+  private readonly prior: PriorSnrTracker | undefined;
+
+  constructor(bins: number, frameRateHz: number, params: NoiseAwareParams) {
+    checkNoiseAwareParams(params);
+    this.floor = new NoiseFloorTracker({ bins, frameRateHz, ...params });
+    this.prior = params.prior !== undefined ? new PriorSnrTracker(bins, params.prior) : undefined;
+    this.channels = noiseAwareChannels(params);
+    this.startHoldFrames = params.startHoldFrames ?? 0;
+  }
+
+  /** The added channels of ln power frame x (raw, not normalised): [s] or [s, ln ξ]. */
+  push(x: ArrayLike<number>, hold = false): Float32Array[] {
+    const s = this.floor.push(x, hold);
+    return this.prior !== undefined ? [s, this.prior.push(x, s, hold)] : [s];
+  }
+}
+
+/**
+ * The added channels of every frame of frame-major ln power (T × bins), each T × bins, from a fresh stream:
+ * the first `startHoldFrames` frames held.
+ */
+export function noiseAwareFrames(
+  logPower: Float32Array,
+  bins: number,
+  frameRateHz: number,
+  params: NoiseAwareParams,
+): Float32Array[] {
+  if (logPower.length % bins !== 0)
+    throw new RangeError(`noise-aware input: ${logPower.length} values are not frames of ${bins} bins`);
+  const input = new NoiseAwareInput(bins, frameRateHz, params);
+  const out = Array.from({ length: input.channels }, () => new Float32Array(logPower.length));
+  for (let o = 0, t = 0; o < logPower.length; o += bins, t++) {
+    const ch = input.push(logPower.subarray(o, o + bins), t < input.startHoldFrames);
+    ch.forEach((c, i) => out[i]!.set(c, o));
+  }
+  return out;
+}
