@@ -49,6 +49,7 @@ import type { SpeechModelMeta } from '../../src/models/speech/speech-model-meta.
 import { parseCommandArgs } from '../../src/cli/command.ts';
 import { enhanceCommand, enhanceFile } from '../../src/cli/commands/enhance.ts';
 import { DEFAULT_NOISE_FLOOR } from '../../src/streams/features/audio/noise-floor.ts';
+import { DEFAULT_PRIOR_SNR } from '../../src/streams/features/audio/prior-snr.ts';
 import { resample, resampledLength } from '../../src/streams/features/audio/resample.ts';
 import { AVDCNN_STFT, LIVE_STFT_512_128 } from '../../src/streams/features/audio/stft.ts';
 import { readWavFile, writeWavFile } from '../../src/streams/readers/wav.ts';
@@ -326,77 +327,108 @@ describe('speech enhancer: ONNX model', () => {
   });
 });
 
-describe('speech enhancer: noise-aware ONNX model (two audio channels)', () => {
-  let dir = '';
-  let modelPath = '';
-  let model: SpeechEnhancerModel;
-  const bins = 257;
+for (const channels of [2, 3] as const)
+  describe(`speech enhancer: noise-aware ONNX model (${channels} audio channels)`, () => {
+    let dir = '';
+    let modelPath = '';
+    let model: SpeechEnhancerModel;
+    const bins = 257;
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'enhancer-na-'));
-    modelPath = join(dir, 'avdcnn-na.onnx');
-    const config = resolveAvdcnnConfig({ ...SMALL, audioChannels: 2 });
-    const m = buildAvdcnn(config, 4);
-    randomizeWeights(m, 6);
-    const noiseAware = {
-      ...DEFAULT_NOISE_FLOOR,
-      mean: new Array<number>(bins).fill(2),
-      std: new Array<number>(bins).fill(3),
-    };
-    await saveOnnxModel(m, modelPath, {
-      metadata: { speech: speechModelMeta(config, LIVE_STFT_512_128, RUNNING, { noiseAware }) },
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'enhancer-na-'));
+      modelPath = join(dir, 'avdcnn-na.onnx');
+      const config = resolveAvdcnnConfig({ ...SMALL, audioChannels: channels });
+      const m = buildAvdcnn(config, 4);
+      randomizeWeights(m, 6);
+      const noiseAware = {
+        ...DEFAULT_NOISE_FLOOR,
+        mean: new Array<number>(bins).fill(2),
+        std: new Array<number>(bins).fill(3),
+        ...(channels === 3
+          ? {
+              startHoldFrames: 3,
+              prior: {
+                ...DEFAULT_PRIOR_SNR,
+                mean: new Array<number>(bins).fill(-2),
+                std: new Array<number>(bins).fill(3),
+              },
+            }
+          : {}),
+      };
+      await saveOnnxModel(m, modelPath, {
+        metadata: { speech: speechModelMeta(config, LIVE_STFT_512_128, RUNNING, { noiseAware }) },
+      });
+      m.dispose();
+      model = await loadSpeechEnhancerModel(modelPath);
     });
-    m.dispose();
-    model = await loadSpeechEnhancerModel(modelPath);
-  });
 
-  after(async () => {
-    await model?.release();
-    if (dir !== '') await rm(dir, { recursive: true, force: true });
-  });
+    after(async () => {
+      await model?.release();
+      if (dir !== '') await rm(dir, { recursive: true, force: true });
+    });
 
-  it('loads with audio [n, 5, 257, 2]; chunking does not change the output; a gap is filled and the output stays finite', async () => {
-    const x = await noisySpeechFixture();
-    const whole = await enhanceSamples(model.createEnhancer(), x, x.length);
-    const by20 = await enhanceSamples(model.createEnhancer(), x, 320);
-    assert.equal(whole.length, x.length);
-    assert.ok(maxAbsDiff(whole, by20) <= 1e-6, `${maxAbsDiff(whole, by20)}`);
-    const e = model.createEnhancer();
-    const half = Math.floor(x.length / 2);
-    const out = concatChunks([
-      ...(await e.push(x.subarray(0, half), 0)),
-      ...(await e.push(x.subarray(half), Math.round((half * 1e6) / 16_000) + 300_000)),
-      ...(await e.flush()),
-    ]);
-    assert.equal(e.stats().gaps, 1);
-    assert.equal(out.length, x.length + 4800);
-    assert.ok(out.every(Number.isFinite));
-    assert.equal(e.stats().modelErrors, 0);
-  });
+    it(`loads with audio [n, 5, 257, ${channels}]; chunking does not change the output; a gap is filled and the output stays finite`, async () => {
+      const x = await noisySpeechFixture();
+      const whole = await enhanceSamples(model.createEnhancer(), x, x.length);
+      const by20 = await enhanceSamples(model.createEnhancer(), x, 320);
+      assert.equal(whole.length, x.length);
+      assert.ok(maxAbsDiff(whole, by20) <= 1e-6, `${maxAbsDiff(whole, by20)}`);
+      const e = model.createEnhancer();
+      const half = Math.floor(x.length / 2);
+      const out = concatChunks([
+        ...(await e.push(x.subarray(0, half), 0)),
+        ...(await e.push(x.subarray(half), Math.round((half * 1e6) / 16_000) + 300_000)),
+        ...(await e.flush()),
+      ]);
+      assert.equal(e.stats().gaps, 1);
+      assert.equal(out.length, x.length + 4800);
+      assert.ok(out.every(Number.isFinite));
+      assert.equal(e.stats().modelErrors, 0);
+    });
 
-  it('a noise-aware sidecar must say two channels; one-channel metadata for it is refused', async () => {
-    const sidecar = JSON.parse(await readFile(`${modelPath}.json`, 'utf8')) as {
-      metadata: Record<string, unknown>;
-    };
-    const meta = sidecar.metadata['speech'] as SpeechModelMeta;
-    const { noiseAware: _n, ...plain } = meta;
-    assert.throws(() => validateSpeechModelMeta(plain), /audioChannels 2/);
-    const copy = join(dir, 'plain.onnx');
-    await writeFile(copy, await readFile(modelPath));
-    await writeFile(
-      `${copy}.json`,
-      JSON.stringify({
-        ...sidecar,
-        metadata: { speech: { ...plain, model: { ...plain.model, audioChannels: 1 } } },
-      }),
-    );
-    await assert.rejects(readSpeechModelMeta(copy), /audio.*\[null, 5, 257, 1\]/);
-    assert.throws(
-      () => validateSpeechModelMeta({ ...meta, noiseAware: { ...meta.noiseAware!, smoothing: 1 } }),
-      /noiseAware: .*smoothing/,
-    );
+    it(`a noise-aware sidecar must say ${channels} channels; one-channel metadata for it is refused`, async () => {
+      const sidecar = JSON.parse(await readFile(`${modelPath}.json`, 'utf8')) as {
+        metadata: Record<string, unknown>;
+      };
+      const meta = sidecar.metadata['speech'] as SpeechModelMeta;
+      const { noiseAware: _n, ...plain } = meta;
+      assert.throws(() => validateSpeechModelMeta(plain), new RegExp(`audioChannels ${channels}`));
+      if (channels === 3) {
+        const { prior: _p, ...twoChannel } = meta.noiseAware!;
+        assert.throws(
+          () => validateSpeechModelMeta({ ...meta, noiseAware: twoChannel }),
+          /audioChannels 3 but a noise-aware input \(2\)/,
+        );
+        assert.throws(
+          () =>
+            validateSpeechModelMeta({ ...meta, noiseAware: { ...meta.noiseAware!, startHoldFrames: -1 } }),
+          /startHoldFrames -1/,
+        );
+        assert.throws(
+          () =>
+            validateSpeechModelMeta({
+              ...meta,
+              noiseAware: { ...meta.noiseAware!, prior: { ...meta.noiseAware!.prior!, alpha: 1 } },
+            }),
+          /prior SNR: alpha 1/,
+        );
+      }
+      const copy = join(dir, 'plain.onnx');
+      await writeFile(copy, await readFile(modelPath));
+      await writeFile(
+        `${copy}.json`,
+        JSON.stringify({
+          ...sidecar,
+          metadata: { speech: { ...plain, model: { ...plain.model, audioChannels: 1 } } },
+        }),
+      );
+      await assert.rejects(readSpeechModelMeta(copy), /audio.*\[null, 5, 257, 1\]/);
+      assert.throws(
+        () => validateSpeechModelMeta({ ...meta, noiseAware: { ...meta.noiseAware!, smoothing: 1 } }),
+        /noiseAware: .*smoothing/,
+      );
+    });
   });
-});
 
 describe('speech enhancer: stub model', () => {
   it('identity: output equals the input on its timeline (SNR > 40 dB), emitted W − hop (+ look-ahead) late', async () => {

@@ -34,9 +34,11 @@ import {
   fitSpeechNormaliser,
   loadBestSpeechCheckpoint,
   logGainTrainTarget,
+  noiseAwareParamsFor,
   passthroughMse,
   prepareMixture,
   reportPathFor,
+  sidecarNoiseAware,
   trainSpeechModel,
   trainedSpeechModelMeta,
 } from '../../src/models/speech/train.ts';
@@ -46,7 +48,6 @@ import { readSpeechModelMeta, speechModelMeta } from '../../src/models/speech/sp
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
 import type { SpeechModelRunner } from '../../src/models/speech/enhancer.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
-import { DEFAULT_NOISE_FLOOR } from '../../src/streams/features/audio/noise-floor.ts';
 import { DEFAULT_STD_FLOOR } from '../../src/streams/features/audio/normalize.ts';
 import type {
   PreparedMixture,
@@ -273,52 +274,61 @@ describe('AVDCNN training', () => {
     assert.ok(Math.abs(passthroughMse([p], refs) - meanSq) < 1e-6);
   });
 
-  test('noise-aware input: training features equal the streaming enhancer input; the SNR channel ignores level', async () => {
-    const { train } = await pools(LIVE_STFT_512_128);
-    const mix = new SpeechMixer(SPLIT, 'train', train, { seed: 4 }).next();
-    const c = resolveAvdcnnConfig({ ...TINY, context: 'causal', audioChannels: 2 });
-    const norm = fitSpeechNormaliser([mix], LIVE_STFT_512_128, 1, DEFAULT_STD_FLOOR, DEFAULT_NOISE_FLOOR);
-    assert.ok(norm.snr !== undefined);
-    const target = { kind: 'gain', gainFloorDb: LOG_GAIN_FLOOR_DB } as const;
-    const p = prepareMixture(mix, LIVE_STFT_512_128, norm, c, 0, target);
-    const shifted = prepareMixture(mix, LIVE_STFT_512_128, norm, c, 6, target);
-    const bins = c.bins;
-    assert.equal(p.noisy.length, p.frames * bins * 2);
-    for (let i = 1; i < p.noisy.length; i += 2) assert.equal(shifted.noisy[i], p.noisy[i]);
-    assert.ok(shifted.noisy[0] !== p.noisy[0]);
-    // One channel's normaliser for a two-channel model is refused.
-    const plain = fitSpeechNormaliser([mix], LIVE_STFT_512_128, 1);
-    assert.throws(() => prepareMixture(mix, LIVE_STFT_512_128, plain, c, 0, target), /2/);
+  for (const channels of [2, 3] as const)
+    test(`noise-aware input (${channels} channels): training features equal the streaming enhancer input; the added channels ignore level`, async () => {
+      const { train } = await pools(LIVE_STFT_512_128);
+      const mix = new SpeechMixer(SPLIT, 'train', train, { seed: 4 }).next();
+      const c = resolveAvdcnnConfig({ ...TINY, context: 'causal', audioChannels: channels });
+      const params = noiseAwareParamsFor(channels, LIVE_STFT_512_128);
+      assert.equal(params?.startHoldFrames, 3);
+      assert.equal(params?.prior !== undefined, channels === 3);
+      const norm = fitSpeechNormaliser([mix], LIVE_STFT_512_128, 1, DEFAULT_STD_FLOOR, params);
+      assert.ok(norm.snr !== undefined);
+      assert.equal(norm.prior !== undefined, channels === 3);
+      const target = { kind: 'gain', gainFloorDb: LOG_GAIN_FLOOR_DB } as const;
+      const p = prepareMixture(mix, LIVE_STFT_512_128, norm, c, 0, target);
+      const shifted = prepareMixture(mix, LIVE_STFT_512_128, norm, c, 6, target);
+      const bins = c.bins;
+      assert.equal(p.noisy.length, p.frames * bins * channels);
+      for (let i = 0; i < p.noisy.length; i++)
+        if (i % channels !== 0) assert.equal(shifted.noisy[i], p.noisy[i]);
+      assert.ok(shifted.noisy[0] !== p.noisy[0]);
+      // One channel's normaliser for a two-channel model is refused.
+      const plain = fitSpeechNormaliser([mix], LIVE_STFT_512_128, 1);
+      assert.throws(
+        () => prepareMixture(mix, LIVE_STFT_512_128, plain, c, 0, target),
+        new RegExp(`${channels}`),
+      );
 
-    const meta = speechModelMeta(
-      c,
-      LIVE_STFT_512_128,
-      { kind: 'global', mean: norm.input.mean, std: norm.input.std },
-      {
-        target,
-        output: 'mask',
-        noiseAware: { ...norm.snr.noiseFloor, mean: norm.snr.mean, std: norm.snr.std },
-      },
-    );
-    const rows: Float32Array[] = [];
-    const fb = bins * 2;
-    const runner: SpeechModelRunner = (batch) => {
-      for (let i = 0; i < batch.size; i++)
-        rows.push(
-          batch.audio.slice(
-            (i * c.contextFrames + c.contextFrames - 1) * fb,
-            (i * c.contextFrames + c.contextFrames) * fb,
-          ),
-        );
-      return Promise.resolve({ clean: new Float32Array(batch.size * bins).fill(1) });
-    };
-    await enhanceSamples(new SpeechEnhancer(meta, runner), mix.noisy, 320);
-    assert.ok(rows.length >= p.frames);
-    let worst = 0;
-    for (let t = 0; t < p.frames; t++)
-      for (let j = 0; j < fb; j++) worst = Math.max(worst, Math.abs(rows[t]![j]! - p.noisy[t * fb + j]!));
-    assert.ok(worst < 1e-3, `training vs serving input: max abs ${worst}`);
-  });
+      const meta = speechModelMeta(
+        c,
+        LIVE_STFT_512_128,
+        { kind: 'global', mean: norm.input.mean, std: norm.input.std },
+        {
+          target,
+          output: 'mask',
+          noiseAware: sidecarNoiseAware(norm, norm.snr),
+        },
+      );
+      const rows: Float32Array[] = [];
+      const fb = bins * channels;
+      const runner: SpeechModelRunner = (batch) => {
+        for (let i = 0; i < batch.size; i++)
+          rows.push(
+            batch.audio.slice(
+              (i * c.contextFrames + c.contextFrames - 1) * fb,
+              (i * c.contextFrames + c.contextFrames) * fb,
+            ),
+          );
+        return Promise.resolve({ clean: new Float32Array(batch.size * bins).fill(1) });
+      };
+      await enhanceSamples(new SpeechEnhancer(meta, runner), mix.noisy, 320);
+      assert.ok(rows.length >= p.frames);
+      let worst = 0;
+      for (let t = 0; t < p.frames; t++)
+        for (let j = 0; j < fb; j++) worst = Math.max(worst, Math.abs(rows[t]![j]! - p.noisy[t * fb + j]!));
+      assert.ok(worst < 1e-3, `training vs serving input: max abs ${worst}`);
+    });
 
   let run: SpeechTrainResult | undefined;
   let runDir = '';

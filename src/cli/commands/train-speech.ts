@@ -37,7 +37,7 @@ export function defaultSpeechModelPath(context: AvdcnnConfig['context']): string
 
 const HELP = `Usage: drivesense train speech [--context causal|symmetric] [--out FILE.onnx] [--checkpoints DIR]
                                [--log FILE] [--hours H] [--max-steps N] [--batch 32] [--seed N]
-                               [--fc 1000,800,600,1500] [--visual-dropout 0.25] [--noise-aware] [--data DIR]
+                               [--fc 1000,800,600,1500] [--visual-dropout 0.25] [--noise-aware] [--prior-snr] [--data DIR]
                                [--export-only]
 
 Trains the AVDCNN speech enhancer (Hou et al. 2018) on speech × noise mixed on the fly (SNR uniform in
@@ -70,6 +70,8 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
   --gain-floor-db G     G_min of the log-gain and gain targets, amplitude dB < 0 (default -25)
   --noise-aware         a second audio input channel: the a posteriori SNR over a causal noise floor
                         (minimum statistics over 1.5 s), so the model knows the cabin's noise level
+  --prior-snr           with --noise-aware (implied): a third channel, the decision-directed a priori SNR
+                        over that noise floor (smoothed in noise, quick at speech onsets), as logMMSE sees it
   --log-every N         steps between progress lines (default 50)
   --data DIR            data root with audio/speech, audio/noise, av/grid (default ${DEFAULT_SPEECH_DATA})
   --audio-only          do not load the GRID videos' mouth crops (AV clips train as audio-only)
@@ -111,6 +113,7 @@ export const trainSpeechCommand: Command = {
     data: { type: 'string' },
     'audio-only': { type: 'boolean' },
     'noise-aware': { type: 'boolean' },
+    'prior-snr': { type: 'boolean' },
     'export-only': { type: 'boolean' },
   },
   async run(args) {
@@ -136,7 +139,7 @@ export const trainSpeechCommand: Command = {
         fcVisualUnits: fc[3]!,
         visualAbsentProbability: numberOpt(args, 'visual-dropout', 0.25),
         learningRate: numberOpt(args, 'lr', 1e-4),
-        audioChannels: args.values['noise-aware'] === true ? 2 : 1,
+        audioChannels: args.values['prior-snr'] === true ? 3 : args.values['noise-aware'] === true ? 2 : 1,
       });
     } catch (e) {
       throw new UsageError((e as Error).message);
@@ -156,7 +159,8 @@ export const trainSpeechCommand: Command = {
       context,
       fc,
       seed,
-      noiseAware: config.audioChannels === 2,
+      noiseAware: config.audioChannels >= 2,
+      priorSnr: config.audioChannels === 3,
       batch: intOpt(args, 'batch', 32),
       hours: hours ?? null,
       maxSteps: intOpt(args, 'max-steps', 100_000),

@@ -28,7 +28,7 @@ export const DEFAULT_SPEECH_MODEL_PATH = 'src/models/speech/model/avdcnn-causal.
 export function onnxSpeechRunner(
   session: OnnxSession,
   model: SpeechModelShape,
-  audioChannels: 1 | 2 = 1,
+  audioChannels: 1 | 2 | 3 = 1,
 ): SpeechModelRunner {
   return async (batch) => {
     const n = batch.size;

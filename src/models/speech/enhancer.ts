@@ -77,7 +77,7 @@ import { CausalVisualAligner } from '../../streams/features/camera/frame-align.t
 import { ContextStacker } from '../../streams/features/audio/context.ts';
 import type { ContextSpec } from '../../streams/features/audio/context.ts';
 import { sanitizeSamples } from '../../streams/features/audio/condition.ts';
-import { NoiseFloorTracker } from '../../streams/features/audio/noise-floor.ts';
+import { NoiseAwareInput } from '../../streams/features/audio/noise-aware.ts';
 import { RunningNormalizer } from '../../streams/features/audio/normalize.ts';
 import {
   StreamingIstft,
@@ -234,12 +234,15 @@ export class SpeechEnhancer {
   private readonly bins: number;
   private readonly frames: number;
   private readonly pixels: number;
-  /** Values per bin of the audio input: 2 for a noise-aware model (`audioChannelsOf`), else 1. */
-  private readonly audioChannels: 1 | 2;
+  /** Values per bin of the audio input (`audioChannelsOf`): 1, 2 or 3 for a noise-aware model. */
+  private readonly audioChannels: 1 | 2 | 3;
   private readonly opts: Required<Omit<SpeechEnhancerOptions, 'mode'>>;
   private readonly normalizer: RunningNormalizer | undefined;
-  /** Noise-aware models: the causal noise floor, carried across segments like the running normaliser. */
-  private readonly noiseFloor: NoiseFloorTracker | undefined;
+  /**
+   * Noise-aware models: the causal noise floor (and prior SNR), carried across segments like the running
+   * normaliser.
+   */
+  private readonly noiseAware: NoiseAwareInput | undefined;
   private readonly maxLogPower: number;
   private readonly maskFloorLog: number;
   private readonly zeroMouth: Float32Array;
@@ -299,14 +302,16 @@ export class SpeechEnhancer {
           })
         : undefined;
     const na = meta.noiseAware;
-    this.noiseFloor =
+    this.noiseAware =
       na !== undefined
-        ? new NoiseFloorTracker({
-            bins: this.bins,
-            frameRateHz: this.sampleRateHz / this.stftCfg.hop,
+        ? new NoiseAwareInput(this.bins, this.sampleRateHz / this.stftCfg.hop, {
             windowS: na.windowS,
             subwindows: na.subwindows,
             smoothing: na.smoothing,
+            ...(na.startHoldFrames !== undefined ? { startHoldFrames: na.startHoldFrames } : {}),
+            ...(na.prior !== undefined
+              ? { prior: { alpha: na.prior.alpha, bias: na.prior.bias, minDb: na.prior.minDb } }
+              : {}),
           })
         : undefined;
     this.maxLogPower = 2 * Math.log(this.stftCfg.windowLength);
@@ -521,22 +526,28 @@ export class SpeechEnhancer {
 
   /**
    * The model's audio input for frame t: the normalised ln power, interleaved per bin with the normalised a
-   * posteriori SNR for a noise-aware model. Frames whose window overlaps the last zero-filled gap are held
-   * (scored without moving the noise floor).
+   * posteriori SNR (and ln a priori SNR) for a noise-aware model. Frames whose window overlaps the last
+   * zero-filled gap, and the segment's first `startHoldFrames` (the STFT's zero padding), are held (scored
+   * without moving the noise floor).
    */
   private audioInput(seg: Segment, t: number, x: Float32Array): Float32Array {
     const z = this.normalize(x);
     const na = this.meta.noiseAware;
-    if (this.noiseFloor === undefined || na === undefined) return z;
+    if (this.noiseAware === undefined || na === undefined) return z;
     const { hop, windowLength: w } = this.stftCfg;
     const end = (t + 1) * hop;
-    const hold = seg.fillEnd > 0 && end - w < seg.fillEnd && end > seg.fillStart;
-    const snr = this.noiseFloor.push(x, hold);
-    const out = new Float32Array(2 * this.bins);
-    for (let k = 0; k < this.bins; k++) {
-      out[2 * k] = z[k]!;
-      out[2 * k + 1] = (snr[k]! - na.mean[k]!) / na.std[k]!;
-    }
+    const hold =
+      t < this.noiseAware.startHoldFrames ||
+      (seg.fillEnd > 0 && end - w < seg.fillEnd && end > seg.fillStart);
+    const added = this.noiseAware.push(x, hold);
+    const stats = [na, na.prior];
+    const c = this.audioChannels;
+    const out = new Float32Array(c * this.bins);
+    for (let k = 0; k < this.bins; k++) out[c * k] = z[k]!;
+    added.forEach((a, j) => {
+      const st = stats[j]!;
+      for (let k = 0; k < this.bins; k++) out[c * k + j + 1] = (a[k]! - st.mean[k]!) / st.std[k]!;
+    });
     return out;
   }
 

@@ -19,7 +19,10 @@
  *   Models without `target` or with 'raw'/'global' (ln-power targets) load as before.
  * - `noiseAware` (optional): the model takes a second audio channel, the a posteriori SNR over a causal
  *   noise floor (noise-floor.ts, with these tracker parameters), normalised per bin with this mean and σ and
- *   interleaved with the first channel per bin (`audio` [n, F, bins, 2]). Absent: one channel (the paper).
+ *   interleaved with the first channel per bin (`audio` [n, F, bins, 2]); with `prior`, a third channel, the
+ *   decision-directed ln a priori SNR (prior-snr.ts) normalised with its own mean and σ ([n, F, bins, 3]);
+ *   `startHoldFrames` frames at a stream's start are held (noise-aware.ts; absent: 0, as models before it).
+ *   Absent: one channel (the paper).
  * - `output`: the default way of using the prediction, 'spectrum' (the paper: the predicted magnitude with
  *   the noisy phase) or 'mask' (the prediction bounded by the noisy magnitude; see enhancer.ts).
  */
@@ -29,8 +32,9 @@ import type { OnnxSidecar, TensorSpec } from '../common/onnx-export.ts';
 import type { ContextSpec } from '../../streams/features/audio/context.ts';
 import { resolveStft } from '../../streams/features/audio/stft.ts';
 import type { StftConfig } from '../../streams/features/audio/stft.ts';
-import { checkNoiseFloorParams } from '../../streams/features/audio/noise-floor.ts';
+import { checkNoiseAwareParams } from '../../streams/features/audio/noise-aware.ts';
 import type { NoiseFloorParams } from '../../streams/features/audio/noise-floor.ts';
+import type { PriorSnrParams } from '../../streams/features/audio/prior-snr.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
 import type { AvdcnnConfig } from './avdcnn.ts';
 
@@ -63,10 +67,15 @@ export function logGainFloor(gainFloorDb: number): number {
 
 export type EnhancementMode = 'spectrum' | 'mask';
 
-/** The noise-aware input's tracker parameters and the SNR channel's per-bin statistics. */
+/**
+ * The noise-aware input's parameters (noise-aware.ts) and the SNR channel's per-bin statistics; with `prior`,
+ * the prior SNR's parameters and its channel's statistics.
+ */
 export type SpeechNoiseAware = NoiseFloorParams & {
+  readonly startHoldFrames?: number;
   readonly mean: readonly number[];
   readonly std: readonly number[];
+  readonly prior?: PriorSnrParams & { readonly mean: readonly number[]; readonly std: readonly number[] };
 };
 
 export type SpeechModelShape = Pick<
@@ -130,9 +139,10 @@ export function speechModelMeta(
   return meta;
 }
 
-/** Audio input channels of a meta: 2 with the noise-aware input, else 1. */
-export function audioChannelsOf(meta: SpeechModelMeta): 1 | 2 {
-  return meta.noiseAware !== undefined ? 2 : 1;
+/** Audio input channels of a meta: 1, + 1 with the noise-aware input, + 1 with its prior SNR. */
+export function audioChannelsOf(meta: SpeechModelMeta): 1 | 2 | 3 {
+  const na = meta.noiseAware;
+  return na === undefined ? 1 : na.prior !== undefined ? 3 : 2;
 }
 
 /** The STFT config of a meta (the FFT implementation is the project default). */
@@ -189,8 +199,9 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
   const na = meta.noiseAware;
   if (na !== undefined) {
     checkStats('noiseAware', na, bins);
+    if (na.prior !== undefined) checkStats('noiseAware.prior', na.prior, bins);
     try {
-      checkNoiseFloorParams(na);
+      checkNoiseAwareParams(na);
     } catch (e) {
       fail(`noiseAware: ${(e as Error).message}`);
     }
@@ -198,7 +209,7 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
   const channels = (m as { audioChannels?: unknown }).audioChannels ?? 1;
   if (channels !== audioChannelsOf(meta))
     fail(
-      `model.audioChannels ${String(channels)} but ${na !== undefined ? 'a noise-aware input (2)' : 'one input channel'}`,
+      `model.audioChannels ${String(channels)} but ${na !== undefined ? `a noise-aware input (${audioChannelsOf(meta)})` : 'one input channel'}`,
     );
   const t = meta.target ?? { kind: 'raw' };
   if (t.kind === 'global') checkStats('target', t, bins);

@@ -64,8 +64,14 @@ import { OnnxSession } from '../common/onnx-session.ts';
 import { SeededRandom } from '../common/rng.ts';
 import type { RandomState } from '../common/rng.ts';
 import type { ContextSpec } from '../../streams/features/audio/context.ts';
-import { DEFAULT_NOISE_FLOOR, aPosterioriSnrFrames } from '../../streams/features/audio/noise-floor.ts';
-import type { NoiseFloorParams } from '../../streams/features/audio/noise-floor.ts';
+import {
+  noiseAwareChannels,
+  noiseAwareFrames,
+  paddedStartFrames,
+} from '../../streams/features/audio/noise-aware.ts';
+import { DEFAULT_NOISE_FLOOR } from '../../streams/features/audio/noise-floor.ts';
+import { DEFAULT_PRIOR_SNR } from '../../streams/features/audio/prior-snr.ts';
+import type { NoiseAwareParams } from '../../streams/features/audio/noise-aware.ts';
 import { DEFAULT_STD_FLOOR } from '../../streams/features/audio/normalize.ts';
 import {
   AVDCNN_STFT,
@@ -93,7 +99,7 @@ import type { AvdcnnBatch, AvdcnnConfig, AvdcnnLossValues } from './avdcnn.ts';
 import { LOG_GAIN_FLOOR_DB, amplitudeGainTarget, logGainTarget } from './examples.ts';
 import { SpeechMixer, buildEvaluationSet, fnv1a } from './mixing.ts';
 import { logGainFloor, speechModelMeta } from './speech-model-meta.ts';
-import type { SpeechModelMeta, SpeechTarget } from './speech-model-meta.ts';
+import type { SpeechModelMeta, SpeechNoiseAware, SpeechTarget } from './speech-model-meta.ts';
 import type { MixerPools, Mixture } from './mixing.ts';
 import { assertDisjoint, canonicalJson } from './splits.ts';
 import type { SpeechDataSplit } from './splits.ts';
@@ -202,10 +208,12 @@ export interface SpeechNormaliser {
   /** Statistics of the clean ln power (model target / `clean` output). */
   readonly target: BinStatsJson;
   /**
-   * Noise-aware input only: the noise-floor tracker's parameters and the statistics of the a posteriori SNR
-   * (noise-floor.ts), the second input channel.
+   * Noise-aware input only: the noise-aware input's parameters (noise-aware.ts) and the statistics of the a
+   * posteriori SNR, the second input channel.
    */
-  readonly snr?: BinStatsJson & { readonly noiseFloor: NoiseFloorParams };
+  readonly snr?: BinStatsJson & { readonly noiseFloor: NoiseAwareParams };
+  /** With `snr.noiseFloor.prior`: the statistics of ln ξ, the third input channel. */
+  readonly prior?: BinStatsJson;
   readonly stdFloor: number;
   readonly logPowerEpsilon: number;
   /** Where the statistics came from. */
@@ -335,22 +343,28 @@ export function fitSpeechNormaliser(
   cfg: StftConfig,
   seed: number,
   stdFloor = DEFAULT_STD_FLOOR,
-  noiseFloor?: NoiseFloorParams,
+  noiseFloor?: NoiseAwareParams,
 ): SpeechNormaliser {
   const noisy: Float32Array[] = [];
   const clean: Float32Array[] = [];
   const snr: Float32Array[] = [];
+  const prior: Float32Array[] = [];
   let bins = 0;
   for (const m of mixtures) {
     const n = stft(m.noisy, cfg);
     bins = n.bins;
     noisy.push(n.logPower);
     clean.push(stft(m.clean, cfg).logPower);
-    if (noiseFloor !== undefined) snr.push(snrFrames(n.logPower, bins, cfg, noiseFloor));
+    if (noiseFloor !== undefined) {
+      const [s, p] = addedChannels(n.logPower, bins, cfg, noiseFloor);
+      snr.push(s!);
+      if (p !== undefined) prior.push(p);
+    }
   }
   const input = binStats(noisy, bins, stdFloor);
   const target = binStats(clean, bins, stdFloor);
   const snrStats = noiseFloor !== undefined ? binStats(snr, bins, stdFloor) : undefined;
+  const priorStats = prior.length > 0 ? binStats(prior, bins, stdFloor) : undefined;
   return {
     kind: 'global-per-bin',
     bins,
@@ -359,6 +373,7 @@ export function fitSpeechNormaliser(
     ...(snrStats !== undefined && noiseFloor !== undefined
       ? { snr: { mean: snrStats.mean, std: snrStats.std, noiseFloor } }
       : {}),
+    ...(priorStats !== undefined ? { prior: { mean: priorStats.mean, std: priorStats.std } } : {}),
     stdFloor,
     logPowerEpsilon: LOG_POWER_EPSILON,
     mixtures: mixtures.length,
@@ -367,15 +382,26 @@ export function fitSpeechNormaliser(
   };
 }
 
-/** The a posteriori SNR frames of ln power frames (a fresh tracker at the STFT's frame rate). */
-function snrFrames(logPower: Float32Array, bins: number, cfg: StftConfig, p: NoiseFloorParams): Float32Array {
+/** The noise-aware channels of ln power frames (a fresh stream at the STFT's frame rate; noise-aware.ts). */
+function addedChannels(
+  logPower: Float32Array,
+  bins: number,
+  cfg: StftConfig,
+  p: NoiseAwareParams,
+): Float32Array[] {
   const r = resolveStft(cfg);
-  return aPosterioriSnrFrames(logPower, { bins, frameRateHz: r.sampleRateHz / r.hop, ...p });
+  return noiseAwareFrames(logPower, bins, r.sampleRateHz / r.hop, p);
+}
+
+/** Audio input channels of a normaliser: the ln power, + the noise-aware ones. */
+export function normaliserChannels(n: SpeechNormaliser): number {
+  return 1 + (n.snr !== undefined ? noiseAwareChannels(n.snr.noiseFloor) : 0);
 }
 
 /**
  * The model's audio input frames: the normalised ln power alone, or (noise-aware) interleaved per bin with the
- * normalised a posteriori SNR of the raw ln power (`snrStats`), frames × bins × 2.
+ * normalised a posteriori SNR (`snr`) and, with a prior channel, the normalised ln ξ (`prior`) of the raw ln
+ * power: frames × bins × channels.
  */
 function audioInputFrames(
   logPower: Float32Array,
@@ -386,13 +412,19 @@ function audioInputFrames(
 ): Float32Array {
   const z = normaliser.snr;
   if (z === undefined) return normaliseInPlace(logPower, normaliser.input, shift);
-  const s = normaliseInPlace(snrFrames(logPower, bins, cfg, z.noiseFloor), z, 0);
-  const x = normaliseInPlace(logPower, normaliser.input, shift);
-  const out = new Float32Array(x.length * 2);
-  for (let i = 0; i < x.length; i++) {
-    out[2 * i] = x[i]!;
-    out[2 * i + 1] = s[i]!;
-  }
+  const added = addedChannels(logPower, bins, cfg, z.noiseFloor);
+  const stats = [z, normaliser.prior];
+  const channels = [
+    normaliseInPlace(logPower, normaliser.input, shift),
+    ...added.map((a, i) => {
+      const st = stats[i];
+      if (st === undefined) throw new Error('speech training: the normaliser lacks the prior SNR statistics');
+      return normaliseInPlace(a, st, 0);
+    }),
+  ];
+  const c = channels.length;
+  const out = new Float32Array(logPower.length * c);
+  for (let i = 0; i < logPower.length; i++) for (let j = 0; j < c; j++) out[c * i + j] = channels[j]![i]!;
   return out;
 }
 
@@ -438,7 +470,7 @@ export function prepareMixture(
   const c = stft(mix.clean, cfg);
   if (n.bins !== config.bins || normaliser.bins !== config.bins)
     throw new Error(`speech training: STFT gives ${n.bins} bins, the model wants ${config.bins}`);
-  const channels = normaliser.snr !== undefined ? 2 : 1;
+  const channels = normaliserChannels(normaliser);
   if (channels !== config.audioChannels)
     throw new Error(
       `speech training: the normaliser gives ${channels} audio channels, the model wants ${config.audioChannels}`,
@@ -674,9 +706,10 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     throw new RangeError(
       `speech training: target ${JSON.stringify(o.target)} (${SPEECH_TRAIN_TARGETS.join(', ')})`,
     );
-  if (config.audioChannels !== 1 && config.audioChannels !== 2)
+  if (![1, 2, 3].includes(config.audioChannels))
     throw new RangeError(
-      `speech training: audioChannels ${config.audioChannels} (1: ln power; 2: noise-aware, + a posteriori SNR)`,
+      `speech training: audioChannels ${config.audioChannels} (1: ln power; 2: noise-aware, + a posteriori SNR; ` +
+        '3: + a priori SNR)',
     );
   const kind = o.target ?? 'log-gain';
   const target: SpeechTrainTarget =
@@ -795,7 +828,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
       r.stft,
       normSeed,
       DEFAULT_STD_FLOOR,
-      config.audioChannels === 2 ? DEFAULT_NOISE_FLOOR : undefined,
+      noiseAwareParamsFor(config.audioChannels, r.stft),
     );
     log(
       `normaliser: per-bin mean/std of ln power from ${normaliser.mixtures} training mixtures ` +
@@ -1066,11 +1099,43 @@ export async function loadBestSpeechCheckpoint(checkpointDir: string): Promise<{
 // ---------------------------------------------------------------------------------------------------------
 // Export, parity, report.
 
+/**
+ * The noise-aware input of a new run with `audioChannels` (1: none; 2: the a posteriori SNR; 3: + the prior
+ * SNR), the STFT's zero-padded start frames held.
+ */
+export function noiseAwareParamsFor(audioChannels: number, cfg: StftConfig): NoiseAwareParams | undefined {
+  if (audioChannels === 1) return undefined;
+  const r = resolveStft(cfg);
+  return {
+    ...DEFAULT_NOISE_FLOOR,
+    startHoldFrames: paddedStartFrames(r.windowLength, r.hop),
+    ...(audioChannels === 3 ? { prior: DEFAULT_PRIOR_SNR } : {}),
+  };
+}
+
+/** The sidecar's `noiseAware`: the input's parameters with each added channel's statistics. */
+export function sidecarNoiseAware(
+  n: SpeechNormaliser,
+  snr: NonNullable<SpeechNormaliser['snr']>,
+): SpeechNoiseAware {
+  const { prior, ...floor } = snr.noiseFloor;
+  if (prior !== undefined && n.prior === undefined)
+    throw new Error('speech training: the normaliser lacks the prior SNR statistics');
+  return {
+    ...floor,
+    mean: snr.mean,
+    std: snr.std,
+    ...(prior !== undefined && n.prior !== undefined
+      ? { prior: { ...prior, mean: n.prior.mean, std: n.prior.std } }
+      : {}),
+  };
+}
+
 /** Identifier of a trained model: sizes, seed and the step of the weights. */
 export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): string {
   const c = extra.config;
   return (
-    `avdcnn-${c.context}${c.audioChannels === 2 ? '-na' : ''}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}` +
+    `avdcnn-${c.context}${['', '', '-na', '-na3'][c.audioChannels] ?? ''}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}` +
     `-seed${extra.seed}-step${extra.bestStep ?? state.step}`
   );
 }
@@ -1101,15 +1166,7 @@ export function trainedSpeechModelMeta(
     extra.stft,
     { kind: 'global', mean: n.input.mean, std: n.input.std },
     {
-      ...(n.snr !== undefined
-        ? {
-            noiseAware: {
-              ...n.snr.noiseFloor,
-              mean: n.snr.mean,
-              std: n.snr.std,
-            },
-          }
-        : {}),
+      ...(n.snr !== undefined ? { noiseAware: sidecarNoiseAware(n, n.snr) } : {}),
       target,
       output: t.kind === 'ln-power' ? 'spectrum' : 'mask',
       training: {
@@ -1121,7 +1178,9 @@ export function trainedSpeechModelMeta(
           'ln(|X|^2 + 1e-10) per bin of a periodic-Hann STFT; input row r of frame t = normalised noisy frame ' +
           't - past + r (oldest first, edge frames repeated)' +
           (n.snr !== undefined
-            ? ', interleaved per bin with the normalised a posteriori SNR lnP - ln(noise floor) (noiseAware)'
+            ? ', interleaved per bin with the normalised a posteriori SNR lnP - ln(noise floor)' +
+              (n.prior !== undefined ? ' and the normalised decision-directed ln a priori SNR' : '') +
+              ' (noiseAware)'
             : '') +
           '; visual = mouth crops of the same frames as channels (zeros = camera absent)',
         normaliser: {
