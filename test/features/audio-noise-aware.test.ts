@@ -64,19 +64,40 @@ describe('noise-aware input', () => {
     assert.ok(Math.abs(early - steady) > 2, `unheld: s ${early} at first, ${steady} later`);
   });
 
-  test('channels: the SNR, and with `prior` ln ξ; streaming equals the whole-array function', () => {
+  test('channels: the SNR, and with `prior` ln ξ ≥ ln ξ_min; the prior leaves the SNR channel as it was', () => {
     const bins = 5;
     const params: NoiseAwareParams = { ...DEFAULT_NOISE_FLOOR, startHoldFrames: 2, prior: DEFAULT_PRIOR_SNR };
     assert.equal(noiseAwareChannels(params), 2);
     assert.equal(noiseAwareChannels(DEFAULT_NOISE_FLOOR), 1);
     const r = prng(9);
     const x = Float32Array.from({ length: 80 * bins }, () => -3 + 5 * r());
-    const whole = noiseAwareFrames(x, bins, RATE, params);
-    assert.equal(whole.length, 2);
-    const input = new NoiseAwareInput(bins, RATE, params);
-    for (let t = 0; t < 80; t++) {
-      const ch = input.push(x.subarray(t * bins, (t + 1) * bins), t < 2);
-      ch.forEach((c, j) => assert.deepEqual(c, whole[j]!.subarray(t * bins, (t + 1) * bins)));
+    const [s, lnXi] = noiseAwareFrames(x, bins, RATE, params);
+    const [alone, none] = noiseAwareFrames(x, bins, RATE, { ...DEFAULT_NOISE_FLOOR, startHoldFrames: 2 });
+    assert.equal(none, undefined);
+    assert.deepEqual(s, alone);
+    const lnXiMin = (DEFAULT_PRIOR_SNR.minDb * Math.LN10) / 10;
+    assert.ok(lnXi!.every((v) => v >= lnXiMin - 1e-6 && Number.isFinite(v)));
+    assert.ok(lnXi!.some((v) => v > lnXiMin + 1));
+  });
+
+  test('snapshot and restore: frames pushed in between leave no trace', () => {
+    const bins = 3;
+    const params: NoiseAwareParams = { ...DEFAULT_NOISE_FLOOR, prior: DEFAULT_PRIOR_SNR };
+    const r = prng(4);
+    const frame = () => Float32Array.from({ length: bins }, () => -4 + 6 * r());
+    const a = new NoiseAwareInput(bins, RATE, params);
+    const b = new NoiseAwareInput(bins, RATE, params);
+    for (let t = 0; t < 40; t++) {
+      const f = frame();
+      a.push(f);
+      b.push(f);
+    }
+    const saved = b.snapshot();
+    for (let t = 0; t < 300; t++) b.push(new Float32Array(bins).fill(-23));
+    b.restore(saved);
+    for (let t = 0; t < 20; t++) {
+      const f = frame();
+      assert.deepEqual(b.push(f), a.push(f));
     }
   });
 
@@ -85,7 +106,10 @@ describe('noise-aware input', () => {
       checkNoiseAwareParams({ ...DEFAULT_NOISE_FLOOR, ...p } as NoiseAwareParams);
     assert.throws(bad({ startHoldFrames: 1.5 }), /startHoldFrames 1.5/);
     assert.throws(bad({ startHoldFrames: 1000 }), /startHoldFrames 1000/);
+    assert.throws(bad({ startHoldFrames: null }), /startHoldFrames null/);
+    assert.throws(bad({ prior: null }), /prior null must be an object/);
     assert.throws(bad({ prior: { ...DEFAULT_PRIOR_SNR, bias: -1 } }), /bias -1/);
+    assert.throws(bad({ prior: { ...DEFAULT_PRIOR_SNR, bias: 1e-300 } }), /bias 1e-300/);
     assert.throws(bad({ smoothing: 2 }), /smoothing 2/);
     assert.throws(() => noiseAwareFrames(new Float32Array(7), 3, RATE, DEFAULT_NOISE_FLOOR), /frames of 3/);
   });

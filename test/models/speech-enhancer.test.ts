@@ -50,8 +50,9 @@ import { parseCommandArgs } from '../../src/cli/command.ts';
 import { enhanceCommand, enhanceFile } from '../../src/cli/commands/enhance.ts';
 import { DEFAULT_NOISE_FLOOR } from '../../src/streams/features/audio/noise-floor.ts';
 import { DEFAULT_PRIOR_SNR } from '../../src/streams/features/audio/prior-snr.ts';
+import { NoiseAwareInput } from '../../src/streams/features/audio/noise-aware.ts';
 import { resample, resampledLength } from '../../src/streams/features/audio/resample.ts';
-import { AVDCNN_STFT, LIVE_STFT_512_128 } from '../../src/streams/features/audio/stft.ts';
+import { AVDCNN_STFT, LIVE_STFT_512_128, StreamingStft } from '../../src/streams/features/audio/stft.ts';
 import { readWavFile, writeWavFile } from '../../src/streams/readers/wav.ts';
 import { maxAbsDiff, randomizeWeights } from './helpers.ts';
 
@@ -458,6 +459,62 @@ describe('speech enhancer: stub model', () => {
       const snr = snrDb(x, y);
       assert.ok(snr > 40, `${context}: SNR ${snr.toFixed(1)} dB`);
     }
+  });
+
+  it('noise-aware (3 channels): a restarted segment inherits the state from before the flushed frames and holds its first 3', async () => {
+    const x = await noisySpeechFixture();
+    const bins = 257;
+    const zeros = new Array<number>(bins).fill(0);
+    const ones = new Array<number>(bins).fill(1);
+    const params = { ...DEFAULT_NOISE_FLOOR, startHoldFrames: 3, prior: DEFAULT_PRIOR_SNR };
+    const meta = speechModelMeta(
+      resolveAvdcnnConfig({ ...SMALL, audioChannels: 3 }),
+      LIVE_STFT_512_128,
+      { kind: 'global', mean: zeros, std: ones },
+      {
+        target: { kind: 'gain', gainFloorDb: -25 },
+        output: 'mask',
+        noiseAware: {
+          ...params,
+          mean: zeros,
+          std: ones,
+          prior: { ...DEFAULT_PRIOR_SNR, mean: zeros, std: ones },
+        },
+      },
+    );
+    const f = meta.model.contextFrames;
+    const rows: Float32Array[] = [];
+    const runner: SpeechModelRunner = (batch) => {
+      for (let i = 0; i < batch.size; i++)
+        rows.push(batch.audio.slice((i * f + f - 1) * bins * 3, (i * f + f) * bins * 3));
+      return Promise.resolve({ clean: new Float32Array(batch.size * bins).fill(1) });
+    };
+    const a = x.subarray(0, 4000);
+    const b = x.subarray(4000);
+    const e = new SpeechEnhancer(meta, runner);
+    await e.push(a, 0);
+    await e.push(b, 4_000_000); // 3.75 s after a ends: a new segment
+    await e.flush();
+    assert.equal(e.stats().segments, 2);
+    // Reference: segment a's complete frames (start held), not its flushed ones; then segment b (start held).
+    const ref = new NoiseAwareInput(bins, 125, params);
+    const sa = new StreamingStft(LIVE_STFT_512_128);
+    const framesA = sa.push(a);
+    framesA.forEach((fr, t) => ref.push(fr.logPower, t < 3));
+    const flushedA = sa.flush().length;
+    assert.ok(flushedA >= 3);
+    const sb = new StreamingStft(LIVE_STFT_512_128);
+    const framesB = [...sb.push(b), ...sb.flush()];
+    assert.equal(rows.length, framesA.length + flushedA + framesB.length);
+    const rowsB = rows.slice(framesA.length + flushedA);
+    let worst = 0;
+    framesB.forEach((fr, t) => {
+      const want = ref.push(fr.logPower, t < 3);
+      for (let k = 0; k < bins; k++)
+        for (let j = 0; j < 2; j++)
+          worst = Math.max(worst, Math.abs(rowsB[t]![3 * k + j + 1]! - want[j]![k]!));
+    });
+    assert.ok(worst < 1e-5, `segment b's added channels vs reference: max abs ${worst}`);
   });
 
   it('mask mode: never louder than the input; a −6 dB prediction halves it', async () => {

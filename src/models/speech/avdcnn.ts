@@ -5,8 +5,8 @@
  * Inputs (channels-last, so every BatchNormalization normalises the last axis and the project's ONNX exporter
  * takes the model as is):
  * - `audio` [batch, F, 257, C]: F = 5 context frames (time) × 257 log-power bins (frequency), oldest frame
- *   first; C = 1 (the paper) or 2 with the noise-aware input (`audioChannels`: the a posteriori SNR as a
- *   second channel, values interleaved per bin). This is exactly the frame-major order of `stackContext`/`speechFeatures` (row r = frame t − past + r),
+ *   first; C = 1 (the paper), 2 with the noise-aware input (`audioChannels`: the a posteriori SNR as a
+ *   second channel, values interleaved per bin) or 3 with its a priori SNR as a third. This is exactly the frame-major order of `stackContext`/`speechFeatures` (row r = frame t − past + r),
  *   so the front end's Float32Array is the tensor's data with no transpose. The paper writes its kernels as
  *   frequency × time (12×2, pool 2×1, 5×1); here they are applied as time × frequency ([2, 12], [1, 2], [1, 5]),
  *   which is the same convolution on the transposed map.
@@ -74,8 +74,9 @@ export interface AvdcnnConfig {
   /** Log-power bins per frame (257 for a 512-point FFT). */
   readonly bins: number;
   /**
-   * Audio input channels per bin: 1 (the paper: normalised noisy ln power) or 2 (noise-aware: the same and
-   * the normalised a posteriori SNR over the tracked noise floor, noise-floor.ts).
+   * Audio input channels per bin: 1 (the paper: normalised noisy ln power), 2 (noise-aware: the same and
+   * the normalised a posteriori SNR over the tracked noise floor, noise-floor.ts) or 3 (+ the normalised
+   * ln a priori SNR, prior-snr.ts).
    */
   readonly audioChannels: number;
   /** Mouth crop size (camera features: 16 × 24 gray). */

@@ -22,8 +22,8 @@ import type { SpeechModelMeta, SpeechModelShape } from './speech-model-meta.ts';
 export const DEFAULT_SPEECH_MODEL_PATH = 'src/models/speech/model/avdcnn-causal.onnx';
 
 /**
- * The ONNX session as a `SpeechModelRunner` (inputs `audio` [n, F, bins, C], `visual` [n, H, W, F]; C = 2 for
- * a noise-aware model, see speech-model-meta.ts).
+ * The ONNX session as a `SpeechModelRunner` (inputs `audio` [n, F, bins, C], `visual` [n, H, W, F]; C = 2 or 3
+ * for a noise-aware model, see speech-model-meta.ts).
  */
 export function onnxSpeechRunner(
   session: OnnxSession,

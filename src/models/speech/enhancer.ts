@@ -100,7 +100,8 @@ import type { EnhancementMode, SpeechModelMeta } from './speech-model-meta.ts';
 export interface SpeechModelBatch {
   readonly size: number;
   /**
-   * size × frames × bins × C (normalised ln power [, normalised a posteriori SNR], oldest frame first) =
+   * size × frames × bins × C (normalised ln power [, a posteriori SNR [, ln a priori SNR]], normalised;
+   * oldest frame first) =
    * `audio` [size, F, bins, C].
    */
   readonly audio: Float32Array;
@@ -573,6 +574,9 @@ export class SpeechEnhancer {
     seg.inCount += samples.length;
     const items: Item[] = [];
     const cam = this.s.camera;
+    // The flushed frames hold the STFT's trailing zeros: the state carried into a later segment is the one
+    // before them (noise-aware.ts).
+    const carried = end ? this.noiseAware?.snapshot() : undefined;
     for (const f of frames) {
       seg.pending.set(f.index, { logPower: f.logPower, phase: f.phase });
       const tUs = this.frameCentreUs(seg, f.index);
@@ -585,6 +589,7 @@ export class SpeechEnhancer {
       const b = seg.visualStack.push(present ? v.data : this.zeroMouth);
       a.forEach((s, i) => items.push({ index: s.index, audio: s.features, visual: b[i]!.features }));
     }
+    if (carried !== undefined) this.noiseAware?.restore(carried);
     if (end) {
       const a = seg.audioStack.flush();
       const b = seg.visualStack.flush();

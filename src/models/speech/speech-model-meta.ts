@@ -96,7 +96,10 @@ export interface SpeechModelMeta {
   readonly normalization: SpeechNormalization;
   /** Default { kind: 'raw' }. */
   readonly target?: SpeechTarget;
-  /** Present: the model takes the a posteriori SNR as a second audio channel (see the file comment). */
+  /**
+   * Present: the model takes the a posteriori SNR as a second audio channel, and with `prior` the ln a priori
+   * SNR as a third (see the file comment).
+   */
   readonly noiseAware?: SpeechNoiseAware;
   /** Default 'spectrum' ('mask' for a 'log-gain' target). */
   readonly output?: EnhancementMode;

@@ -4,12 +4,15 @@
  * decision-directed a priori SNR (prior-snr.ts). docs/models/speech.md, "Noise-aware input".
  *
  * `startHoldFrames`: the first frames of a stream (and of every restarted STFT) cover the STFT's leading zero
- * padding (W/hop − 1 frames: 3 at 512/128) and would pull a fresh floor ≈ 14 dB low for a whole tracker window;
- * they are held — scored, left out of the state. 0 (the default, and what models from before this field
- * were trained with) holds none.
+ * padding (W/hop − 1 frames: 3 at 512/128): part signal, part zeros, with the onset's broadband leakage, so a
+ * floor started on them is wrong for a whole tracker window (too high or too low depending on the noise's
+ * spectrum; docs/models/speech.md); they are held — scored, left out of the state. 0 (the default, and what
+ * models from before this field were trained with) holds none. Likewise a stream's last frames (the STFT's
+ * trailing zeros at a flush) must not shape the state a later segment inherits: `snapshot` before them and
+ * `restore` after.
  */
 import { NoiseFloorTracker, checkNoiseFloorParams } from './noise-floor.ts';
-import type { NoiseFloorParams } from './noise-floor.ts';
+import type { NoiseFloorParams, NoiseFloorState } from './noise-floor.ts';
 import { PriorSnrTracker, checkPriorSnrParams } from './prior-snr.ts';
 import type { PriorSnrParams } from './prior-snr.ts';
 
@@ -26,12 +29,16 @@ export const MAX_START_HOLD_FRAMES = 64;
 /** Checks parameters (a RangeError naming the bad one). */
 export function checkNoiseAwareParams(p: NoiseAwareParams): NoiseAwareParams {
   checkNoiseFloorParams(p);
-  const h = p.startHoldFrames ?? 0;
-  if (!Number.isInteger(h) || h < 0 || h > MAX_START_HOLD_FRAMES)
+  const h: unknown = p.startHoldFrames === undefined ? 0 : p.startHoldFrames;
+  if (typeof h !== 'number' || !Number.isInteger(h) || h < 0 || h > MAX_START_HOLD_FRAMES)
     throw new RangeError(
       `noise-aware input: startHoldFrames ${String(h)} must be an integer in [0, ${MAX_START_HOLD_FRAMES}]`,
     );
-  if (p.prior !== undefined) checkPriorSnrParams(p.prior);
+  if (p.prior !== undefined) {
+    if (typeof p.prior !== 'object' || p.prior === null)
+      throw new RangeError(`noise-aware input: prior ${JSON.stringify(p.prior)} must be an object`);
+    checkPriorSnrParams(p.prior);
+  }
   return p;
 }
 
@@ -43,6 +50,11 @@ export function noiseAwareChannels(p: NoiseAwareParams): 1 | 2 {
 /** Frames of the STFT's leading zero padding: ceil(W/hop) − 1. */
 export function paddedStartFrames(windowLength: number, hop: number): number {
   return Math.ceil(windowLength / hop) - 1;
+}
+
+export interface NoiseAwareState {
+  readonly floor: NoiseFloorState;
+  readonly prior: Float64Array | undefined;
 }
 
 /** See the file comment. One instance per stream; the caller says which frames to hold. */
@@ -58,6 +70,17 @@ export class NoiseAwareInput {
     this.prior = params.prior !== undefined ? new PriorSnrTracker(bins, params.prior) : undefined;
     this.channels = noiseAwareChannels(params);
     this.startHoldFrames = params.startHoldFrames ?? 0;
+  }
+
+  /** A copy of the state, to `restore` later. */
+  snapshot(): NoiseAwareState {
+    return { floor: this.floor.snapshot(), prior: this.prior?.snapshot() };
+  }
+
+  /** Puts back a state from `snapshot` of this input. */
+  restore(s: NoiseAwareState): void {
+    this.floor.restore(s.floor);
+    if (this.prior !== undefined && s.prior !== undefined) this.prior.restore(s.prior);
   }
 
   /** The added channels of ln power frame x (raw, not normalised): [s] or [s, ln ξ]. */

@@ -55,6 +55,14 @@ export function checkNoiseFloorParams(p: NoiseFloorParams): NoiseFloorParams {
 /** Upper bound of `subwindows` (each costs bins values of state and a compare per bin and frame). */
 export const MAX_SUBWINDOWS = 64;
 
+/** A copy of a tracker's state (`snapshot` / `restore`). */
+export interface NoiseFloorState {
+  readonly smoothed: Float64Array;
+  readonly current: Float64Array;
+  readonly ring: Float64Array;
+  readonly counters: readonly [ringCount: number, ringNext: number, inSubwindow: number, frames: number];
+}
+
 /** See the file comment. One instance per stream. */
 export class NoiseFloorTracker {
   readonly bins: number;
@@ -129,6 +137,26 @@ export class NoiseFloorTracker {
       this.inSubwindow = 0;
     }
     return out;
+  }
+
+  /** A copy of the state, to `restore` later. */
+  snapshot(): NoiseFloorState {
+    return {
+      smoothed: this.smoothed.slice(),
+      current: this.current.slice(),
+      ring: this.ring.slice(),
+      counters: [this.ringCount, this.ringNext, this.inSubwindow, this.frames],
+    };
+  }
+
+  /** Puts back a state from `snapshot` of this tracker. */
+  restore(s: NoiseFloorState): void {
+    if (s.smoothed.length !== this.bins || s.ring.length !== this.ring.length)
+      throw new RangeError('noise floor: the state is of another tracker');
+    this.smoothed.set(s.smoothed);
+    this.current.set(s.current);
+    this.ring.set(s.ring);
+    [this.ringCount, this.ringNext, this.inSubwindow, this.frames] = s.counters;
   }
 
   private held(x: ArrayLike<number>): Float32Array {

@@ -16,7 +16,7 @@
  *
  * Where speech is absent a spike of γ moves ξ by only (1 − α)(γ − 1), so ξ stays near ξ_min (the smoothing
  * that keeps logMMSE free of musical noise); at a speech onset ξ reaches ≈ γ − 1 within a few frames, and it
- * falls back within two frames of the offset. It is the part of a classical estimator that the model's 5
+ * falls back within a few frames of the offset. It is the part of a classical estimator that the model's 5
  * input frames cannot compute from γ alone. It is invariant to the recording level (s and Â²/λ are). `hold`: the output from the current state, the state left
  * as it is (frames of concealed audio or of the STFT's zero padding).
  */
@@ -37,8 +37,8 @@ export function checkPriorSnrParams(p: PriorSnrParams): PriorSnrParams {
   const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
   if (!(num(p.alpha) && p.alpha >= 0 && p.alpha < 1))
     throw new RangeError(`prior SNR: alpha ${String(p.alpha)} must be a number in [0, 1)`);
-  if (!(num(p.bias) && p.bias > 0))
-    throw new RangeError(`prior SNR: bias ${String(p.bias)} must be a number > 0`);
+  if (!(num(p.bias) && p.bias >= 0.1 && p.bias <= 10))
+    throw new RangeError(`prior SNR: bias ${String(p.bias)} must be a number in [0.1, 10]`);
   if (!(num(p.minDb) && p.minDb <= 0 && p.minDb >= -100))
     throw new RangeError(`prior SNR: minDb ${String(p.minDb)} must be a number in [−100, 0]`);
   return p;
@@ -63,6 +63,17 @@ export class PriorSnrTracker {
     this.prevClean = new Float64Array(bins);
   }
 
+  /** A copy of the state (Â²_{t−1}), to `restore` later. */
+  snapshot(): Float64Array {
+    return this.prevClean.slice();
+  }
+
+  /** Puts back a state from `snapshot`. */
+  restore(s: Float64Array): void {
+    if (s.length !== this.bins) throw new RangeError('prior SNR: the state is of another tracker');
+    this.prevClean.set(s);
+  }
+
   /** ln ξ_t of ln power frame x and a posteriori SNR s (noise-floor.ts), both bins values; a new array. */
   push(x: ArrayLike<number>, s: ArrayLike<number>, hold = false): Float32Array {
     const bins = this.bins;
@@ -79,7 +90,7 @@ export class PriorSnrTracker {
       );
       out[k] = Math.log(xi);
       if (!hold) {
-        const g = xi / (1 + xi);
+        const g = 1 / (1 + 1 / xi);
         this.prevClean[k] = g * g * Math.exp(x[k]!);
       }
     }
