@@ -77,7 +77,7 @@ import { CausalVisualAligner } from '../../streams/features/camera/frame-align.t
 import { ContextStacker } from '../../streams/features/audio/context.ts';
 import type { ContextSpec } from '../../streams/features/audio/context.ts';
 import { sanitizeSamples } from '../../streams/features/audio/condition.ts';
-import { NoiseAwareInput } from '../../streams/features/audio/noise-aware.ts';
+import { NoiseAwareInput, interleaveChannels } from '../../streams/features/audio/noise-aware.ts';
 import { RunningNormalizer } from '../../streams/features/audio/normalize.ts';
 import {
   StreamingIstft,
@@ -304,17 +304,7 @@ export class SpeechEnhancer {
         : undefined;
     const na = meta.noiseAware;
     this.noiseAware =
-      na !== undefined
-        ? new NoiseAwareInput(this.bins, this.sampleRateHz / this.stftCfg.hop, {
-            windowS: na.windowS,
-            subwindows: na.subwindows,
-            smoothing: na.smoothing,
-            ...(na.startHoldFrames !== undefined ? { startHoldFrames: na.startHoldFrames } : {}),
-            ...(na.prior !== undefined
-              ? { prior: { alpha: na.prior.alpha, bias: na.prior.bias, minDb: na.prior.minDb } }
-              : {}),
-          })
-        : undefined;
+      na !== undefined ? new NoiseAwareInput(this.bins, this.sampleRateHz / this.stftCfg.hop, na) : undefined;
     this.maxLogPower = 2 * Math.log(this.stftCfg.windowLength);
     // Power gain floor: 10^(dB/10); ln of it.
     this.maskFloorLog = (o.maskFloorDb / 10) * Math.LN10;
@@ -483,6 +473,7 @@ export class SpeechEnhancer {
   private startSegment(t0Us: number): Segment {
     const cfg = stftOf(this.meta);
     this.s.segments++;
+    this.noiseAware?.restart();
     this.seg = {
       index: this.segments++,
       t0Us,
@@ -528,8 +519,8 @@ export class SpeechEnhancer {
   /**
    * The model's audio input for frame t: the normalised ln power, interleaved per bin with the normalised a
    * posteriori SNR (and ln a priori SNR) for a noise-aware model. Frames whose window overlaps the last
-   * zero-filled gap, and the segment's first `startHoldFrames` (the STFT's zero padding), are held (scored
-   * without moving the noise floor).
+   * zero-filled gap are held (scored without moving the noise floor), as are the segment's first
+   * `startHoldFrames` (the STFT's zero padding; `NoiseAwareInput.restart` at each segment).
    */
   private audioInput(seg: Segment, t: number, x: Float32Array): Float32Array {
     const z = this.normalize(x);
@@ -537,19 +528,13 @@ export class SpeechEnhancer {
     if (this.noiseAware === undefined || na === undefined) return z;
     const { hop, windowLength: w } = this.stftCfg;
     const end = (t + 1) * hop;
-    const hold =
-      t < this.noiseAware.startHoldFrames ||
-      (seg.fillEnd > 0 && end - w < seg.fillEnd && end > seg.fillStart);
-    const added = this.noiseAware.push(x, hold);
+    const hold = seg.fillEnd > 0 && end - w < seg.fillEnd && end > seg.fillStart;
     const stats = [na, na.prior];
-    const c = this.audioChannels;
-    const out = new Float32Array(c * this.bins);
-    for (let k = 0; k < this.bins; k++) out[c * k] = z[k]!;
-    added.forEach((a, j) => {
+    const added = this.noiseAware.push(x, hold).map((a, j) => {
       const st = stats[j]!;
-      for (let k = 0; k < this.bins; k++) out[c * k + j + 1] = (a[k]! - st.mean[k]!) / st.std[k]!;
+      return a.map((v, k) => (v - st.mean[k]!) / st.std[k]!);
     });
-    return out;
+    return interleaveChannels([z, ...added]);
   }
 
   private normalize(x: Float32Array): Float32Array {

@@ -65,6 +65,7 @@ import { SeededRandom } from '../common/rng.ts';
 import type { RandomState } from '../common/rng.ts';
 import type { ContextSpec } from '../../streams/features/audio/context.ts';
 import {
+  interleaveChannels,
   noiseAwareChannels,
   noiseAwareFrames,
   paddedStartFrames,
@@ -414,18 +415,14 @@ function audioInputFrames(
   if (z === undefined) return normaliseInPlace(logPower, normaliser.input, shift);
   const added = addedChannels(logPower, bins, cfg, z.noiseFloor);
   const stats = [z, normaliser.prior];
-  const channels = [
+  return interleaveChannels([
     normaliseInPlace(logPower, normaliser.input, shift),
     ...added.map((a, i) => {
       const st = stats[i];
       if (st === undefined) throw new Error('speech training: the normaliser lacks the prior SNR statistics');
       return normaliseInPlace(a, st, 0);
     }),
-  ];
-  const c = channels.length;
-  const out = new Float32Array(logPower.length * c);
-  for (let i = 0; i < logPower.length; i++) for (let j = 0; j < c; j++) out[c * i + j] = channels[j]![i]!;
-  return out;
+  ]);
 }
 
 /** (x + shift − μ[k]) / σ[k] per bin, in place. */

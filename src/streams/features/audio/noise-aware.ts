@@ -57,12 +57,17 @@ export interface NoiseAwareState {
   readonly prior: Float64Array | undefined;
 }
 
-/** See the file comment. One instance per stream; the caller says which frames to hold. */
+/**
+ * See the file comment. One instance per stream: it holds the first `startHoldFrames` frames after its
+ * creation and after each `restart` (a new STFT), and any frame the caller says to hold.
+ */
 export class NoiseAwareInput {
   readonly channels: 1 | 2;
-  readonly startHoldFrames: number;
+  private readonly startHoldFrames: number;
   private readonly floor: NoiseFloorTracker;
   private readonly prior: PriorSnrTracker | undefined;
+  /** Frames pushed since creation or the last `restart`. */
+  private sinceStart = 0;
 
   constructor(bins: number, frameRateHz: number, params: NoiseAwareParams) {
     checkNoiseAwareParams(params);
@@ -70,6 +75,11 @@ export class NoiseAwareInput {
     this.prior = params.prior !== undefined ? new PriorSnrTracker(bins, params.prior) : undefined;
     this.channels = noiseAwareChannels(params);
     this.startHoldFrames = params.startHoldFrames ?? 0;
+  }
+
+  /** A new STFT starts (a new segment): its first `startHoldFrames` frames are held; the state carries on. */
+  restart(): void {
+    this.sinceStart = 0;
   }
 
   /** A copy of the state, to `restore` later. */
@@ -85,8 +95,10 @@ export class NoiseAwareInput {
 
   /** The added channels of ln power frame x (raw, not normalised): [s] or [s, ln ξ]. */
   push(x: ArrayLike<number>, hold = false): Float32Array[] {
-    const s = this.floor.push(x, hold);
-    return this.prior !== undefined ? [s, this.prior.push(x, s, hold)] : [s];
+    const held = hold || this.sinceStart < this.startHoldFrames;
+    this.sinceStart++;
+    const s = this.floor.push(x, held);
+    return this.prior !== undefined ? [s, this.prior.push(x, s, held)] : [s];
   }
 }
 
@@ -104,9 +116,23 @@ export function noiseAwareFrames(
     throw new RangeError(`noise-aware input: ${logPower.length} values are not frames of ${bins} bins`);
   const input = new NoiseAwareInput(bins, frameRateHz, params);
   const out = Array.from({ length: input.channels }, () => new Float32Array(logPower.length));
-  for (let o = 0, t = 0; o < logPower.length; o += bins, t++) {
-    const ch = input.push(logPower.subarray(o, o + bins), t < input.startHoldFrames);
-    ch.forEach((c, i) => out[i]!.set(c, o));
-  }
+  for (let o = 0; o < logPower.length; o += bins)
+    input.push(logPower.subarray(o, o + bins)).forEach((c, i) => out[i]!.set(c, o));
+  return out;
+}
+
+/**
+ * Channels of equal length (each frame-major, frames × bins, or one frame) interleaved per value: out[C·i + j]
+ * = channels[j][i], the model's [frames][bins][C] audio layout.
+ */
+export function interleaveChannels(channels: readonly Float32Array[]): Float32Array {
+  const c = channels.length;
+  const n = channels[0]?.length ?? 0;
+  if (channels.some((ch) => ch.length !== n))
+    throw new RangeError('interleaveChannels: channels of different lengths');
+  const out = new Float32Array(n * c);
+  channels.forEach((ch, j) => {
+    for (let i = 0; i < n; i++) out[c * i + j] = ch[i]!;
+  });
   return out;
 }
