@@ -200,6 +200,11 @@ describe('AVDCNN model', () => {
       const half = avdcnnLoss(pred, { ...target, videoWeight: tf.tensor1d([1, 0]) }, 0.5);
       assert.ok(Math.abs(half.video.dataSync()[0]! - 2) < 1e-6); // (4 + 0) / 2
       assert.ok(Math.abs(half.total.dataSync()[0]! - 2) < 1e-6); // 1 + 0.5·2
+      // Per-value weights of the clean term: (3·1 + 0·1) / 2; all ones = unweighted.
+      const w = avdcnnLoss(pred, { ...target, cleanWeight: tf.tensor2d([[3, 0]]) }, 1);
+      assert.ok(Math.abs(w.audio.dataSync()[0]! - 1.5) < 1e-6);
+      const ones = avdcnnLoss(pred, { ...target, cleanWeight: tf.tensor2d([[1, 1]]) }, 1);
+      assert.ok(Math.abs(ones.total.dataSync()[0]! - full.total.dataSync()[0]!) < 1e-6);
     });
   });
 

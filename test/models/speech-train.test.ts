@@ -42,7 +42,12 @@ import {
   trainSpeechModel,
   trainedSpeechModelMeta,
 } from '../../src/models/speech/train.ts';
-import { LOG_GAIN_FLOOR_DB, amplitudeGainTarget, logGainTarget } from '../../src/models/speech/examples.ts';
+import {
+  LOG_GAIN_FLOOR_DB,
+  amplitudeGainTarget,
+  logGainTarget,
+  signalWeights,
+} from '../../src/models/speech/examples.ts';
 import { SpeechMixer } from '../../src/models/speech/mixing.ts';
 import { readSpeechModelMeta, speechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
@@ -276,6 +281,58 @@ describe('AVDCNN training', () => {
     assert.ok(Math.abs(passthroughMse([p], refs) - meanSq) < 1e-6);
   });
 
+  test('signal weighting: weights ∝ noisy power^q with mean 1 per mixture, in the batch and the loss', async () => {
+    // ln powers 0 and ln 4 (power ×4): q = 1 → ratio 4, q = 0.5 → ratio 2; mean 1; a level shift cancels.
+    const lnP = Float32Array.from([0, Math.log(4), 0, Math.log(4)]);
+    for (const [q, ratio] of [
+      [1, 4],
+      [0.5, 2],
+    ] as const) {
+      const w = signalWeights(lnP, q);
+      assert.ok(Math.abs(w[1]! / w[0]! - ratio) < 1e-5, `q ${q}: ratio ${w[1]! / w[0]!}`);
+      assert.ok(Math.abs(w.reduce((a, v) => a + v, 0) / w.length - 1) < 1e-6);
+      const shifted = signalWeights(
+        lnP.map((v) => v + 30),
+        q,
+      );
+      assert.ok(shifted.every((v, i) => Math.abs(v - w[i]!) < 1e-5));
+    }
+    // The floor of ln(|X|² + 1e-10) (digital silence) gets a weight near 0, not NaN.
+    const silent = signalWeights(Float32Array.from([Math.log(1e-10), 0]), 1);
+    assert.ok(silent[0]! >= 0 && silent[0]! < 1e-6 && Math.abs(silent[1]! - 2) < 1e-6);
+    for (const q of [0, -1, 1.5, Number.NaN]) assert.throws(() => signalWeights(lnP, q), /exponent/);
+
+    // A real mixture: the target is the same as unweighted, the weights follow the noisy power, and the
+    // passthrough MSE and the batch carry them.
+    const { train } = await pools(LIVE_STFT_512_128);
+    const mix = new SpeechMixer(SPLIT, 'train', train, { seed: 3 }).next();
+    const c = resolveAvdcnnConfig({ ...TINY, context: 'causal' });
+    const norm = fitSpeechNormaliser([mix], LIVE_STFT_512_128, 1);
+    const plain = prepareMixture(mix, LIVE_STFT_512_128, norm, c, 0, {
+      kind: 'gain',
+      gainFloorDb: LOG_GAIN_FLOOR_DB,
+    });
+    const p = prepareMixture(mix, LIVE_STFT_512_128, norm, c, 5, {
+      kind: 'gain',
+      gainFloorDb: LOG_GAIN_FLOOR_DB,
+      signalWeight: 0.5,
+    });
+    assert.equal(plain.weight, undefined);
+    assert.ok(p.weight !== undefined && p.weight.length === p.clean.length);
+    assert.ok(p.clean.every((v, i) => Math.abs(v - plain.clean[i]!) < 1e-4));
+    assert.ok(Math.abs(p.weight.reduce((a, v) => a + v, 0) / p.weight.length - 1) < 1e-4);
+    const refs = Array.from({ length: p.frames }, (_, i) => [0, i] as const);
+    const weightedSq = p.clean.reduce((a, v, i) => a + p.weight![i]! * (1 - v) ** 2, 0) / p.clean.length;
+    assert.ok(Math.abs(passthroughMse([p], refs) - weightedSq) < 1e-6);
+    assert.ok(Math.abs(passthroughMse([p], refs) - passthroughMse([plain], refs)) > 1e-3);
+    const b = fillBatch([refs[7]!, refs[2]!], [p], c, contextOf(c));
+    assert.deepEqual(
+      Array.from(b.cleanWeight!.subarray(c.bins, 2 * c.bins)),
+      Array.from(p.weight.subarray(2 * c.bins, 3 * c.bins)),
+    );
+    assert.equal(fillBatch([refs[7]!], [plain], c, contextOf(c)).cleanWeight, undefined);
+  });
+
   const cases: readonly { name: string; channels: 2 | 3; params: NoiseAwareParams | undefined }[] = [
     { name: '2 channels, no start hold (models before it)', channels: 2, params: DEFAULT_NOISE_FLOOR },
     { name: '2 channels', channels: 2, params: noiseAwareParamsFor(2, LIVE_STFT_512_128) },
@@ -425,6 +482,46 @@ describe('AVDCNN training', () => {
       }),
       /not in the train split/,
     );
+  });
+
+  test('signal-weighted gain target: trains and validates on the weighted MSE; refused with another target', async () => {
+    const { train, validation } = await pools(LIVE_STFT_512_128);
+    const base = {
+      split: SPLIT,
+      train,
+      validation,
+      model: { ...TINY, context: 'causal' as const },
+      batchSize: 16,
+      roundMixtures: 2,
+      normMixtures: 8,
+      validationEvery: 6,
+      validationFrames: 128,
+      maxSteps: 6,
+    };
+    await assert.rejects(
+      trainSpeechModel({ ...base, checkpointDir: path.join(await tempDir(), 'ckpt'), signalWeight: 0.5 }),
+      /signalWeight needs the 'gain' target/,
+    );
+    const lines: string[] = [];
+    const r = await trainSpeechModel({
+      ...base,
+      checkpointDir: path.join(await tempDir(), 'ckpt'),
+      target: 'gain',
+      signalWeight: 0.5,
+      log: (l) => lines.push(l),
+    });
+    try {
+      assert.equal(r.state.step, 6);
+      assert.deepEqual(r.extra.target, { kind: 'gain', gainFloorDb: LOG_GAIN_FLOOR_DB, signalWeight: 0.5 });
+      assert.ok(
+        lines.some((l) => /loss weighted by noisy power\^0\.5/.test(l)),
+        lines.join('\n'),
+      );
+      const h = r.state.history[0]!;
+      assert.ok(Number.isFinite(h['valPassthrough']) && h['valPassthrough']! > 0);
+    } finally {
+      r.model.dispose();
+    }
   });
 
   test('export: ONNX + sidecar (normaliser, STFT, context, history), parity ≤ 1e-4, report', async () => {

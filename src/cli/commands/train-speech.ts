@@ -68,6 +68,9 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
   --target T            what the clean output learns: log-gain (default; bounded ln-power gain), gain (the
                         truncated magnitude mask |C|/|X| in [G_min, 1]) or ln-power (the paper's spectrum)
   --gain-floor-db G     G_min of the log-gain and gain targets, amplitude dB < 0 (default -25)
+  --signal-weight Q     gain target: weight each bin's squared mask error by the noisy power^Q, mean 1 per
+                        mixture (0 < Q <= 1; 1 = signal approximation, the masked output's magnitude error);
+                        default unweighted
   --noise-aware         a second audio input channel: the a posteriori SNR over a causal noise floor
                         (minimum statistics over 1.5 s), so the model knows the cabin's noise level
   --prior-snr           with --noise-aware (implied): a third channel, the decision-directed a priori SNR
@@ -109,6 +112,7 @@ export const trainSpeechCommand: Command = {
     speed: { type: 'string' },
     target: { type: 'string' },
     'gain-floor-db': { type: 'string' },
+    'signal-weight': { type: 'string' },
     'log-every': { type: 'string' },
     data: { type: 'string' },
     'audio-only': { type: 'boolean' },
@@ -177,6 +181,8 @@ export const trainSpeechCommand: Command = {
         .map(Number),
       target: stringOpt(args, 'target') ?? 'log-gain',
       gainFloorDb: numberOpt(args, 'gain-floor-db', LOG_GAIN_FLOOR_DB),
+      signalWeight:
+        stringOpt(args, 'signal-weight') !== undefined ? numberOpt(args, 'signal-weight', 1) : undefined,
       logEvery: intOpt(args, 'log-every', 50),
       checkpoints: checkpointDir,
       out: onnxPath,
@@ -188,6 +194,11 @@ export const trainSpeechCommand: Command = {
       throw new UsageError(`--target must be one of ${SPEECH_TRAIN_TARGETS.join(', ')}`);
     if (!(Number.isFinite(command.gainFloorDb) && command.gainFloorDb < 0))
       throw new UsageError('--gain-floor-db must be a number < 0');
+    if (command.signalWeight !== undefined) {
+      if (!(command.signalWeight > 0 && command.signalWeight <= 1))
+        throw new UsageError('--signal-weight must be a number in (0, 1]');
+      if (command.target !== 'gain') throw new UsageError('--signal-weight needs --target gain');
+    }
 
     const backend = await selectTrainingBackend({ log });
     log(`drivesense train speech ${JSON.stringify(command)}`);
@@ -255,6 +266,7 @@ export const trainSpeechCommand: Command = {
         ...(command.speed.length > 0 ? { speedFactors: command.speed } : {}),
         target: command.target as SpeechTrainTarget['kind'],
         gainFloorDb: command.gainFloorDb,
+        ...(command.signalWeight !== undefined ? { signalWeight: command.signalWeight } : {}),
         validationEvery: command.valEvery,
         validationFrames: command.valFrames,
         checkpointEvery: command.checkpointEvery,

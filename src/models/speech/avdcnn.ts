@@ -426,6 +426,8 @@ export interface AvdcnnBatch {
   readonly lip: Float32Array;
   /** size: weight of each example's video loss term (default all 1). */
   readonly videoWeight?: Float32Array;
+  /** size × bins: weight of each clean target value in the audio loss (default all 1). */
+  readonly cleanWeight?: Float32Array;
 }
 
 function checkBatch(batch: AvdcnnBatch, c: AvdcnnConfig): AvdcnnShapes {
@@ -438,6 +440,7 @@ function checkBatch(batch: AvdcnnBatch, c: AvdcnnConfig): AvdcnnShapes {
     ['lip', batch.lip, n * s.lip],
   ];
   if (batch.videoWeight !== undefined) want.push(['videoWeight', batch.videoWeight, n]);
+  if (batch.cleanWeight !== undefined) want.push(['cleanWeight', batch.cleanWeight, n * s.clean]);
   if (!isPositiveInt(n)) throw new RangeError(`AVDCNN batch: size ${n}`);
   for (const [name, data, len] of want) {
     if (data.length !== len)
@@ -478,7 +481,13 @@ export function zeroVisual(
 export function batchTensors(
   batch: AvdcnnBatch,
   config: AvdcnnConfig,
-): { inputs: [tf.Tensor4D, tf.Tensor4D]; clean: tf.Tensor2D; lip: tf.Tensor2D; videoWeight: tf.Tensor1D } {
+): {
+  inputs: [tf.Tensor4D, tf.Tensor4D];
+  clean: tf.Tensor2D;
+  lip: tf.Tensor2D;
+  videoWeight: tf.Tensor1D;
+  cleanWeight?: tf.Tensor2D;
+} {
   const s = checkBatch(batch, config);
   const n = batch.size;
   return {
@@ -489,6 +498,7 @@ export function batchTensors(
     clean: tf.tensor2d(batch.clean, [n, s.clean]),
     lip: tf.tensor2d(batch.lip, [n, s.lip]),
     videoWeight: tf.tensor1d(batch.videoWeight ?? new Float32Array(n).fill(1)),
+    ...(batch.cleanWeight !== undefined ? { cleanWeight: tf.tensor2d(batch.cleanWeight, [n, s.clean]) } : {}),
   };
 }
 
@@ -499,11 +509,14 @@ export function batchTensors(
  */
 export function avdcnnLoss(
   predicted: { clean: tf.Tensor; lip: tf.Tensor },
-  target: { clean: tf.Tensor; lip: tf.Tensor; videoWeight?: tf.Tensor1D },
+  target: { clean: tf.Tensor; lip: tf.Tensor; videoWeight?: tf.Tensor1D; cleanWeight?: tf.Tensor },
   videoLossWeight: number,
 ): { total: tf.Scalar; audio: tf.Scalar; video: tf.Scalar } {
   return tf.tidy(() => {
-    const audio = tf.mean(tf.squaredDifference(predicted.clean, target.clean)) as tf.Scalar;
+    const sq = tf.squaredDifference(predicted.clean, target.clean);
+    const audio = tf.mean(
+      target.cleanWeight !== undefined ? tf.mul(sq, target.cleanWeight) : sq,
+    ) as tf.Scalar;
     const perExample = tf.mean(tf.squaredDifference(predicted.lip, target.lip), -1);
     const weighted = target.videoWeight !== undefined ? tf.mul(perExample, target.videoWeight) : perExample;
     const video = tf.mean(weighted) as tf.Scalar;
@@ -560,7 +573,7 @@ export async function avdcnnTrainStep(
     total.dispose();
     return { total: tv[0] as number, audio: av[0] as number, video: vv[0] as number };
   } finally {
-    tf.dispose([...t.inputs, t.clean, t.lip, t.videoWeight]);
+    tf.dispose([...t.inputs, t.clean, t.lip, t.videoWeight, ...(t.cleanWeight ? [t.cleanWeight] : [])]);
     if (parts) tf.dispose([parts.audio, parts.video]);
   }
 }
@@ -581,6 +594,6 @@ export async function avdcnnEvaluate(
     tf.dispose([l.total, l.audio, l.video]);
     return { total: tv[0] as number, audio: av[0] as number, video: vv[0] as number };
   } finally {
-    tf.dispose([...t.inputs, t.clean, t.lip, t.videoWeight]);
+    tf.dispose([...t.inputs, t.clean, t.lip, t.videoWeight, ...(t.cleanWeight ? [t.cleanWeight] : [])]);
   }
 }

@@ -149,6 +149,39 @@ export function amplitudeGainTarget(
   return out;
 }
 
+/** The signal-weighting exponent q must be in (0, 1]; returns it. */
+export function checkSignalWeight(q: number): number {
+  if (!(Number.isFinite(q) && q > 0 && q <= 1))
+    throw new RangeError(`signal weights: exponent ${q} must be in (0, 1]`);
+  return q;
+}
+
+/**
+ * Per-bin loss weights of one mixture for the 'gain' target with signal weighting: w = P^q / mean(P^q) over
+ * all its frames and bins, with P the noisy power (from ln(|X|² + ε)). A squared mask error weighted by |X|²
+ * (q = 1) is the squared magnitude error of the masked output (signal approximation, Weninger et al. 2014;
+ * Erdogan et al. 2015), which is what SI-SDR counts; q < 1 compresses the range so quiet speech bins still
+ * count. The mean is 1 per mixture, so mixtures of any level or SNR weigh alike; a level shift cancels.
+ */
+export function signalWeights(noisyLogPower: ArrayLike<number>, q: number): Float32Array {
+  checkSignalWeight(q);
+  const n = noisyLogPower.length;
+  const out = new Float32Array(n);
+  if (n === 0) return out;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, noisyLogPower[i]!);
+  if (!Number.isFinite(max)) throw new RangeError('signal weights: non-finite log power');
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const w = Math.exp(q * (noisyLogPower[i]! - max));
+    out[i] = w;
+    sum += w;
+  }
+  const scale = n / sum;
+  for (let i = 0; i < n; i++) out[i] = out[i]! * scale;
+  return out;
+}
+
 /** Default lowest gain of the log-gain target, amplitude dB (docs/models/speech.md, the diagnosis). */
 export const LOG_GAIN_FLOOR_DB = -25;
 

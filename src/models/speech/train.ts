@@ -97,7 +97,13 @@ import {
   zeroVisual,
 } from './avdcnn.ts';
 import type { AvdcnnBatch, AvdcnnConfig, AvdcnnLossValues } from './avdcnn.ts';
-import { LOG_GAIN_FLOOR_DB, amplitudeGainTarget, logGainTarget } from './examples.ts';
+import {
+  LOG_GAIN_FLOOR_DB,
+  amplitudeGainTarget,
+  checkSignalWeight,
+  logGainTarget,
+  signalWeights,
+} from './examples.ts';
 import { SpeechMixer, buildEvaluationSet, fnv1a } from './mixing.ts';
 import { logGainFloor, speechModelMeta } from './speech-model-meta.ts';
 import type { SpeechModelMeta, SpeechNoiseAware, SpeechTarget } from './speech-model-meta.ts';
@@ -122,6 +128,8 @@ export interface SpeechTrainOptions {
   readonly target?: SpeechTrainTarget['kind'];
   /** G_min of the 'log-gain' and 'gain' targets, amplitude dB (< 0). Default −25. */
   readonly gainFloorDb?: number;
+  /** 'gain' target only: the exponent q of the loss's signal weighting (0 < q ≤ 1). Default none. */
+  readonly signalWeight?: number;
   readonly checkpointDir: string;
   /** Examples (frames) per step. Default 32. */
   readonly batchSize?: number;
@@ -175,7 +183,16 @@ export interface SpeechTrainOptions {
 export type SpeechTrainTarget =
   | { readonly kind: 'ln-power' }
   | { readonly kind: 'log-gain'; readonly gainFloorDb: number; readonly scale: number }
-  | { readonly kind: 'gain'; readonly gainFloorDb: number };
+  | {
+      readonly kind: 'gain';
+      readonly gainFloorDb: number;
+      /**
+       * Signal weighting of the loss: each bin's squared mask error weighted by the noisy power^q, normalised
+       * to mean 1 per mixture (examples.ts `signalWeights`; q = 1 is signal approximation). Absent: unweighted
+       * (every run before it).
+       */
+      readonly signalWeight?: number;
+    };
 
 export const SPEECH_TRAIN_TARGETS = ['log-gain', 'gain', 'ln-power'] as const;
 
@@ -445,6 +462,8 @@ export interface PreparedMixture {
   readonly clean: Float32Array;
   /** frames × bins: the passthrough prediction in target units (absent: zeros, the log-gain target). */
   readonly passthrough?: Float32Array;
+  /** frames × bins: the loss weight of each target value (absent: 1; the 'gain' target's signalWeight). */
+  readonly weight?: Float32Array;
   /** frames × pixels (aligned crops, zeros where missing); absent for audio-only utterances. */
   readonly mouth?: Float32Array;
   readonly present?: Uint8Array;
@@ -482,6 +501,9 @@ export function prepareMixture(
           frames: n.frames,
           clean: amplitudeGainTarget(c.logPower, n.logPower, target.gainFloorDb),
           passthrough: new Float32Array(n.logPower.length).fill(1),
+          ...(target.signalWeight !== undefined
+            ? { weight: signalWeights(n.logPower, target.signalWeight) }
+            : {}),
           noisy: audioInputFrames(n.logPower, n.bins, cfg, normaliser, shift),
         }
       : target.kind === 'log-gain'
@@ -532,6 +554,8 @@ export function fillBatch(
   const audio = new Float32Array(n * rows * fb);
   const visual = new Float32Array(n * pixels * rows);
   const clean = new Float32Array(n * bins);
+  const weighted = refs.some(([m]) => items[m]!.weight !== undefined);
+  const cleanWeight = weighted ? new Float32Array(n * bins).fill(1) : undefined;
   const lip = new Float32Array(n * pixels);
   const videoWeight = new Float32Array(n);
   refs.forEach(([m, t], i) => {
@@ -546,12 +570,13 @@ export function fillBatch(
       }
     }
     clean.set(p.clean.subarray(t * bins, (t + 1) * bins), i * bins);
+    if (p.weight !== undefined) cleanWeight!.set(p.weight.subarray(t * bins, (t + 1) * bins), i * bins);
     if (p.mouth !== undefined) {
       lip.set(p.mouth.subarray(t * pixels, (t + 1) * pixels), i * pixels);
       videoWeight[i] = camera === 'present' && p.present?.[t] === 1 ? 1 : 0;
     }
   });
-  return { size: n, audio, visual, clean, lip, videoWeight };
+  return { size: n, audio, visual, clean, lip, videoWeight, ...(cleanWeight ? { cleanWeight } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -609,7 +634,7 @@ export function passthroughMse(items: readonly PreparedMixture[], refs: readonly
     const bins = p.clean.length / p.frames;
     for (let k = t * bins; k < (t + 1) * bins; k++) {
       const d = p.clean[k]! - (p.passthrough?.[k] ?? 0);
-      sum += d * d;
+      sum += (p.weight?.[k] ?? 1) * d * d;
     }
     count += bins;
   }
@@ -713,8 +738,14 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     kind === 'log-gain'
       ? logGainTrainTarget(o.gainFloorDb)
       : kind === 'gain'
-        ? { kind: 'gain', gainFloorDb: checkGainFloor(o.gainFloorDb ?? LOG_GAIN_FLOOR_DB) }
+        ? {
+            kind: 'gain',
+            gainFloorDb: checkGainFloor(o.gainFloorDb ?? LOG_GAIN_FLOOR_DB),
+            ...(o.signalWeight !== undefined ? { signalWeight: checkSignalWeight(o.signalWeight) } : {}),
+          }
         : { kind: 'ln-power' };
+  if (o.signalWeight !== undefined && kind !== 'gain')
+    throw new RangeError(`speech training: signalWeight needs the 'gain' target, not '${kind}'`);
   return {
     config,
     stft: cfg,
@@ -843,7 +874,10 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
       (r.target.kind === 'log-gain'
         ? `log-gain (G_min ${r.target.gainFloorDb} dB, scale 1/${r.target.scale.toFixed(4)})`
         : r.target.kind === 'gain'
-          ? `gain (truncated magnitude mask, G_min ${r.target.gainFloorDb} dB)`
+          ? `gain (truncated magnitude mask, G_min ${r.target.gainFloorDb} dB` +
+            (r.target.signalWeight !== undefined
+              ? `, loss weighted by noisy power^${r.target.signalWeight})`
+              : ')')
           : 'ln-power'),
   );
 
@@ -1331,7 +1365,10 @@ export async function exportTrainedSpeechModel(args: {
       (extra.target?.kind === 'log-gain'
         ? 'validation MSE of the clean output against the scaled log-gain target'
         : extra.target?.kind === 'gain'
-          ? 'validation MSE of the clean output against the truncated magnitude mask'
+          ? 'validation MSE of the clean output against the truncated magnitude mask' +
+            (extra.target.signalWeight !== undefined
+              ? `, each bin weighted by the noisy power^${extra.target.signalWeight} (mean 1 per mixture)`
+              : '')
           : 'validation log-spectral MSE of the clean output (normalised units)') +
       ', mean of camera-present and camera-absent passes over the fixed validation set',
     trainSeconds: Math.round(extra.trainSeconds),
