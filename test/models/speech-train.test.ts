@@ -39,6 +39,7 @@ import {
   prepareMixture,
   reportPathFor,
   sidecarNoiseAware,
+  speechModelId,
   trainSpeechModel,
   trainedSpeechModelMeta,
 } from '../../src/models/speech/train.ts';
@@ -513,6 +514,7 @@ describe('AVDCNN training', () => {
     try {
       assert.equal(r.state.step, 6);
       assert.deepEqual(r.extra.target, { kind: 'gain', gainFloorDb: LOG_GAIN_FLOOR_DB, signalWeight: 0.5 });
+      assert.match(speechModelId(r.extra, r.state), /-sw0\.5-seed1-step6$/);
       assert.ok(
         lines.some((l) => /loss weighted by noisy power\^0\.5/.test(l)),
         lines.join('\n'),

@@ -1162,12 +1162,14 @@ export function sidecarNoiseAware(
   };
 }
 
-/** Identifier of a trained model: sizes, seed and the step of the weights. */
+/** Identifier of a trained model: input channels, sizes, loss weighting, seed and the step of the weights. */
 export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): string {
   const c = extra.config;
+  const t = extra.target;
+  const weighting = t?.kind === 'gain' && t.signalWeight !== undefined ? `-sw${t.signalWeight}` : '';
   return (
     `avdcnn-${c.context}${['', '', '-na', '-na3'][c.audioChannels] ?? ''}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}` +
-    `-seed${extra.seed}-step${extra.bestStep ?? state.step}`
+    `${weighting}-seed${extra.seed}-step${extra.bestStep ?? state.step}`
   );
 }
 
