@@ -160,6 +160,20 @@ describe('AVDCNN model', () => {
       assert.ok((losses[3] as number) < (losses[0] as number), 'training loss did not fall');
       assert.ok(after.total < 0.9 * before.total, `loss ${before.total} → ${after.total}`);
       assert.ok(Math.abs(after.total - (after.audio + c.videoLossWeight * after.video)) < 1e-5);
+      // Per-value clean weights reach the loss through the batch: all 2 doubles the audio term, all 0
+      // removes it, and a training step with weights leaks no tensor either.
+      const values = batch.clean.length;
+      const twice = await avdcnnEvaluate(
+        model,
+        { ...batch, cleanWeight: new Float32Array(values).fill(2) },
+        c,
+      );
+      const none = await avdcnnEvaluate(model, { ...batch, cleanWeight: new Float32Array(values) }, c);
+      assert.ok(Math.abs(twice.audio - 2 * after.audio) < 1e-5 * Math.max(1, after.audio), `${twice.audio}`);
+      assert.equal(none.audio, 0);
+      const held = tf.memory().numTensors;
+      await avdcnnTrainStep(model, optimizer, { ...batch, cleanWeight: new Float32Array(values).fill(1) }, c);
+      assert.equal(tf.memory().numTensors, held, 'weighted step leaks tensors');
     } finally {
       model.dispose();
       optimizer.dispose();
@@ -200,9 +214,13 @@ describe('AVDCNN model', () => {
       const half = avdcnnLoss(pred, { ...target, videoWeight: tf.tensor1d([1, 0]) }, 0.5);
       assert.ok(Math.abs(half.video.dataSync()[0]! - 2) < 1e-6); // (4 + 0) / 2
       assert.ok(Math.abs(half.total.dataSync()[0]! - 2) < 1e-6); // 1 + 0.5·2
-      // Per-value weights of the clean term: (3·1 + 0·1) / 2; all ones = unweighted.
-      const w = avdcnnLoss(pred, { ...target, cleanWeight: tf.tensor2d([[3, 0]]) }, 1);
+      // Per-value weights of the clean term, errors 1 and 4: (3·1 + 0·4) / 2; swapped (0·1 + 3·4) / 2;
+      // all ones = unweighted.
+      const uneven = { ...target, clean: tf.tensor2d([[0, 3]]) };
+      const w = avdcnnLoss(pred, { ...uneven, cleanWeight: tf.tensor2d([[3, 0]]) }, 1);
       assert.ok(Math.abs(w.audio.dataSync()[0]! - 1.5) < 1e-6);
+      const swapped = avdcnnLoss(pred, { ...uneven, cleanWeight: tf.tensor2d([[0, 3]]) }, 1);
+      assert.ok(Math.abs(swapped.audio.dataSync()[0]! - 6) < 1e-6);
       const ones = avdcnnLoss(pred, { ...target, cleanWeight: tf.tensor2d([[1, 1]]) }, 1);
       assert.ok(Math.abs(ones.total.dataSync()[0]! - full.total.dataSync()[0]!) < 1e-6);
     });

@@ -63,7 +63,11 @@ import type {
   SpeechTrainResult,
   SpeechTrainingReport,
 } from '../../src/models/speech/train.ts';
-import { AVDCNN_STFT, LIVE_STFT_512_128 } from '../../src/streams/features/audio/stft.ts';
+import {
+  AVDCNN_STFT,
+  LIVE_STFT_512_128,
+  stft as computeStft,
+} from '../../src/streams/features/audio/stft.ts';
 import type { StftConfig } from '../../src/streams/features/audio/stft.ts';
 import { readWavFile } from '../../src/streams/readers/wav.ts';
 import { fixture } from '../readers/shared-data.ts';
@@ -320,6 +324,11 @@ describe('AVDCNN training', () => {
     });
     assert.equal(plain.weight, undefined);
     assert.ok(p.weight !== undefined && p.weight.length === p.clean.length);
+    // From the noisy power (not the clean) with exponent 0.5; the ±dB level shift does not change them.
+    const fromNoisy = signalWeights(computeStft(mix.noisy, LIVE_STFT_512_128).logPower, 0.5);
+    assert.ok(p.weight.every((v, i) => Math.abs(v - fromNoisy[i]!) < 1e-4 * Math.max(1, v)));
+    const fromClean = signalWeights(computeStft(mix.clean, LIVE_STFT_512_128).logPower, 0.5);
+    assert.ok(p.weight.some((v, i) => Math.abs(v - fromClean[i]!) > 0.1));
     assert.ok(p.clean.every((v, i) => Math.abs(v - plain.clean[i]!) < 1e-4));
     assert.ok(Math.abs(p.weight.reduce((a, v) => a + v, 0) / p.weight.length - 1) < 1e-4);
     const refs = Array.from({ length: p.frames }, (_, i) => [0, i] as const);
@@ -504,9 +513,10 @@ describe('AVDCNN training', () => {
       /signalWeight needs the 'gain' target/,
     );
     const lines: string[] = [];
+    const dir = path.join(await tempDir(), 'ckpt');
     const r = await trainSpeechModel({
       ...base,
-      checkpointDir: path.join(await tempDir(), 'ckpt'),
+      checkpointDir: dir,
       target: 'gain',
       signalWeight: 0.5,
       log: (l) => lines.push(l),
@@ -515,6 +525,13 @@ describe('AVDCNN training', () => {
       assert.equal(r.state.step, 6);
       assert.deepEqual(r.extra.target, { kind: 'gain', gainFloorDb: LOG_GAIN_FLOOR_DB, signalWeight: 0.5 });
       assert.match(speechModelId(r.extra, r.state), /-sw0\.5-seed1-step6$/);
+      assert.ok(run !== undefined && !speechModelId(run.extra, run.state).includes('-sw'));
+      // Resuming the weighted run without the weighting (or with another Q) is another configuration.
+      for (const other of [{}, { signalWeight: 1 }])
+        await assert.rejects(
+          trainSpeechModel({ ...base, checkpointDir: dir, target: 'gain', maxSteps: 8, ...other }),
+          /another configuration/,
+        );
       assert.ok(
         lines.some((l) => /loss weighted by noisy power\^0\.5/.test(l)),
         lines.join('\n'),

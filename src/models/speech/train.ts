@@ -624,7 +624,8 @@ function validationRefs(items: readonly PreparedMixture[], maxFrames: number): E
 
 /**
  * MSE of the passthrough prediction over the referenced frames, in target units: g = 0 for the log-gain
- * target, the noisy ln power (normalised with the target statistics) for 'ln-power'.
+ * target, G = 1 for 'gain', the noisy ln power (normalised with the target statistics) for 'ln-power';
+ * weighted per value as the loss when the mixture carries weights (signal weighting).
  */
 export function passthroughMse(items: readonly PreparedMixture[], refs: readonly ExampleRef[]): number {
   let sum = 0;
