@@ -429,6 +429,7 @@ describe('AVDCNN training', () => {
       checkpointEvery: 10,
       logEvery: 10,
       maxSteps: 40,
+      data: { corpus: 'committed test fixtures' },
       log: (l) => lines.push(l),
       onMixture: (m) => drawn.push(m),
       onStep: (_, l) => losses.push(l.total),
@@ -591,6 +592,8 @@ describe('AVDCNN training', () => {
     try {
       assert.ok(maxAbsDiff(weightsOf(loaded.model), weightsOf(run.model)) === 0);
       assert.equal(loaded.extra.bestStep, run.extra.bestStep);
+      // The data description travels in the checkpoint, for the export's report.
+      assert.deepEqual(loaded.extra.data, { corpus: 'committed test fixtures' });
     } finally {
       loaded.model.dispose();
       run.model.dispose();
@@ -626,6 +629,7 @@ describe('AVDCNN training', () => {
     const a = await trainSpeechModel({
       ...base(dirA),
       signal: abort.signal,
+      data: { corpus: 'first invocation' },
       onBatch: order(seenA),
       onStep: (step) => {
         if (step === 4) abort.abort();
@@ -639,6 +643,7 @@ describe('AVDCNN training', () => {
     const lines: string[] = [];
     const b = await trainSpeechModel({ ...base(dirA), onBatch: order(seenB), log: (l) => lines.push(l) });
     assert.ok(lines.some((l) => /resumed from .* at step 4/.test(l)));
+    assert.deepEqual(b.extra.data, { corpus: 'first invocation' }); // kept when the resume gives none
     assert.deepEqual([...seenB.keys()], [5, 6, 7, 8]);
 
     const seenC = new Map<number, string[]>();

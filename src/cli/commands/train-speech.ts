@@ -10,7 +10,6 @@
  * (a checkpoint was saved first; run the same command again to resume).
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from '../command.ts';
 import { numberOpt, stringOpt, UsageError } from '../command.ts';
@@ -214,7 +213,9 @@ export const trainSpeechCommand: Command = {
           onnxPath,
           status: 'export-only',
           examplesPerS: null,
-          data: await loadDataDescription(checkpointDir),
+          data: extra.data ?? {
+            note: 'exported from a checkpoint saved without a data description; see the training log',
+          },
           backend: backend.backend,
           command,
           log,
@@ -268,9 +269,9 @@ export const trainSpeechCommand: Command = {
         audioOnly: args.values['audio-only'] === true,
         licences: [...new Set(data.catalog.noises.map((n) => n.licence))],
       };
-      await saveDataDescription(checkpointDir, dataDescription);
       const result = await trainSpeechModel({
         split: data.split,
+        data: dataDescription,
         train,
         validation,
         model: config,
@@ -322,36 +323,3 @@ export const trainSpeechCommand: Command = {
     }
   },
 };
-
-/** Where a training run keeps the description of its data, so `--export-only` can report it too. */
-export function dataDescriptionPath(checkpointDir: string): string {
-  return path.join(checkpointDir, 'data.json');
-}
-
-/** Writes the run's data description beside its checkpoints (at the start of training). */
-export async function saveDataDescription(
-  checkpointDir: string,
-  description: Readonly<Record<string, unknown>>,
-): Promise<void> {
-  mkdirSync(checkpointDir, { recursive: true });
-  await writeFile(dataDescriptionPath(checkpointDir), `${JSON.stringify(description, null, 2)}\n`);
-}
-
-/**
- * The data description saved by the training run, or a note saying there is none (checkpoints from before
- * it was saved). A file that is not a JSON object is an error, not silently replaced.
- */
-export async function loadDataDescription(checkpointDir: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(dataDescriptionPath(checkpointDir), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
-      return { note: 'exported from a checkpoint saved without a data description; see the training log' };
-    throw e;
-  }
-  const parsed: unknown = JSON.parse(text);
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new Error(`${dataDescriptionPath(checkpointDir)}: not a JSON object`);
-  return parsed as Record<string, unknown>;
-}

@@ -130,6 +130,11 @@ export interface SpeechTrainOptions {
   readonly gainFloorDb?: number;
   /** 'gain' target only: the exponent q of the loss's signal weighting (0 < q ≤ 1). Default none. */
   readonly signalWeight?: number;
+  /**
+   * What the data is (root, split, counts, licences; free-form JSON): kept in the checkpoint state, so an
+   * export from the checkpoint alone (`--export-only`) can report it. A resumed run takes the new one.
+   */
+  readonly data?: Readonly<Record<string, unknown>>;
   readonly checkpointDir: string;
   /** Examples (frames) per step. Default 32. */
   readonly batchSize?: number;
@@ -298,6 +303,8 @@ export interface SpeechTrainExtra {
   readonly trainSeconds: number;
   /** Lower is better (the criterion is a loss). */
   readonly bestScoreIs: 'lower';
+  /** The run's data description (`SpeechTrainOptions.data`); absent in checkpoints from before it. */
+  readonly data?: Readonly<Record<string, unknown>>;
 }
 
 export interface StftJson {
@@ -907,11 +914,12 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     lastValidationStep: 0,
     trainSeconds: 0,
     bestScoreIs: 'lower',
+    ...(o.data !== undefined ? { data: o.data } : {}),
   };
   const resumed = await store.loadLatest(model, optimizer);
   if (resumed !== null) {
     state = resumed.state;
-    extra = speechExtra(state, o.checkpointDir);
+    extra = { ...speechExtra(state, o.checkpointDir), ...(o.data !== undefined ? { data: o.data } : {}) };
     log(
       `resumed from ${resumed.path} at step ${state.step} (best validation ${state.bestScore?.toFixed(4) ?? '—'}` +
         `${extra.bestStep !== null ? ` at step ${extra.bestStep}` : ''})`,
