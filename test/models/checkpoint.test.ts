@@ -178,6 +178,57 @@ describe('CheckpointStore', () => {
     );
   });
 
+  it('carries an average of the weights beside them: restored as the weights on request, or handed over', async () => {
+    const dir = path.join(root, 'average');
+    const store = new CheckpointStore(dir);
+    const m = buildModel();
+    randomizeWeights(m, 11);
+    const raw = m.getWeights().map((w) => Array.from(w.dataSync()));
+    const averaged = buildModel();
+    randomizeWeights(averaged, 12);
+    const average = averaged.getWeights().map((w) => Array.from(w.dataSync()));
+    await store.save(m, state(1, new SeededRandom(1)), undefined, {
+      best: true,
+      average: averaged.getWeights(),
+    });
+    assert.ok((await readdir(path.join(dir, 'ckpt-00000001'))).includes('average.bin'));
+
+    // Resume: the raw weights into the model, the average to the caller.
+    const r = buildModel();
+    let handed: number[][] | undefined;
+    assert.ok(
+      await store.loadLatest(r, undefined, {
+        onAverage: (t) => (handed = t.map((x) => Array.from(x.dataSync()))),
+      }),
+    );
+    assert.deepEqual(
+      r.getWeights().map((w) => Array.from(w.dataSync())),
+      raw,
+    );
+    assert.deepEqual(handed, average);
+    // Export: the average as the weights.
+    const e = buildModel();
+    assert.ok(await store.loadBest(e, undefined, { weights: 'average' }));
+    assert.deepEqual(
+      e.getWeights().map((w) => Array.from(w.dataSync())),
+      average,
+    );
+    // A checkpoint without an average: asking for it is an error, not the raw weights.
+    await store.save(m, state(2, new SeededRandom(1)), undefined, { best: true });
+    await assert.rejects(store.loadBest(buildModel(), undefined, { weights: 'average' }), /has no average/);
+    // A wrong number of tensors is refused when saving.
+    await assert.rejects(
+      store.save(m, state(3, new SeededRandom(1)), undefined, { average: averaged.getWeights().slice(1) }),
+      /an average of/,
+    );
+    // A damaged average.bin makes the checkpoint unusable like a damaged weights.bin.
+    const d2 = path.join(root, 'average-damaged');
+    const s2 = new CheckpointStore(d2);
+    await s2.save(m, state(1, new SeededRandom(1)), undefined, { average: averaged.getWeights() });
+    await truncate(path.join(d2, 'ckpt-00000001', 'average.bin'), 8);
+    await assert.rejects(s2.loadLatest(buildModel()), /checksum mismatch/);
+  });
+
   it('refuses a checkpoint of another architecture', async () => {
     const store = new CheckpointStore(path.join(root, 'a'));
     const other = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2 })] });

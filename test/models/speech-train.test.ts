@@ -42,6 +42,8 @@ import {
   speechModelId,
   trainSpeechModel,
   trainedSpeechModelMeta,
+  validateSpeechModel,
+  validationRefs,
 } from '../../src/models/speech/train.ts';
 import {
   LOG_GAIN_FLOOR_DB,
@@ -49,7 +51,7 @@ import {
   logGainTarget,
   signalWeights,
 } from '../../src/models/speech/examples.ts';
-import { SpeechMixer } from '../../src/models/speech/mixing.ts';
+import { buildEvaluationSet, SpeechMixer } from '../../src/models/speech/mixing.ts';
 import { readSpeechModelMeta, speechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
 import type { SpeechModelRunner } from '../../src/models/speech/enhancer.ts';
@@ -541,6 +543,135 @@ describe('AVDCNN training', () => {
       assert.ok(Number.isFinite(h['valPassthrough']) && h['valPassthrough']! > 0);
     } finally {
       r.model.dispose();
+    }
+  });
+
+  test('weight average: validated, kept as best and exported; training itself unchanged; resumes exactly', async () => {
+    const { train, validation } = await pools(LIVE_STFT_512_128);
+    const base = (dir: string): SpeechTrainOptions => ({
+      split: SPLIT,
+      train,
+      validation,
+      model: { ...TINY, context: 'causal' },
+      checkpointDir: dir,
+      target: 'gain',
+      batchSize: 16,
+      roundMixtures: 2,
+      normMixtures: 8,
+      validationEvery: 4,
+      validationFrames: 128,
+      checkpointEvery: 2,
+      patience: 100,
+      maxSteps: 12,
+    });
+    const latestOf = async (dir: string, which: 'raw' | 'average'): Promise<Float32Array[]> => {
+      const m = buildAvdcnn(resolveAvdcnnConfig({ ...TINY, context: 'causal' }), 1);
+      try {
+        let average: Float32Array[] | undefined;
+        assert.ok(
+          await new CheckpointStore(dir).loadLatest(m, undefined, {
+            onAverage: (t) => (average = t.map((x) => x.dataSync() as Float32Array)),
+          }),
+        );
+        if (which === 'raw') return weightsOf(m);
+        assert.ok(average, 'the checkpoint carries the average');
+        return average;
+      } finally {
+        m.dispose();
+      }
+    };
+
+    // Interrupted at step 5 and resumed to 12, against an uninterrupted run, against a run without the average.
+    const dirA = path.join(await tempDir(), 'ckpt');
+    const dirC = path.join(await tempDir(), 'ckpt');
+    const dirPlain = path.join(await tempDir(), 'ckpt');
+    const abort = new AbortController();
+    const lines: string[] = [];
+    const a1 = await trainSpeechModel({
+      ...base(dirA),
+      averageDecay: 0.9,
+      signal: abort.signal,
+      log: (l) => lines.push(l),
+      onStep: (step) => {
+        if (step === 5) abort.abort();
+      },
+    });
+    assert.equal(a1.status, 'interrupted');
+    a1.model.dispose();
+    assert.ok(
+      lines.some((l) => /validates the weights' moving average \(decay 0\.9\)/.test(l)),
+      'log line',
+    );
+    const a = await trainSpeechModel({ ...base(dirA), averageDecay: 0.9 });
+    const c = await trainSpeechModel({ ...base(dirC), averageDecay: 0.9 });
+    const plain = await trainSpeechModel(base(dirPlain));
+    try {
+      for (const r of [a, c, plain]) assert.equal(r.state.step, 12);
+      // The average does not change what the optimiser does: the raw weights are the plain run's.
+      const rawVsPlain = maxAbsDiff(await latestOf(dirC, 'raw'), await latestOf(dirPlain, 'raw'));
+      assert.ok(rawVsPlain <= 1e-6, `raw weights with and without the average differ by ${rawVsPlain}`);
+      // A resumed run carries the average on exactly.
+      const rawResumed = maxAbsDiff(await latestOf(dirA, 'raw'), await latestOf(dirC, 'raw'));
+      assert.ok(rawResumed <= 1e-6, `resumed raw weights differ by ${rawResumed}`);
+      const averageResumed = maxAbsDiff(await latestOf(dirA, 'average'), await latestOf(dirC, 'average'));
+      assert.ok(averageResumed <= 1e-6, `resumed average differs by ${averageResumed}`);
+      a.state.history.forEach((h, i) =>
+        assert.ok(
+          Math.abs(h['valCriterion']! - c.state.history[i]!['valCriterion']!) <= 1e-6,
+          `validation ${i} after the resume`,
+        ),
+      );
+      // The average is not the raw weights, and the validation saw the average.
+      const averageVsRaw = maxAbsDiff(await latestOf(dirC, 'average'), await latestOf(dirC, 'raw'));
+      assert.ok(averageVsRaw > 1e-4, `the average is the raw weights (${averageVsRaw})`);
+      // …and it followed the training: nearer the last weights than the initial ones are.
+      const init = buildAvdcnn(c.config, 1);
+      const initVsRaw = maxAbsDiff(weightsOf(init), await latestOf(dirC, 'raw'));
+      init.dispose();
+      assert.ok(averageVsRaw < 0.5 * initVsRaw, `average ${averageVsRaw} vs initial weights ${initVsRaw}`);
+      const items = buildEvaluationSet(SPLIT, 'validation', validation, { snrsDb: [-5, 0, 5] }).map((m) =>
+        prepareMixture(m, LIVE_STFT_512_128, c.normaliser, c.config, 0, c.extra.target!),
+      );
+      const refs = validationRefs(items, 128);
+      const best = c.extra.bestStep!;
+      const recorded = c.state.history.find((h) => h['step'] === best)!['valCriterion']!;
+      const atBest = async (weights: 'raw' | 'average'): Promise<number> => {
+        const m = buildAvdcnn(c.config, 1);
+        try {
+          assert.ok(await new CheckpointStore(dirC).loadBest(m, undefined, { weights }), 'best checkpoint');
+          return (await validateSpeechModel(m, items, refs, c.config, contextOf(c.config))).criterion;
+        } finally {
+          m.dispose();
+        }
+      };
+      assert.ok(
+        Math.abs((await atBest('average')) - recorded) <= 1e-6,
+        'the recorded criterion is the average',
+      );
+      assert.ok(Math.abs((await atBest('raw')) - recorded) > 1e-6, 'and not the raw weights');
+      // The returned (exported) model is the best average, as is the export-only path's.
+      const exported = await loadBestSpeechCheckpoint(dirC);
+      try {
+        assert.equal(maxAbsDiff(weightsOf(c.model), weightsOf(exported.model)), 0);
+        assert.equal(
+          (await validateSpeechModel(c.model, items, refs, c.config, contextOf(c.config))).criterion,
+          recorded,
+        );
+      } finally {
+        exported.model.dispose();
+      }
+      assert.equal(c.extra.averageDecay, 0.9);
+      assert.match(speechModelId(c.extra, c.state), /-ema0\.9-seed1-step\d+$/);
+      assert.ok(!speechModelId(plain.extra, plain.state).includes('-ema'), 'plain id');
+      // Another decay, or none, is another configuration.
+      for (const other of [{}, { averageDecay: 0.99 }])
+        await assert.rejects(
+          trainSpeechModel({ ...base(dirC), maxSteps: 14, ...other }),
+          /another configuration/,
+        );
+      await assert.rejects(trainSpeechModel({ ...base(dirC), averageDecay: 1 }), /in \(0, 1\)/);
+    } finally {
+      for (const r of [a, c, plain]) r.model.dispose();
     }
   });
 

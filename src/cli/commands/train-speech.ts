@@ -71,6 +71,8 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
   --signal-weight Q     gain target: weight each bin's squared mask error by the noisy power^Q, mean 1 per
                         mixture (0 < Q <= 1; 1 = signal approximation, the masked output's magnitude error);
                         default unweighted
+  --ema-decay D         validate, keep and export an exponential moving average of the weights (decay D in
+                        (0, 1), e.g. 0.999; ramped up over the first steps); default the raw weights
   --noise-aware         a second audio input channel: the a posteriori SNR over a causal noise floor
                         (minimum statistics over 1.5 s), so the model knows the cabin's noise level
   --prior-snr           with --noise-aware (implied): a third channel, the decision-directed a priori SNR
@@ -113,6 +115,7 @@ export const trainSpeechCommand: Command = {
     target: { type: 'string' },
     'gain-floor-db': { type: 'string' },
     'signal-weight': { type: 'string' },
+    'ema-decay': { type: 'string' },
     'log-every': { type: 'string' },
     data: { type: 'string' },
     'audio-only': { type: 'boolean' },
@@ -183,6 +186,7 @@ export const trainSpeechCommand: Command = {
       gainFloorDb: numberOpt(args, 'gain-floor-db', LOG_GAIN_FLOOR_DB),
       signalWeight:
         stringOpt(args, 'signal-weight') !== undefined ? numberOpt(args, 'signal-weight', 1) : undefined,
+      emaDecay: stringOpt(args, 'ema-decay') !== undefined ? numberOpt(args, 'ema-decay', 0.999) : undefined,
       logEvery: intOpt(args, 'log-every', 50),
       checkpoints: checkpointDir,
       out: onnxPath,
@@ -199,6 +203,8 @@ export const trainSpeechCommand: Command = {
         throw new UsageError('--signal-weight must be a number in (0, 1]');
       if (command.target !== 'gain') throw new UsageError('--signal-weight needs --target gain');
     }
+    if (command.emaDecay !== undefined && !(command.emaDecay > 0 && command.emaDecay < 1))
+      throw new UsageError('--ema-decay must be a number in (0, 1)');
 
     const backend = await selectTrainingBackend({ log });
     log(`drivesense train speech ${JSON.stringify(command)}`);
@@ -284,6 +290,7 @@ export const trainSpeechCommand: Command = {
         target: command.target as SpeechTrainTarget['kind'],
         gainFloorDb: command.gainFloorDb,
         ...(command.signalWeight !== undefined ? { signalWeight: command.signalWeight } : {}),
+        ...(command.emaDecay !== undefined ? { averageDecay: command.emaDecay } : {}),
         validationEvery: command.valEvery,
         validationFrames: command.valFrames,
         checkpointEvery: command.checkpointEvery,

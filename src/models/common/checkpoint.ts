@@ -9,6 +9,8 @@
  *     manifest.json         format, state, tensor index (name, shape, dtype, byte offset), SHA-256 of the files
  *     weights.bin           model weights, model.weights order (trainable and not: BN moving statistics too)
  *     optimizer.bin         optimizer state (e.g. Adam: iterations, first and second moments)
+ *     average.bin           only when saved with `average`: a moving average of the weights (same order and
+ *                           shapes as weights.bin), which a trainer validates and exports instead of the raw ones
  *   latest.json             {"sequence": 12, "dir": "ckpt-00000012"}
  *   best.json               the same, for the checkpoint saved with `best: true` (never pruned)
  *
@@ -78,7 +80,9 @@ interface Manifest {
   state: TrainingState;
   weights: TensorEntry[];
   optimizer: { className: string; config: unknown; tensors: TensorEntry[] } | null;
-  sha256: { 'weights.bin': string; 'optimizer.bin': string };
+  /** Present when the checkpoint carries an average of the weights (average.bin). */
+  average?: TensorEntry[];
+  sha256: { 'weights.bin': string; 'optimizer.bin': string; 'average.bin'?: string };
 }
 
 export interface CheckpointInfo {
@@ -95,6 +99,18 @@ export interface CheckpointStoreOptions {
 export interface SaveOptions {
   /** Also record this checkpoint as the best one (kept until a better one replaces it). */
   best?: boolean;
+  /** A moving average of the weights to save beside them (`model.weights` order and shapes). */
+  average?: readonly tf.Tensor[];
+}
+
+export interface LoadOptions {
+  /**
+   * Which weights go into the model: the raw ones (default) or the saved average (an error when the
+   * checkpoint has none).
+   */
+  weights?: 'raw' | 'average';
+  /** Receives the saved average, when the checkpoint has one (tensors disposed after the call). */
+  onAverage?: (tensors: readonly tf.Tensor[]) => void;
 }
 
 const CKPT = /^ckpt-(\d{8})$/;
@@ -264,6 +280,16 @@ export class CheckpointStore {
         tensors: packed.index,
       };
     }
+    let average: Awaited<ReturnType<typeof pack>> | undefined;
+    if (options.average !== undefined) {
+      if (options.average.length !== model.weights.length)
+        throw new Error(
+          `checkpoint: an average of ${options.average.length} tensors for ${model.weights.length} weights`,
+        );
+      average = await pack(
+        model.weights.map((w, i) => ({ name: w.originalName, tensor: options.average![i] as tf.Tensor })),
+      );
+    }
     const manifest: Manifest = {
       format: 'drivesense.checkpoint',
       version: 1,
@@ -271,12 +297,18 @@ export class CheckpointStore {
       state: structuredClone(state),
       weights: weights.index,
       optimizer: optimizerPart,
-      sha256: { 'weights.bin': sha256(weights.bytes), 'optimizer.bin': sha256(optimizerBytes) },
+      ...(average !== undefined ? { average: average.index } : {}),
+      sha256: {
+        'weights.bin': sha256(weights.bytes),
+        'optimizer.bin': sha256(optimizerBytes),
+        ...(average !== undefined ? { 'average.bin': sha256(average.bytes) } : {}),
+      },
     };
     const tmp = path.join(this.dir, `${TMP_PREFIX}${dirName(sequence)}-${process.pid}`);
     await mkdir(tmp, { recursive: true });
     await writeDurable(path.join(tmp, 'weights.bin'), weights.bytes);
     await writeDurable(path.join(tmp, 'optimizer.bin'), optimizerBytes);
+    if (average !== undefined) await writeDurable(path.join(tmp, 'average.bin'), average.bytes);
     await writeDurable(path.join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
     await fsyncDir(tmp);
     const final = path.join(this.dir, dirName(sequence));
@@ -303,7 +335,7 @@ export class CheckpointStore {
   /** Reads and verifies one checkpoint; throws if it is incomplete or corrupt. */
   private async read(
     sequence: number,
-  ): Promise<{ manifest: Manifest; weights: Uint8Array; optimizer: Uint8Array }> {
+  ): Promise<{ manifest: Manifest; weights: Uint8Array; optimizer: Uint8Array; average?: Uint8Array }> {
     const dir = path.join(this.dir, dirName(sequence));
     const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
     if (manifest.format !== 'drivesense.checkpoint' || manifest.version !== 1) {
@@ -317,7 +349,10 @@ export class CheckpointStore {
     ) {
       throw new Error(`${dir}: checksum mismatch`);
     }
-    return { manifest, weights, optimizer };
+    if (manifest.average === undefined) return { manifest, weights, optimizer };
+    const average = new Uint8Array(await readFile(path.join(dir, 'average.bin')));
+    if (sha256(average) !== manifest.sha256['average.bin']) throw new Error(`${dir}: checksum mismatch`);
+    return { manifest, weights, optimizer, average };
   }
 
   /** Candidate sequences, newest first, the pointer's target first when it exists. */
@@ -335,13 +370,21 @@ export class CheckpointStore {
    * Pass a fresh optimizer (before its first step): TF.js's setWeights replaces accumulators without
    * disposing the old ones, and its state is matched to the trainable weights by position.
    */
-  async loadLatest(model: tf.LayersModel, optimizer?: tf.Optimizer): Promise<CheckpointInfo | null> {
-    return this.loadFirst(await this.candidates('latest.json'), model, optimizer);
+  async loadLatest(
+    model: tf.LayersModel,
+    optimizer?: tf.Optimizer,
+    options: LoadOptions = {},
+  ): Promise<CheckpointInfo | null> {
+    return this.loadFirst(await this.candidates('latest.json'), model, optimizer, options);
   }
 
   /** Restores the checkpoint saved with `best: true` (e.g. after early stopping); null if none. */
-  async loadBest(model: tf.LayersModel, optimizer?: tf.Optimizer): Promise<CheckpointInfo | null> {
-    return this.loadFirst(await this.candidates('best.json'), model, optimizer);
+  async loadBest(
+    model: tf.LayersModel,
+    optimizer?: tf.Optimizer,
+    options: LoadOptions = {},
+  ): Promise<CheckpointInfo | null> {
+    return this.loadFirst(await this.candidates('best.json'), model, optimizer, options);
   }
 
   /** The checkpoints on disk (complete-looking ones), oldest first, without loading tensors. */
@@ -363,6 +406,7 @@ export class CheckpointStore {
     sequences: readonly number[],
     model: tf.LayersModel,
     optimizer: tf.Optimizer | undefined,
+    options: LoadOptions,
   ): Promise<CheckpointInfo | null> {
     await this.removeTemporaries();
     const errors: string[] = [];
@@ -374,7 +418,7 @@ export class CheckpointStore {
         errors.push((err as Error).message);
         continue;
       }
-      await restore(read.manifest, read.weights, read.optimizer, model, optimizer);
+      await restore(read, model, optimizer, options);
       return { sequence: s, path: path.join(this.dir, dirName(s)), state: read.manifest.state };
     }
     if (errors.length > 0 && sequences.length > 0) {
@@ -385,19 +429,24 @@ export class CheckpointStore {
 }
 
 async function restore(
-  manifest: Manifest,
-  weightBytes: Uint8Array,
-  optimizerBytes: Uint8Array,
+  read: { manifest: Manifest; weights: Uint8Array; optimizer: Uint8Array; average?: Uint8Array },
   model: tf.LayersModel,
   optimizer: tf.Optimizer | undefined,
+  options: LoadOptions,
 ): Promise<void> {
+  const { manifest, optimizer: optimizerBytes } = read;
+  const useAverage = options.weights === 'average';
+  if (useAverage && (manifest.average === undefined || read.average === undefined))
+    throw new Error(`checkpoint ${manifest.sequence} has no average of the weights`);
+  const weightBytes = useAverage ? read.average! : read.weights;
+  const weightIndex = useAverage ? manifest.average! : manifest.weights;
   const modelWeights = model.weights;
-  if (modelWeights.length !== manifest.weights.length) {
+  if (modelWeights.length !== weightIndex.length) {
     throw new Error(
-      `checkpoint has ${manifest.weights.length} weight tensors, the model ${modelWeights.length}: not the same architecture`,
+      `checkpoint has ${weightIndex.length} weight tensors, the model ${modelWeights.length}: not the same architecture`,
     );
   }
-  manifest.weights.forEach((entry, i) => {
+  weightIndex.forEach((entry, i) => {
     const w = modelWeights[i];
     if (
       w === undefined ||
@@ -409,11 +458,19 @@ async function restore(
       );
     }
   });
-  const tensors = manifest.weights.map((entry) => unpack(entry, weightBytes));
+  const tensors = weightIndex.map((entry) => unpack(entry, weightBytes));
   try {
     model.setWeights(tensors);
   } finally {
     tf.dispose(tensors);
+  }
+  if (options.onAverage !== undefined && manifest.average !== undefined && read.average !== undefined) {
+    const average = manifest.average.map((entry) => unpack(entry, read.average!));
+    try {
+      options.onAverage(average);
+    } finally {
+      tf.dispose(average);
+    }
   }
   if (optimizer !== undefined && manifest.optimizer !== null) {
     if (optimizer.getClassName() !== manifest.optimizer.className) {

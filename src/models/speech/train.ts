@@ -57,7 +57,8 @@ import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { CheckpointStore, initialTrainingState } from '../common/checkpoint.ts';
-import type { TrainingState } from '../common/checkpoint.ts';
+import type { LoadOptions, TrainingState } from '../common/checkpoint.ts';
+import { checkAverageDecay, WeightAverage } from '../common/weight-average.ts';
 import { saveOnnxModel } from '../common/onnx-export.ts';
 import type { SavedOnnxModel } from '../common/onnx-export.ts';
 import { OnnxSession } from '../common/onnx-session.ts';
@@ -148,6 +149,11 @@ export interface SpeechTrainOptions {
   readonly gainDb?: number;
   /** Speed perturbation factors of the training speech (mixing.ts `speedFactors`). Default none. */
   readonly speedFactors?: readonly number[];
+  /**
+   * Decay d of an exponential moving average of the weights (0 < d < 1; weight-average.ts): validation,
+   * the best checkpoint and the export use the average. Default none (the raw weights).
+   */
+  readonly averageDecay?: number;
   /** Mixtures pooled and shuffled per round. Default 64 (~22,000 frames at hop 128, ~700 batches of 32). */
   readonly roundMixtures?: number;
   /** Training mixtures for the normaliser statistics. Default 128. */
@@ -305,6 +311,8 @@ export interface SpeechTrainExtra {
   readonly bestScoreIs: 'lower';
   /** The run's data description (`SpeechTrainOptions.data`); absent in checkpoints from before it. */
   readonly data?: Readonly<Record<string, unknown>>;
+  /** Decay of the weight average the run validates and exports; absent: the raw weights. */
+  readonly averageDecay?: number;
 }
 
 export interface StftJson {
@@ -620,7 +628,8 @@ function buildRound(
 }
 
 /** Every k-th frame of the validation mixtures so that at most `maxFrames` are used. */
-function validationRefs(items: readonly PreparedMixture[], maxFrames: number): ExampleRef[] {
+/** The validation frames used: every k-th frame of the fixed set, at most `maxFrames`. */
+export function validationRefs(items: readonly PreparedMixture[], maxFrames: number): ExampleRef[] {
   const all: ExampleRef[] = [];
   items.forEach((p, m) => {
     for (let t = 0; t < p.frames; t++) all.push([m, t]);
@@ -712,6 +721,7 @@ interface Resolved {
   readonly validationSnrsDb: readonly number[];
   readonly gainDb: number;
   readonly speedFactors: readonly number[];
+  readonly averageDecay: number | undefined;
   readonly roundMixtures: number;
   readonly normMixtures: number;
   readonly validationFrames: number;
@@ -765,6 +775,7 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     validationSnrsDb: o.validationSnrsDb ?? [-5, 0, 5],
     gainDb,
     speedFactors: o.speedFactors ?? [],
+    averageDecay: o.averageDecay !== undefined ? checkAverageDecay(o.averageDecay) : undefined,
     roundMixtures: int(o.roundMixtures, 64, 'roundMixtures'),
     normMixtures: int(o.normMixtures, 128, 'normMixtures'),
     validationFrames: int(o.validationFrames, 4096, 'validationFrames'),
@@ -790,6 +801,8 @@ function fingerprintOf(r: Resolved, splitHash: string): string {
       ...(r.target.kind !== 'ln-power' ? { target: r.target } : {}),
       // Absent without speed perturbation, so earlier runs keep their fingerprint.
       ...(r.speedFactors.length > 0 ? { speedFactors: r.speedFactors } : {}),
+      // Absent without weight averaging, so earlier runs keep their fingerprint.
+      ...(r.averageDecay !== undefined ? { averageDecay: r.averageDecay } : {}),
       splitHash,
     }),
   );
@@ -915,8 +928,15 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     trainSeconds: 0,
     bestScoreIs: 'lower',
     ...(o.data !== undefined ? { data: o.data } : {}),
+    ...(r.averageDecay !== undefined ? { averageDecay: r.averageDecay } : {}),
   };
-  const resumed = await store.loadLatest(model, optimizer);
+  // The average starts at the initial weights (a fresh run) or comes from the checkpoint (a resume).
+  const average = r.averageDecay !== undefined ? WeightAverage.of(model, r.averageDecay) : undefined;
+  const resumed = await store.loadLatest(
+    model,
+    optimizer,
+    average !== undefined ? { onAverage: (t) => average.set(t) } : {},
+  );
   if (resumed !== null) {
     state = resumed.state;
     extra = { ...speechExtra(state, o.checkpointDir), ...(o.data !== undefined ? { data: o.data } : {}) };
@@ -928,7 +948,8 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     const p = avdcnnParameterCount(config);
     log(
       `new run: AVDCNN ${config.context}, FC ${config.fc1Units}/${config.fc2Units}/${config.fcAudioUnits}/` +
-        `${config.fcVisualUnits}, ${p.total} parameters, batch ${batchSize}, STFT ${r.stft.windowLength}/${r.stft.hop}`,
+        `${config.fcVisualUnits}, ${p.total} parameters, batch ${batchSize}, STFT ${r.stft.windowLength}/${r.stft.hop}` +
+        (average !== undefined ? `; validates the weights' moving average (decay ${average.decay})` : ''),
     );
   }
 
@@ -968,11 +989,15 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
   let lastClock = t0;
   const save = async (best = false): Promise<void> => {
     snapshot();
-    await store.save(model, state, optimizer, { best });
+    await store.save(model, state, optimizer, {
+      best,
+      ...(average !== undefined ? { average: average.tensors() } : {}),
+    });
   };
 
   const validate = async (): Promise<boolean> => {
-    const v = await validateSpeechModel(model, valItems, valRefs, config, context);
+    const run = () => validateSpeechModel(model, valItems, valRefs, config, context);
+    const v = average !== undefined ? await average.withAveraged(run) : await run();
     const improved = state.bestScore === null || v.criterion < state.bestScore - minDelta;
     state.epoch++;
     if (improved) {
@@ -1046,6 +1071,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     const loss = await avdcnnTrainStep(model, optimizer, batch, config);
     if (!Number.isFinite(loss.total))
       throw new Error(`speech training: the loss is ${loss.total} at step ${state.step + 1}`);
+    average?.update(state.step);
     state.step++;
     stepsThisRun++;
     extra = { ...extra, examples: extra.examples + batchSize };
@@ -1092,13 +1118,14 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
         : status === 'max-steps'
           ? `the step limit (${maxSteps})`
           : 'the time budget';
-    const best = await store.loadBest(model);
+    const best = await store.loadBest(model, undefined, average !== undefined ? { weights: 'average' } : {});
     log(
       `stopped at step ${state.step} by ${why}; best validation ${state.bestScore?.toFixed(4) ?? '—'} at step ` +
         `${extra.bestStep ?? '—'}${best !== null ? ` (restored from ${best.path})` : ''}`,
     );
   }
   optimizer.dispose();
+  average?.dispose();
   const seconds = (trainEnd - t0) / 1000;
   return {
     status,
@@ -1127,7 +1154,9 @@ export async function loadBestSpeechCheckpoint(checkpointDir: string): Promise<{
   if (latest === null) throw new Error(`no checkpoint in ${checkpointDir}`);
   const extra0 = speechExtra(latest, checkpointDir);
   const model = buildAvdcnn(extra0.config, extra0.seed);
-  const best = (await store.loadBest(model)) ?? (await store.loadLatest(model));
+  const weights: LoadOptions = extra0.averageDecay !== undefined ? { weights: 'average' } : {};
+  const best =
+    (await store.loadBest(model, undefined, weights)) ?? (await store.loadLatest(model, undefined, weights));
   if (best === null) {
     model.dispose();
     throw new Error(`no usable checkpoint in ${checkpointDir}`);
@@ -1176,9 +1205,10 @@ export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): st
   const c = extra.config;
   const t = extra.target;
   const weighting = t?.kind === 'gain' && t.signalWeight !== undefined ? `-sw${t.signalWeight}` : '';
+  const averaged = extra.averageDecay !== undefined ? `-ema${extra.averageDecay}` : '';
   return (
     `avdcnn-${c.context}${['', '', '-na', '-na3'][c.audioChannels] ?? ''}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}` +
-    `${weighting}-seed${extra.seed}-step${extra.bestStep ?? state.step}`
+    `${weighting}${averaged}-seed${extra.seed}-step${extra.bestStep ?? state.step}`
   );
 }
 
@@ -1216,6 +1246,9 @@ export function trainedSpeechModelMeta(
         splitHash: extra.splitHash,
         context: { mode: config.context, ...ctx, currentFrameIndex: currentFrameIndex(config) },
         algorithmicDelayMs: algorithmicDelay(extra.stft, ctx.future).ms,
+        ...(extra.averageDecay !== undefined
+          ? { weights: `exponential moving average of the training weights, decay ${extra.averageDecay}` }
+          : {}),
         features:
           'ln(|X|^2 + 1e-10) per bin of a periodic-Hann STFT; input row r of frame t = normalised noisy frame ' +
           't - past + r (oldest first, edge frames repeated)' +
