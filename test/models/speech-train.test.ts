@@ -61,6 +61,7 @@ import type { NoiseAwareParams } from '../../src/streams/features/audio/noise-aw
 import { DEFAULT_STD_FLOOR } from '../../src/streams/features/audio/normalize.ts';
 import type {
   PreparedMixture,
+  SpeechTrainExtra,
   SpeechTrainOptions,
   SpeechTrainResult,
   SpeechTrainingReport,
@@ -527,8 +528,18 @@ describe('AVDCNN training', () => {
     try {
       assert.equal(r.state.step, 6);
       assert.deepEqual(r.extra.target, { kind: 'gain', gainFloorDb: LOG_GAIN_FLOOR_DB, signalWeight: 0.5 });
-      assert.match(speechModelId(r.extra, r.state), /-sw0\.5-seed1-step6$/);
-      assert.ok(run !== undefined && !speechModelId(run.extra, run.state).includes('-sw'));
+      assert.match(speechModelId(r.extra, r.state), /-32-32-32-64-gain-sw0\.5-seed1-step6$/);
+      assert.ok(run !== undefined && !speechModelId(run.extra, run.state).includes('-sw'), 'unweighted id');
+      // The target is named (none for the default log-gain), and G_min when it is not the default.
+      assert.match(speechModelId(run.extra, run.state), /-32-32-32-64-seed1-step\d+$/);
+      const other = (target: SpeechTrainExtra['target']): string =>
+        speechModelId(
+          { ...r.extra, ...(target !== undefined ? { target } : { target: undefined }) },
+          r.state,
+        );
+      assert.match(other({ kind: 'gain', gainFloorDb: -30 }), /-64-gain-floor-30-seed1/);
+      assert.match(other({ kind: 'ln-power' }), /-64-lnpower-seed1/);
+      assert.match(other(undefined), /-64-lnpower-seed1/);
       // Resuming the weighted run without the weighting (or with another Q) is another configuration.
       for (const other of [{}, { signalWeight: 1 }])
         await assert.rejects(
@@ -661,7 +672,7 @@ describe('AVDCNN training', () => {
         exported.model.dispose();
       }
       assert.equal(c.extra.averageDecay, 0.9);
-      assert.match(speechModelId(c.extra, c.state), /-ema0\.9-seed1-step\d+$/);
+      assert.match(speechModelId(c.extra, c.state), /-gain-ema0\.9-seed1-step\d+$/);
       assert.ok(!speechModelId(plain.extra, plain.state).includes('-ema'), 'plain id');
       // Another decay, or none, is another configuration.
       for (const other of [{}, { averageDecay: 0.99 }])

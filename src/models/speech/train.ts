@@ -1200,15 +1200,23 @@ export function sidecarNoiseAware(
   };
 }
 
-/** Identifier of a trained model: input channels, sizes, loss weighting, seed and the step of the weights. */
+/**
+ * Identifier of a trained model: input channels, sizes, target (none for the default log-gain; G_min when not
+ * the default), loss weighting, weight averaging, seed and the step of the weights.
+ */
 export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): string {
   const c = extra.config;
   const t = extra.target;
+  const kind = t === undefined || t.kind === 'ln-power' ? '-lnpower' : t.kind === 'gain' ? '-gain' : '';
+  const floor =
+    t !== undefined && t.kind !== 'ln-power' && t.gainFloorDb !== LOG_GAIN_FLOOR_DB
+      ? `-floor${t.gainFloorDb}`
+      : '';
   const weighting = t?.kind === 'gain' && t.signalWeight !== undefined ? `-sw${t.signalWeight}` : '';
   const averaged = extra.averageDecay !== undefined ? `-ema${extra.averageDecay}` : '';
   return (
     `avdcnn-${c.context}${['', '', '-na', '-na3'][c.audioChannels] ?? ''}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}` +
-    `${weighting}${averaged}-seed${extra.seed}-step${extra.bestStep ?? state.step}`
+    `${kind}${floor}${weighting}${averaged}-seed${extra.seed}-step${extra.bestStep ?? state.step}`
   );
 }
 
