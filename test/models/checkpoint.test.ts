@@ -191,7 +191,10 @@ describe('CheckpointStore', () => {
       best: true,
       average: averaged.getWeights(),
     });
-    assert.ok((await readdir(path.join(dir, 'ckpt-00000001'))).includes('average.bin'));
+    assert.ok(
+      (await readdir(path.join(dir, 'ckpt-00000001'))).includes('average.bin'),
+      'average.bin written',
+    );
 
     // Resume: the raw weights into the model, the average to the caller.
     const r = buildModel();
@@ -200,6 +203,7 @@ describe('CheckpointStore', () => {
       await store.loadLatest(r, undefined, {
         onAverage: (t) => (handed = t.map((x) => Array.from(x.dataSync()))),
       }),
+      'latest loaded',
     );
     assert.deepEqual(
       r.getWeights().map((w) => Array.from(w.dataSync())),
@@ -208,7 +212,7 @@ describe('CheckpointStore', () => {
     assert.deepEqual(handed, average);
     // Export: the average as the weights.
     const e = buildModel();
-    assert.ok(await store.loadBest(e, undefined, { weights: 'average' }));
+    assert.ok(await store.loadBest(e, undefined, { weights: 'average' }), 'best loaded');
     assert.deepEqual(
       e.getWeights().map((w) => Array.from(w.dataSync())),
       average,

@@ -583,6 +583,7 @@ describe('AVDCNN training', () => {
           await new CheckpointStore(dir).loadLatest(m, undefined, {
             onAverage: (t) => (average = t.map((x) => x.dataSync() as Float32Array)),
           }),
+          'latest checkpoint',
         );
         if (which === 'raw') return weightsOf(m);
         assert.ok(average, 'the checkpoint carries the average');
@@ -626,6 +627,7 @@ describe('AVDCNN training', () => {
       assert.ok(rawResumed <= 1e-6, `resumed raw weights differ by ${rawResumed}`);
       const averageResumed = maxAbsDiff(await latestOf(dirA, 'average'), await latestOf(dirC, 'average'));
       assert.ok(averageResumed <= 1e-6, `resumed average differs by ${averageResumed}`);
+      assert.equal(a.state.history.length, c.state.history.length, 'validation rounds after the resume');
       a.state.history.forEach((h, i) =>
         assert.ok(
           Math.abs(h['valCriterion']! - c.state.history[i]!['valCriterion']!) <= 1e-6,

@@ -92,7 +92,9 @@ describe('WeightAverage', () => {
   test('withAveraged: the model predicts with the average inside, the raw weights come back (also on a throw)', async () => {
     const model = buildModel();
     randomizeWeights(model, 4);
+    const beforeAverage = tf.memory().numTensors;
     const avg = WeightAverage.of(model, 0.9);
+    assert.equal(tf.memory().numTensors, beforeAverage + model.weights.length, 'one copy of each weight');
     const x = tf.tensor2d([
       [0.1, -0.2, 0.3],
       [1, 0.5, -1],
@@ -122,6 +124,8 @@ describe('WeightAverage', () => {
       assertClose(values(model), raw, 0, 'after a throw');
       avg.update(50);
       assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+      avg.dispose();
+      assert.equal(tf.memory().numTensors, beforeAverage + 1, 'dispose frees the copy (x remains)');
     } finally {
       tf.dispose(x);
       avg.dispose();
@@ -146,7 +150,7 @@ describe('WeightAverage', () => {
       other.dispose();
       assert.throws(() => avg.set(avg.tensors().slice(1)), /tensors for/);
       const wrong = avg.tensors().map((t, i) => (i === 0 ? tf.zeros([2, 2]) : t));
-      assert.throws(() => avg.set(wrong), /has shape \[2,2\]/);
+      assert.throws(() => avg.set(wrong), /is float32 \[2,2\]/);
       tf.dispose(wrong[0]!);
     } finally {
       avg.dispose();

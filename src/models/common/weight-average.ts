@@ -33,7 +33,12 @@ export class WeightAverage {
     private readonly model: tf.LayersModel,
     readonly decay: number,
   ) {
-    this.shadow = model.getWeights().map((w) => tf.variable(w.clone(), false));
+    this.shadow = model.getWeights().map((w) => {
+      const copy = w.clone();
+      const v = tf.variable(copy, false); // holds its own reference to the copy's data
+      copy.dispose();
+      return v;
+    });
   }
 
   /** An average that starts at the model's current weights. */
@@ -41,7 +46,10 @@ export class WeightAverage {
     return new WeightAverage(model, checkAverageDecay(decay));
   }
 
-  /** Folds the model's current weights into the average; `updates` is the number of earlier updates. */
+  /**
+   * Folds the model's current weights into the average; `updates` is the number of earlier updates.
+   * Weights that are not float32 (none in the models here) keep their first value.
+   */
   update(updates: number): void {
     const d = averageDecay(this.decay, updates);
     const current = this.model.getWeights();
@@ -59,14 +67,16 @@ export class WeightAverage {
     return this.shadow;
   }
 
-  /** Replaces the average (e.g. from a checkpoint); shapes must match the model's weights. */
+  /** Replaces the average (e.g. from a checkpoint); shapes and dtypes must match the model's weights. */
   set(tensors: readonly tf.Tensor[]): void {
     if (tensors.length !== this.shadow.length)
       throw new Error(`weight average: ${tensors.length} tensors for ${this.shadow.length} weights`);
     tensors.forEach((t, i) => {
       const s = this.shadow[i]!;
-      if (!tf.util.arraysEqual(t.shape, s.shape))
-        throw new Error(`weight average: tensor ${i} has shape [${t.shape}], the model [${s.shape}]`);
+      if (!tf.util.arraysEqual(t.shape, s.shape) || t.dtype !== s.dtype)
+        throw new Error(
+          `weight average: tensor ${i} is ${t.dtype} [${t.shape}], the model's ${s.dtype} [${s.shape}]`,
+        );
       s.assign(t);
     });
   }

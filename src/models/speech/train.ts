@@ -627,7 +627,6 @@ function buildRound(
   return { items, order };
 }
 
-/** Every k-th frame of the validation mixtures so that at most `maxFrames` are used. */
 /** The validation frames used: every k-th frame of the fixed set, at most `maxFrames`. */
 export function validationRefs(items: readonly PreparedMixture[], maxFrames: number): ExampleRef[] {
   const all: ExampleRef[] = [];
@@ -932,11 +931,21 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
   };
   // The average starts at the initial weights (a fresh run) or comes from the checkpoint (a resume).
   const average = r.averageDecay !== undefined ? WeightAverage.of(model, r.averageDecay) : undefined;
+  let averageRestored = false;
   const resumed = await store.loadLatest(
     model,
     optimizer,
-    average !== undefined ? { onAverage: (t) => average.set(t) } : {},
+    average !== undefined
+      ? {
+          onAverage: (t) => {
+            average.set(t);
+            averageRestored = true;
+          },
+        }
+      : {},
   );
+  if (resumed !== null && average !== undefined && !averageRestored)
+    throw new Error(`${resumed.path}: the run averages its weights, but the checkpoint has no average`);
   if (resumed !== null) {
     state = resumed.state;
     extra = { ...speechExtra(state, o.checkpointDir), ...(o.data !== undefined ? { data: o.data } : {}) };
