@@ -220,6 +220,10 @@ describe('CheckpointStore', () => {
     // A checkpoint without an average: asking for it is an error, not the raw weights.
     await store.save(m, state(2, new SeededRandom(1)), undefined, { best: true });
     await assert.rejects(store.loadBest(buildModel(), undefined, { weights: 'average' }), /has no average/);
+    await assert.rejects(
+      store.loadBest(buildModel(), undefined, { onAverage: () => undefined }),
+      /has no average/,
+    );
     // A wrong number of tensors is refused when saving.
     await assert.rejects(
       store.save(m, state(3, new SeededRandom(1)), undefined, { average: averaged.getWeights().slice(1) }),

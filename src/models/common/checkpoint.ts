@@ -109,7 +109,7 @@ export interface LoadOptions {
    * checkpoint has none).
    */
   weights?: 'raw' | 'average';
-  /** Receives the saved average, when the checkpoint has one (tensors disposed after the call). */
+  /** Receives the saved average (tensors disposed after the call); an error when the checkpoint has none. */
   onAverage?: (tensors: readonly tf.Tensor[]) => void;
 }
 
@@ -436,7 +436,10 @@ async function restore(
 ): Promise<void> {
   const { manifest, optimizer: optimizerBytes } = read;
   const useAverage = options.weights === 'average';
-  if (useAverage && (manifest.average === undefined || read.average === undefined))
+  if (
+    (useAverage || options.onAverage !== undefined) &&
+    (manifest.average === undefined || read.average === undefined)
+  )
     throw new Error(`checkpoint ${manifest.sequence} has no average of the weights`);
   const weightBytes = useAverage ? read.average! : read.weights;
   const weightIndex = useAverage ? manifest.average! : manifest.weights;
@@ -464,8 +467,8 @@ async function restore(
   } finally {
     tf.dispose(tensors);
   }
-  if (options.onAverage !== undefined && manifest.average !== undefined && read.average !== undefined) {
-    const average = manifest.average.map((entry) => unpack(entry, read.average!));
+  if (options.onAverage !== undefined) {
+    const average = manifest.average!.map((entry) => unpack(entry, read.average!));
     try {
       options.onAverage(average);
     } finally {

@@ -931,21 +931,11 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
   };
   // The average starts at the initial weights (a fresh run) or comes from the checkpoint (a resume).
   const average = r.averageDecay !== undefined ? WeightAverage.of(model, r.averageDecay) : undefined;
-  let averageRestored = false;
   const resumed = await store.loadLatest(
     model,
     optimizer,
-    average !== undefined
-      ? {
-          onAverage: (t) => {
-            average.set(t);
-            averageRestored = true;
-          },
-        }
-      : {},
+    average !== undefined ? { onAverage: (t) => average.set(t) } : {},
   );
-  if (resumed !== null && average !== undefined && !averageRestored)
-    throw new Error(`${resumed.path}: the run averages its weights, but the checkpoint has no average`);
   if (resumed !== null) {
     state = resumed.state;
     extra = { ...speechExtra(state, o.checkpointDir), ...(o.data !== undefined ? { data: o.data } : {}) };
