@@ -17,7 +17,7 @@ import { sidecarPathFor } from '../../src/models/common/onnx-export.ts';
 import type { OnnxSidecar } from '../../src/models/common/onnx-export.ts';
 import { SeededRandom } from '../../src/models/common/rng.ts';
 import type { AvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
-import { buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
+import { AVDCNN_DEFAULTS, buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import { alignMouth } from '../../src/models/speech/corpus.ts';
 import type {
   LoadedNoise,
@@ -528,18 +528,23 @@ describe('AVDCNN training', () => {
     try {
       assert.equal(r.state.step, 6);
       assert.deepEqual(r.extra.target, { kind: 'gain', gainFloorDb: LOG_GAIN_FLOOR_DB, signalWeight: 0.5 });
-      assert.match(speechModelId(r.extra, r.state), /-32-32-32-64-gain-sw0\.5-seed1-step6$/);
+      assert.match(speechModelId(r.extra, r.state), /-32-32-32-64-drop0-gain-sw0\.5-seed1-step6$/);
       assert.ok(run !== undefined && !speechModelId(run.extra, run.state).includes('-sw'), 'unweighted id');
       // The target is named (none for the default log-gain), and G_min when it is not the default.
-      assert.match(speechModelId(run.extra, run.state), /-32-32-32-64-seed1-step\d+$/);
+      assert.match(speechModelId(run.extra, run.state), /-32-32-32-64-drop0-seed1-step\d+$/);
       const other = (target: SpeechTrainExtra['target']): string =>
         speechModelId(
           { ...r.extra, ...(target !== undefined ? { target } : { target: undefined }) },
           r.state,
         );
-      assert.match(other({ kind: 'gain', gainFloorDb: -30 }), /-64-gain-floor-30-seed1/);
-      assert.match(other({ kind: 'ln-power' }), /-64-lnpower-seed1/);
-      assert.match(other(undefined), /-64-lnpower-seed1/);
+      assert.match(other({ kind: 'gain', gainFloorDb: -30 }), /-64-drop0-gain-floor-30-seed1/);
+      // Dropout is named when it is not the paper's 0.1 (the base options train with 0, as above).
+      const withDropout = (dropout: number): string =>
+        speechModelId({ ...r.extra, config: { ...r.extra.config, dropout } }, r.state);
+      assert.match(withDropout(0.3), /-32-32-32-64-drop0\.3-gain-sw0\.5-seed1-step6$/);
+      assert.ok(!withDropout(AVDCNN_DEFAULTS.dropout).includes('-drop'), 'the default dropout is not named');
+      assert.match(other({ kind: 'ln-power' }), /-64-drop0-lnpower-seed1/);
+      assert.match(other(undefined), /-64-drop0-lnpower-seed1/);
       // Resuming the weighted run without the weighting (or with another Q) is another configuration.
       for (const other of [{}, { signalWeight: 1 }])
         await assert.rejects(

@@ -15,7 +15,7 @@ import type { Command } from '../command.ts';
 import { numberOpt, stringOpt, UsageError } from '../command.ts';
 import { selectTrainingBackend } from '../../models/common/backend.ts';
 import type { AvdcnnConfig } from '../../models/speech/avdcnn.ts';
-import { resolveAvdcnnConfig } from '../../models/speech/avdcnn.ts';
+import { AVDCNN_DEFAULTS, resolveAvdcnnConfig } from '../../models/speech/avdcnn.ts';
 import { loadSplitPools, prepareSpeechData } from '../../models/speech/dataset.ts';
 import {
   defaultStftFor,
@@ -37,7 +37,8 @@ export function defaultSpeechModelPath(context: AvdcnnConfig['context']): string
 
 const HELP = `Usage: drivesense train speech [--context causal|symmetric] [--out FILE.onnx] [--checkpoints DIR]
                                [--log FILE] [--hours H] [--max-steps N] [--batch 32] [--seed N]
-                               [--fc 1000,800,600,1500] [--visual-dropout 0.25] [--noise-aware] [--prior-snr] [--data DIR]
+                               [--fc 1000,800,600,1500] [--dropout 0.1] [--visual-dropout 0.25] [--noise-aware]
+                               [--prior-snr] [--data DIR]
                                [--export-only]
 
 Trains the AVDCNN speech enhancer (Hou et al. 2018) on speech × noise mixed on the fly (SNR uniform in
@@ -56,6 +57,7 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
   --batch N             examples (STFT frames) per step (default 32)
   --seed N              weights, mixing, normaliser and augmentation seed (default 1)
   --fc A,B,C,D          FC1, FC2, FC_a3, FC_v3 units (default 1000,800,600,1500, the paper's)
+  --dropout P           dropout rate after FC1 and FC2, in [0, 1) (default 0.1, the paper's)
   --visual-dropout P    probability that an example's visual input is zeroed (default 0.25)
   --lr X                RMSprop learning rate (default 1e-4, the paper's)
   --val-every N         steps between validation rounds (default 500)
@@ -104,6 +106,7 @@ export const trainSpeechCommand: Command = {
     batch: { type: 'string' },
     seed: { type: 'string' },
     fc: { type: 'string' },
+    dropout: { type: 'string' },
     'visual-dropout': { type: 'string' },
     lr: { type: 'string' },
     'val-every': { type: 'string' },
@@ -144,6 +147,7 @@ export const trainSpeechCommand: Command = {
         fc2Units: fc[1]!,
         fcAudioUnits: fc[2]!,
         fcVisualUnits: fc[3]!,
+        dropout: numberOpt(args, 'dropout', AVDCNN_DEFAULTS.dropout),
         visualAbsentProbability: numberOpt(args, 'visual-dropout', 0.25),
         learningRate: numberOpt(args, 'lr', 1e-4),
         audioChannels: args.values['prior-snr'] === true ? 3 : args.values['noise-aware'] === true ? 2 : 1,
@@ -171,6 +175,7 @@ export const trainSpeechCommand: Command = {
       batch: intOpt(args, 'batch', 32),
       hours: hours ?? null,
       maxSteps: intOpt(args, 'max-steps', 100_000),
+      dropout: config.dropout,
       visualDropout: config.visualAbsentProbability,
       learningRate: config.learningRate,
       valEvery: intOpt(args, 'val-every', 500),

@@ -85,6 +85,7 @@ import {
 } from '../../streams/features/audio/stft.ts';
 import type { StftConfig } from '../../streams/features/audio/stft.ts';
 import {
+  AVDCNN_DEFAULTS,
   AVDCNN_INPUT_NAMES,
   AVDCNN_OUTPUT_NAMES,
   avdcnnEvaluate,
@@ -1200,8 +1201,9 @@ export function sidecarNoiseAware(
 }
 
 /**
- * Identifier of a trained model: input channels, sizes, target (none for the default log-gain; G_min when not
- * the default), loss weighting, weight averaging, seed and the step of the weights.
+ * Identifier of a trained model: input channels, sizes, dropout when not the paper's 0.1, target (none for the
+ * default log-gain; G_min when not the default), loss weighting, weight averaging, seed and the step of the
+ * weights.
  */
 export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): string {
   const c = extra.config;
@@ -1213,8 +1215,9 @@ export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): st
       : '';
   const weighting = t?.kind === 'gain' && t.signalWeight !== undefined ? `-sw${t.signalWeight}` : '';
   const averaged = extra.averageDecay !== undefined ? `-ema${extra.averageDecay}` : '';
+  const dropout = c.dropout !== AVDCNN_DEFAULTS.dropout ? `-drop${c.dropout}` : '';
   return (
-    `avdcnn-${c.context}${['', '', '-na', '-na3'][c.audioChannels] ?? ''}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}` +
+    `avdcnn-${c.context}${['', '', '-na', '-na3'][c.audioChannels] ?? ''}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}${dropout}` +
     `${kind}${floor}${weighting}${averaged}-seed${extra.seed}-step${extra.bestStep ?? state.step}`
   );
 }
