@@ -293,6 +293,7 @@ describe('AVDCNN model', () => {
       [{ audioConv1: { filters: 10, time: 2, freq: -1 } }, /audioConv1\.freq must be a positive integer/],
       [{ audioPool: { time: 5, freq: 2 } }, /audioPool 5×2 does not fit 4×246/],
       [{ dropout: 1 }, /dropout must be in \[0, 1\)/],
+      [{ contextFrames: 66 }, /contextFrames must be at most 65, got 66/],
       [{ context: 'future' as AvdcnnConfig['context'] }, /context must be 'symmetric' or 'causal'/],
       [{ learningRate: 0 }, /learningRate must be > 0/],
       [{ videoLossWeight: -1 }, /videoLossWeight \(μ\) must be a finite number ≥ 0/],

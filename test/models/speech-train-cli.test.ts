@@ -36,6 +36,8 @@ describe('train speech arguments', () => {
   it('refuses the other out-of-range training options', async () => {
     await refuses(['--context', 'future'], /--context must be causal or symmetric/);
     await refuses(['--fc', '500,400,300'], /--fc needs four positive integers/);
+    await refuses(['--context-frames', '1'], /--context-frames must be an integer ≥ 2/);
+    await refuses(['--context-frames', '66'], /contextFrames must be at most 65/);
     await refuses(['--visual-dropout', '1'], /visualAbsentProbability/);
     await refuses(['--hours', '0'], /--hours must be > 0/);
     await refuses(['--out', 'model.bin'], /--out must end in \.onnx/);

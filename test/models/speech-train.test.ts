@@ -409,6 +409,86 @@ describe('AVDCNN training', () => {
       assert.ok(worst < 1e-3, `training vs serving input: max abs ${worst}`);
     });
 
+  test('a longer causal context (9 frames): the enhancer stacks what training stacks; trains, exports with parity, 40 ms delay', async () => {
+    const { train, validation } = await pools(LIVE_STFT_512_128);
+    const c = resolveAvdcnnConfig({ ...TINY, context: 'causal', contextFrames: 9 });
+    const ctx = contextOf(c);
+    assert.deepEqual(ctx, { past: 8, future: 0 });
+    // Serving input of every frame = the training example of that frame (all 9 rows, edges repeated).
+    const mix = new SpeechMixer(SPLIT, 'train', train, { seed: 5 }).next();
+    const norm = fitSpeechNormaliser([mix], LIVE_STFT_512_128, 1);
+    const target = { kind: 'gain', gainFloorDb: LOG_GAIN_FLOOR_DB } as const;
+    const p = prepareMixture(mix, LIVE_STFT_512_128, norm, c, 0, target);
+    const meta = speechModelMeta(
+      c,
+      LIVE_STFT_512_128,
+      { kind: 'global', mean: norm.input.mean, std: norm.input.std },
+      { target, output: 'mask' },
+    );
+    const seen: Float32Array[] = [];
+    const rowValues = c.contextFrames * c.bins;
+    const runner: SpeechModelRunner = (batch) => {
+      for (let i = 0; i < batch.size; i++) seen.push(batch.audio.slice(i * rowValues, (i + 1) * rowValues));
+      return Promise.resolve({ clean: new Float32Array(batch.size * c.bins).fill(1) });
+    };
+    await enhanceSamples(new SpeechEnhancer(meta, runner), mix.noisy, 320);
+    assert.ok(seen.length >= p.frames, `${seen.length} model inputs for ${p.frames} frames`);
+    let worst = 0;
+    for (let t = 0; t < p.frames; t++) {
+      const expected = fillBatch([[0, t]], [p], c, ctx, 'absent').audio;
+      for (let j = 0; j < rowValues; j++) worst = Math.max(worst, Math.abs(seen[t]![j]! - expected[j]!));
+    }
+    assert.ok(worst < 1e-3, `training vs serving context: max abs ${worst}`);
+
+    const dir = await tempDir();
+    const r = await trainSpeechModel({
+      split: SPLIT,
+      train,
+      validation,
+      model: { ...TINY, context: 'causal', contextFrames: 9 },
+      checkpointDir: path.join(dir, 'ckpt'),
+      target: 'gain',
+      batchSize: 16,
+      roundMixtures: 2,
+      normMixtures: 8,
+      validationEvery: 4,
+      validationFrames: 128,
+      maxSteps: 4,
+    });
+    try {
+      assert.match(
+        speechModelId(r.extra, r.state),
+        /^avdcnn-causal-ctx9-32-32-32-64-drop0-gain-seed1-step4$/,
+      );
+      const onnxPath = path.join(dir, 'model', 'avdcnn-causal.onnx');
+      const report = await exportTrainedSpeechModel({
+        model: r.model,
+        state: r.state,
+        extra: r.extra,
+        onnxPath,
+        status: r.status,
+        examplesPerS: r.examplesPerS,
+        data: { note: 'test corpus' },
+        backend: tf.getBackend(),
+        command: {},
+      });
+      assert.ok(report.parity.maxAbs <= 1e-4, `parity ${report.parity.maxAbs}`);
+      const { meta: exported, sidecar } = await readSpeechModelMeta(onnxPath);
+      assert.equal(exported.model.contextFrames, 9);
+      assert.deepEqual(sidecar.inputs[0]!.shape, [null, 9, 257, 1]);
+      assert.deepEqual(sidecar.inputs[1]!.shape, [null, 16, 24, 9]);
+      assert.equal(exported.training!['algorithmicDelayMs'], 40);
+      assert.deepEqual(exported.training!['context'], {
+        mode: 'causal',
+        past: 8,
+        future: 0,
+        currentFrameIndex: 8,
+      });
+    } finally {
+      r.model.dispose();
+    }
+  });
+
   let run: SpeechTrainResult | undefined;
   let runDir = '';
   const drawn: Mixture[] = [];

@@ -38,7 +38,7 @@ export function defaultSpeechModelPath(context: AvdcnnConfig['context']): string
 const HELP = `Usage: drivesense train speech [--context causal|symmetric] [--out FILE.onnx] [--checkpoints DIR]
                                [--log FILE] [--hours H] [--max-steps N] [--batch 32] [--seed N]
                                [--fc 1000,800,600,1500] [--dropout 0.1] [--visual-dropout 0.25] [--noise-aware]
-                               [--prior-snr] [--data DIR]
+                               [--prior-snr] [--context-frames 5] [--data DIR]
                                [--export-only]
 
 Trains the AVDCNN speech enhancer (Hou et al. 2018) on speech × noise mixed on the fly (SNR uniform in
@@ -48,6 +48,8 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
 
   --context MODE        causal (live: frames t-4..t, 512/128 STFT, 40 ms delay; default) or symmetric
                         (the paper: t-2..t+2, 512/320 STFT, 92 ms)
+  --context-frames N    frames of context per example (default 5, the paper's): causal t-(N-1)..t (more
+                        past, the same 40 ms delay), symmetric centred
   --out FILE.onnx       the model (default ${defaultSpeechModelPath('causal')}, or
                         ${defaultSpeechModelPath('symmetric')} for symmetric)
   --checkpoints DIR     checkpoints (default out/train-speech-<context>/ckpt)
@@ -98,6 +100,7 @@ export const trainSpeechCommand: Command = {
   help: HELP,
   options: {
     context: { type: 'string' },
+    'context-frames': { type: 'string' },
     out: { type: 'string' },
     checkpoints: { type: 'string' },
     log: { type: 'string' },
@@ -143,6 +146,7 @@ export const trainSpeechCommand: Command = {
     try {
       config = resolveAvdcnnConfig({
         context,
+        contextFrames: intOpt(args, 'context-frames', AVDCNN_DEFAULTS.contextFrames, 2),
         fc1Units: fc[0]!,
         fc2Units: fc[1]!,
         fcAudioUnits: fc[2]!,
@@ -168,6 +172,7 @@ export const trainSpeechCommand: Command = {
     };
     const command = {
       context,
+      contextFrames: config.contextFrames,
       fc,
       seed,
       noiseAware: config.audioChannels >= 2,

@@ -188,6 +188,8 @@ export function resolveAvdcnnConfig(overrides: Partial<AvdcnnConfig> = {}): Avdc
   ] as const) {
     if (!isPositiveInt(c[key])) fail(`${key} must be a positive integer, got ${String(c[key])}`);
   }
+  // The context stacker keeps at most 64 frames on either side of the current one (context.ts).
+  if (c.contextFrames > 65) fail(`contextFrames must be at most 65, got ${c.contextFrames}`);
   const specCheck = (where: string, spec: object, fields: readonly string[]): void => {
     for (const f of fields) {
       const v = (spec as Record<string, unknown>)[f];

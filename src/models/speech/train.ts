@@ -107,7 +107,7 @@ import {
   signalWeights,
 } from './examples.ts';
 import { SpeechMixer, buildEvaluationSet, fnv1a } from './mixing.ts';
-import { logGainFloor, speechModelMeta } from './speech-model-meta.ts';
+import { contextSpecOf, logGainFloor, speechModelMeta } from './speech-model-meta.ts';
 import type { SpeechModelMeta, SpeechNoiseAware, SpeechTarget } from './speech-model-meta.ts';
 import type { MixerPools, Mixture } from './mixing.ts';
 import { assertDisjoint, canonicalJson } from './splits.ts';
@@ -326,10 +326,9 @@ export interface StftJson {
 // ---------------------------------------------------------------------------------------------------------
 // Pure helpers: context, normaliser, examples.
 
-/** Context frames of a config: causal t−(F−1)…t, symmetric centred (±2 for F = 5). */
+/** Context frames of a config, as the serving side stacks them: causal t−(F−1)…t, symmetric centred. */
 export function contextOf(config: Pick<AvdcnnConfig, 'context' | 'contextFrames'>): ContextSpec {
-  const past = currentFrameIndex(config);
-  return { past, future: config.contextFrames - 1 - past };
+  return contextSpecOf(config);
 }
 
 export function defaultStftFor(context: AvdcnnConfig['context']): StftConfig {
@@ -1201,9 +1200,9 @@ export function sidecarNoiseAware(
 }
 
 /**
- * Identifier of a trained model: input channels, sizes, dropout when not the paper's 0.1, target (none for the
- * default log-gain; G_min when not the default), loss weighting, weight averaging, seed and the step of the
- * weights.
+ * Identifier of a trained model: context frames and dropout when not the paper's (5, 0.1), input channels,
+ * sizes, target (none for the default log-gain; G_min when not the default), loss weighting, weight averaging,
+ * seed and the step of the weights.
  */
 export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): string {
   const c = extra.config;
@@ -1216,8 +1215,9 @@ export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): st
   const weighting = t?.kind === 'gain' && t.signalWeight !== undefined ? `-sw${t.signalWeight}` : '';
   const averaged = extra.averageDecay !== undefined ? `-ema${extra.averageDecay}` : '';
   const dropout = c.dropout !== AVDCNN_DEFAULTS.dropout ? `-drop${c.dropout}` : '';
+  const frames = c.contextFrames !== AVDCNN_DEFAULTS.contextFrames ? `-ctx${c.contextFrames}` : '';
   return (
-    `avdcnn-${c.context}${['', '', '-na', '-na3'][c.audioChannels] ?? ''}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}${dropout}` +
+    `avdcnn-${c.context}${frames}${['', '', '-na', '-na3'][c.audioChannels] ?? ''}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}${dropout}` +
     `${kind}${floor}${weighting}${averaged}-seed${extra.seed}-step${extra.bestStep ?? state.step}`
   );
 }
