@@ -409,7 +409,7 @@ describe('AVDCNN training', () => {
       assert.ok(worst < 1e-3, `training vs serving input: max abs ${worst}`);
     });
 
-  test('a longer causal context (9 frames): the enhancer stacks what training stacks; trains, exports with parity, 40 ms delay', async () => {
+  test('a longer causal context (9 frames): the enhancer stacks the audio input as training does; trains, exports with parity, 40 ms delay', async () => {
     const { train, validation } = await pools(LIVE_STFT_512_128);
     const c = resolveAvdcnnConfig({ ...TINY, context: 'causal', contextFrames: 9 });
     const ctx = contextOf(c);
@@ -898,7 +898,13 @@ describe('AVDCNN training', () => {
     b.model.dispose();
     c.model.dispose();
 
-    // Another configuration on the same checkpoint directory is refused.
+    // Another configuration on the same checkpoint directory is refused: another seed, dropout or context.
     await assert.rejects(trainSpeechModel({ ...base(dirA), seed: 2 }), /another configuration/);
+    for (const change of [{ dropout: 0.3 }, { contextFrames: 7 }])
+      await assert.rejects(
+        trainSpeechModel({ ...base(dirA), model: { ...base(dirA).model, ...change } }),
+        /another configuration/,
+        JSON.stringify(change),
+      );
   });
 });

@@ -46,10 +46,10 @@ Trains the AVDCNN speech enhancer (Hou et al. 2018) on speech × noise mixed on 
 best weights to ONNX (sidecar .onnx.json, parity check against TF.js ≤ 1e-4, report .report.json).
 Re-running the same command resumes from the last checkpoint (mixer position, RNG, optimizer state).
 
-  --context MODE        causal (live: frames t-4..t, 512/128 STFT, 40 ms delay; default) or symmetric
-                        (the paper: t-2..t+2, 512/320 STFT, 92 ms)
-  --context-frames N    frames of context per example (default 5, the paper's): causal t-(N-1)..t (more
-                        past, the same 40 ms delay), symmetric centred
+  --context MODE        causal (live: frames t-(N-1)..t, 512/128 STFT, 40 ms delay; default) or symmetric
+                        (the paper: t-2..t+2 for N = 5, 512/320 STFT, 92 ms)
+  --context-frames N    frames of context per example, N ≥ 2 (default 5, the paper's): causal t-(N-1)..t
+                        (more past, the same 40 ms delay); symmetric t-⌊N/2⌋..t+(N-1-⌊N/2⌋)
   --out FILE.onnx       the model (default ${defaultSpeechModelPath('causal')}, or
                         ${defaultSpeechModelPath('symmetric')} for symmetric)
   --checkpoints DIR     checkpoints (default out/train-speech-<context>/ckpt)
@@ -94,6 +94,35 @@ function intOpt(args: Parameters<Command['run']>[0], name: string, def: number, 
   return v;
 }
 
+/** The model configuration the arguments ask for (context, sizes, rates, input channels); UsageError if bad. */
+export function speechConfigFromArgs(args: Parameters<Command['run']>[0]): AvdcnnConfig {
+  const context = stringOpt(args, 'context') ?? 'causal';
+  if (context !== 'causal' && context !== 'symmetric')
+    throw new UsageError(`--context must be causal or symmetric, got ${JSON.stringify(context)}`);
+  const fcText = stringOpt(args, 'fc') ?? '1000,800,600,1500';
+  const fc = fcText.split(',').map(Number);
+  if (fc.length !== 4 || !fc.every((n) => Number.isInteger(n) && n >= 1))
+    throw new UsageError(`--fc needs four positive integers (FC1,FC2,FC_a3,FC_v3), got ${fcText}`);
+  const contextFrames = intOpt(args, 'context-frames', AVDCNN_DEFAULTS.contextFrames, 2);
+  try {
+    return resolveAvdcnnConfig({
+      context,
+      contextFrames,
+      fc1Units: fc[0]!,
+      fc2Units: fc[1]!,
+      fcAudioUnits: fc[2]!,
+      fcVisualUnits: fc[3]!,
+      dropout: numberOpt(args, 'dropout', AVDCNN_DEFAULTS.dropout),
+      visualAbsentProbability: numberOpt(args, 'visual-dropout', 0.25),
+      learningRate: numberOpt(args, 'lr', 1e-4),
+      audioChannels: args.values['prior-snr'] === true ? 3 : args.values['noise-aware'] === true ? 2 : 1,
+    });
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError((e as Error).message);
+  }
+}
+
 export const trainSpeechCommand: Command = {
   name: 'train speech',
   summary: 'Train the AVDCNN speech enhancer (on-the-fly mixing, checkpoints, resume, ONNX export)',
@@ -132,33 +161,12 @@ export const trainSpeechCommand: Command = {
   async run(args) {
     if (args.positionals.length > 0)
       throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
-    const context = stringOpt(args, 'context') ?? 'causal';
-    if (context !== 'causal' && context !== 'symmetric')
-      throw new UsageError(`--context must be causal or symmetric, got ${JSON.stringify(context)}`);
-    const fcText = stringOpt(args, 'fc') ?? '1000,800,600,1500';
-    const fc = fcText.split(',').map(Number);
-    if (fc.length !== 4 || !fc.every((n) => Number.isInteger(n) && n >= 1))
-      throw new UsageError(`--fc needs four positive integers (FC1,FC2,FC_a3,FC_v3), got ${fcText}`);
+    const config = speechConfigFromArgs(args);
+    const { context } = config;
+    const fc = [config.fc1Units, config.fc2Units, config.fcAudioUnits, config.fcVisualUnits];
     const seed = intOpt(args, 'seed', 1, 0);
     const hours = stringOpt(args, 'hours') !== undefined ? numberOpt(args, 'hours', 0) : undefined;
     if (hours !== undefined && !(hours > 0)) throw new UsageError('--hours must be > 0');
-    let config: AvdcnnConfig;
-    try {
-      config = resolveAvdcnnConfig({
-        context,
-        contextFrames: intOpt(args, 'context-frames', AVDCNN_DEFAULTS.contextFrames, 2),
-        fc1Units: fc[0]!,
-        fc2Units: fc[1]!,
-        fcAudioUnits: fc[2]!,
-        fcVisualUnits: fc[3]!,
-        dropout: numberOpt(args, 'dropout', AVDCNN_DEFAULTS.dropout),
-        visualAbsentProbability: numberOpt(args, 'visual-dropout', 0.25),
-        learningRate: numberOpt(args, 'lr', 1e-4),
-        audioChannels: args.values['prior-snr'] === true ? 3 : args.values['noise-aware'] === true ? 2 : 1,
-      });
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
     const outDir = `out/train-speech-${context}`;
     const onnxPath = stringOpt(args, 'out') ?? defaultSpeechModelPath(context);
     if (!onnxPath.endsWith('.onnx')) throw new UsageError('--out must end in .onnx');
@@ -233,7 +241,9 @@ export const trainSpeechCommand: Command = {
             note: 'exported from a checkpoint saved without a data description; see the training log',
           },
           backend: backend.backend,
-          command,
+          // The model's settings come from the checkpoint (the report's `config`); the training options here
+          // would only be this invocation's defaults, so the report records what the export was asked.
+          command: { exportOnly: true, checkpoints: checkpointDir, out: onnxPath },
           log,
         });
         log(`wrote ${onnxPath} (${report.id}) and ${reportPathFor(onnxPath)}`);
