@@ -28,7 +28,6 @@ import type {
 import type { MixerPools, Mixture } from '../../src/models/speech/mixing.ts';
 import { assertDisjoint, buildSplit } from '../../src/models/speech/splits.ts';
 import {
-  contextOf,
   exportTrainedSpeechModel,
   fillBatch,
   fitSpeechNormaliser,
@@ -52,7 +51,11 @@ import {
   signalWeights,
 } from '../../src/models/speech/examples.ts';
 import { buildEvaluationSet, SpeechMixer } from '../../src/models/speech/mixing.ts';
-import { readSpeechModelMeta, speechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
+import {
+  contextSpecOf,
+  readSpeechModelMeta,
+  speechModelMeta,
+} from '../../src/models/speech/speech-model-meta.ts';
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
 import type { SpeechModelRunner } from '../../src/models/speech/enhancer.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
@@ -110,6 +113,23 @@ const NOISE_SAMPLES = 320_000;
 const SPLIT = buildSplit(ENTRIES, [
   { id: 'synthetic/car', category: 'car-interior', samples: NOISE_SAMPLES },
 ]);
+
+/** Exports a trained run, checks parity ≤ 1e-4 and reads the model's metadata back as serving does. */
+async function exportAndRead(r: SpeechTrainResult, onnxPath: string) {
+  const report = await exportTrainedSpeechModel({
+    model: r.model,
+    state: r.state,
+    extra: r.extra,
+    onnxPath,
+    status: r.status,
+    examplesPerS: r.examplesPerS,
+    data: { note: 'test corpus' },
+    backend: tf.getBackend(),
+    command: {},
+  });
+  assert.ok(report.parity.maxAbs <= 1e-4, `parity ${report.parity.maxAbs}`);
+  return { report, ...(await readSpeechModelMeta(onnxPath)) };
+}
 
 function mouthTrack(samples: number, seed: number): MouthTrack {
   const count = Math.ceil((samples / 16_000) * 25) + 1;
@@ -195,9 +215,9 @@ describe('AVDCNN training', () => {
 
   test('fillBatch: context rows with edge repeat, visual frames as channels, lip weights', () => {
     const c = resolveAvdcnnConfig({ ...TINY, context: 'causal' });
-    const ctx = contextOf(c);
+    const ctx = contextSpecOf(c);
     assert.deepEqual(ctx, { past: 4, future: 0 });
-    assert.deepEqual(contextOf(resolveAvdcnnConfig({ context: 'symmetric' })), { past: 2, future: 2 });
+    assert.deepEqual(contextSpecOf(resolveAvdcnnConfig({ context: 'symmetric' })), { past: 2, future: 2 });
     const frames = 6;
     const noisy = Float32Array.from({ length: frames * 257 }, (_, i) => Math.floor(i / 257)); // value = frame
     const mouth = Float32Array.from(
@@ -338,12 +358,12 @@ describe('AVDCNN training', () => {
     const weightedSq = p.clean.reduce((a, v, i) => a + p.weight![i]! * (1 - v) ** 2, 0) / p.clean.length;
     assert.ok(Math.abs(passthroughMse([p], refs) - weightedSq) < 1e-6);
     assert.ok(Math.abs(passthroughMse([p], refs) - passthroughMse([plain], refs)) > 1e-3);
-    const b = fillBatch([refs[7]!, refs[2]!], [p], c, contextOf(c));
+    const b = fillBatch([refs[7]!, refs[2]!], [p], c, contextSpecOf(c));
     assert.deepEqual(
       Array.from(b.cleanWeight!.subarray(c.bins, 2 * c.bins)),
       Array.from(p.weight.subarray(2 * c.bins, 3 * c.bins)),
     );
-    assert.equal(fillBatch([refs[7]!], [plain], c, contextOf(c)).cleanWeight, undefined);
+    assert.equal(fillBatch([refs[7]!], [plain], c, contextSpecOf(c)).cleanWeight, undefined);
   });
 
   const cases: readonly { name: string; channels: 2 | 3; params: NoiseAwareParams | undefined }[] = [
@@ -412,7 +432,7 @@ describe('AVDCNN training', () => {
   test('a longer causal context (9 frames): the enhancer stacks the audio input as training does; trains, exports with parity, 40 ms delay', async () => {
     const { train, validation } = await pools(LIVE_STFT_512_128);
     const c = resolveAvdcnnConfig({ ...TINY, context: 'causal', contextFrames: 9 });
-    const ctx = contextOf(c);
+    const ctx = contextSpecOf(c);
     assert.deepEqual(ctx, { past: 8, future: 0 });
     // Serving input of every frame = the training example of that frame (all 9 rows, edges repeated).
     const mix = new SpeechMixer(SPLIT, 'train', train, { seed: 5 }).next();
@@ -460,20 +480,10 @@ describe('AVDCNN training', () => {
         speechModelId(r.extra, r.state),
         /^avdcnn-causal-ctx9-32-32-32-64-drop0-gain-seed1-step4$/,
       );
-      const onnxPath = path.join(dir, 'model', 'avdcnn-causal.onnx');
-      const report = await exportTrainedSpeechModel({
-        model: r.model,
-        state: r.state,
-        extra: r.extra,
-        onnxPath,
-        status: r.status,
-        examplesPerS: r.examplesPerS,
-        data: { note: 'test corpus' },
-        backend: tf.getBackend(),
-        command: {},
-      });
-      assert.ok(report.parity.maxAbs <= 1e-4, `parity ${report.parity.maxAbs}`);
-      const { meta: exported, sidecar } = await readSpeechModelMeta(onnxPath);
+      const { meta: exported, sidecar } = await exportAndRead(
+        r,
+        path.join(dir, 'model', 'avdcnn-causal.onnx'),
+      );
       assert.equal(exported.model.contextFrames, 9);
       assert.deepEqual(sidecar.inputs[0]!.shape, [null, 9, 257, 1]);
       assert.deepEqual(sidecar.inputs[1]!.shape, [null, 16, 24, 9]);
@@ -732,7 +742,7 @@ describe('AVDCNN training', () => {
         const m = buildAvdcnn(c.config, 1);
         try {
           assert.ok(await new CheckpointStore(dirC).loadBest(m, undefined, { weights }), 'best checkpoint');
-          return (await validateSpeechModel(m, items, refs, c.config, contextOf(c.config))).criterion;
+          return (await validateSpeechModel(m, items, refs, c.config, contextSpecOf(c.config))).criterion;
         } finally {
           m.dispose();
         }
@@ -747,7 +757,7 @@ describe('AVDCNN training', () => {
       try {
         assert.equal(maxAbsDiff(weightsOf(c.model), weightsOf(exported.model)), 0);
         assert.equal(
-          (await validateSpeechModel(c.model, items, refs, c.config, contextOf(c.config))).criterion,
+          (await validateSpeechModel(c.model, items, refs, c.config, contextSpecOf(c.config))).criterion,
           recorded,
         );
       } finally {
@@ -771,20 +781,8 @@ describe('AVDCNN training', () => {
   test('export: ONNX + sidecar (normaliser, STFT, context, history), parity ≤ 1e-4, report', async () => {
     assert.ok(run);
     const onnxPath = path.join(runDir, 'model', 'avdcnn-causal.onnx');
-    const report = await exportTrainedSpeechModel({
-      model: run.model,
-      state: run.state,
-      extra: run.extra,
-      onnxPath,
-      status: run.status,
-      examplesPerS: run.examplesPerS,
-      data: { note: 'test corpus' },
-      backend: tf.getBackend(),
-      command: {},
-    });
-    assert.ok(report.parity.maxAbs <= 1e-4, `parity ${report.parity.maxAbs}`);
     // The serving side's reader accepts it (schema and graph shapes checked).
-    const { meta, sidecar } = await readSpeechModelMeta(onnxPath);
+    const { report, meta, sidecar } = await exportAndRead(run, onnxPath);
     assert.equal(meta.model.context, 'causal');
     assert.equal(meta.stft.hop, 128);
     assert.equal(meta.normalization.kind, 'global');

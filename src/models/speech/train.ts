@@ -326,11 +326,6 @@ export interface StftJson {
 // ---------------------------------------------------------------------------------------------------------
 // Pure helpers: context, normaliser, examples.
 
-/** Context frames of a config, as the serving side stacks them: causal t−(F−1)…t, symmetric centred. */
-export function contextOf(config: Pick<AvdcnnConfig, 'context' | 'contextFrames'>): ContextSpec {
-  return contextSpecOf(config);
-}
-
 export function defaultStftFor(context: AvdcnnConfig['context']): StftConfig {
   return context === 'causal' ? LIVE_STFT_512_128 : AVDCNN_STFT;
 }
@@ -767,7 +762,7 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     config,
     stft: cfg,
     target,
-    context: contextOf(config),
+    context: contextSpecOf(config),
     batchSize: int(o.batchSize, 32, 'batchSize'),
     seed: o.seed ?? 1,
     snrRangeDb: o.snrRangeDb ?? [-5, 15],
@@ -1234,7 +1229,7 @@ export function trainedSpeechModelMeta(
   training: Readonly<Record<string, unknown>>,
 ): SpeechModelMeta {
   const config = extra.config;
-  const ctx = contextOf(config);
+  const ctx = contextSpecOf(config);
   const n = extra.normaliser;
   const t = extra.target ?? { kind: 'ln-power' };
   const target: SpeechTarget =
@@ -1447,7 +1442,7 @@ export async function exportTrainedSpeechModel(args: {
     parity: { ...parity, tolerance: PARITY_TOLERANCE },
     config: extra.config,
     stft: extra.stft,
-    algorithmicDelayMs: algorithmicDelay(extra.stft, contextOf(extra.config).future).ms,
+    algorithmicDelayMs: algorithmicDelay(extra.stft, contextSpecOf(extra.config).future).ms,
     steps: state.step,
     examples: extra.examples,
     mixtures: extra.mixtures,
