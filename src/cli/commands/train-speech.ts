@@ -39,7 +39,7 @@ const HELP = `Usage: drivesense train speech [--context causal|symmetric] [--out
                                [--log FILE] [--hours H] [--max-steps N] [--batch 32] [--seed N]
                                [--fc 1000,800,600,1500] [--dropout 0.1] [--visual-dropout 0.25] [--noise-aware]
                                [--prior-snr] [--context-frames 5] [--data DIR]
-                               [--export-only]
+                               [--init-from CKPT_DIR --lr X] [--export-only]
 
 Trains the AVDCNN speech enhancer (Hou et al. 2018) on speech × noise mixed on the fly (SNR uniform in
 [-5, 15] dB) from the training split only, early-stopping on the fixed validation set, then exports the
@@ -81,6 +81,10 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
                         (minimum statistics over 1.5 s), so the model knows the cabin's noise level
   --prior-snr           with --noise-aware (implied): a third channel, the decision-directed a priori SNR
                         over that noise floor (smoothed in noise, quick at speech onsets), as logMMSE sees it
+  --init-from DIR       fine-tune: start a new run (its own --checkpoints) from the best weights and normaliser
+                        of the run checkpointed in DIR, with a fresh optimiser, typically at a lower --lr;
+                        every other model option must be that run's; the run validates at step 0 and keeps
+                        the starting weights unless it beats them; give it again to resume
   --log-every N         steps between progress lines (default 50)
   --data DIR            data root with audio/speech, audio/noise, av/grid (default ${DEFAULT_SPEECH_DATA})
   --audio-only          do not load the GRID videos' mouth crops (AV clips train as audio-only)
@@ -157,6 +161,7 @@ export const trainSpeechCommand: Command = {
     'noise-aware': { type: 'boolean' },
     'prior-snr': { type: 'boolean' },
     'export-only': { type: 'boolean' },
+    'init-from': { type: 'string' },
   },
   async run(args) {
     if (args.positionals.length > 0)
@@ -206,6 +211,7 @@ export const trainSpeechCommand: Command = {
         stringOpt(args, 'signal-weight') !== undefined ? numberOpt(args, 'signal-weight', 1) : undefined,
       emaDecay: stringOpt(args, 'ema-decay') !== undefined ? numberOpt(args, 'ema-decay', 0.999) : undefined,
       logEvery: intOpt(args, 'log-every', 50),
+      initFrom: stringOpt(args, 'init-from') ?? null,
       checkpoints: checkpointDir,
       out: onnxPath,
     };
@@ -223,6 +229,12 @@ export const trainSpeechCommand: Command = {
     }
     if (command.emaDecay !== undefined && !(command.emaDecay > 0 && command.emaDecay < 1))
       throw new UsageError('--ema-decay must be a number in (0, 1)');
+    if (command.initFrom !== null && path.resolve(command.initFrom) === path.resolve(checkpointDir))
+      throw new UsageError('--init-from must be another run's checkpoint directory than --checkpoints');
+    if (command.initFrom !== null && args.values['export-only'] === true)
+      throw new UsageError(
+        '--init-from starts a training run; --export-only exports one (give --checkpoints)',
+      );
 
     const backend = await selectTrainingBackend({ log });
     log(`drivesense train speech ${JSON.stringify(command)}`);
@@ -311,6 +323,7 @@ export const trainSpeechCommand: Command = {
         gainFloorDb: command.gainFloorDb,
         ...(command.signalWeight !== undefined ? { signalWeight: command.signalWeight } : {}),
         ...(command.emaDecay !== undefined ? { averageDecay: command.emaDecay } : {}),
+        ...(command.initFrom !== null ? { initFrom: command.initFrom } : {}),
         validationEvery: command.valEvery,
         validationFrames: command.valFrames,
         checkpointEvery: command.checkpointEvery,

@@ -56,6 +56,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { CheckpointStore, initialTrainingState } from '../common/checkpoint.ts';
 import type { LoadOptions, TrainingState } from '../common/checkpoint.ts';
 import { checkAverageDecay, WeightAverage } from '../common/weight-average.ts';
@@ -138,6 +139,14 @@ export interface SpeechTrainOptions {
    */
   readonly data?: Readonly<Record<string, unknown>>;
   readonly checkpointDir: string;
+  /**
+   * Fine-tuning: the checkpoint directory of another run whose best weights (its average with weight
+   * averaging) and normaliser a NEW run starts from, with a fresh optimiser and step count, typically at a
+   * lower learning rate. The model config, STFT, target and split must be the source's; only the learning
+   * rate may differ (checked: `initSourceOf`). The run validates once at step 0, so it keeps the source's
+   * weights unless it beats them. Give it again to resume the fine-tuning run (it is part of the fingerprint).
+   */
+  readonly initFrom?: string;
   /** Examples (frames) per step. Default 32. */
   readonly batchSize?: number;
   /** Seed of the weights, mixer, normaliser mixtures and trainer RNG. Default 1. */
@@ -314,6 +323,18 @@ export interface SpeechTrainExtra {
   readonly data?: Readonly<Record<string, unknown>>;
   /** Decay of the weight average the run validates and exports; absent: the raw weights. */
   readonly averageDecay?: number;
+  /** A fine-tuning run: the run its weights started from (`SpeechTrainOptions.initFrom`). */
+  readonly initFrom?: SpeechInitSource;
+}
+
+/** The run a fine-tuning run started from: its checkpoint directory, fingerprint, model id and best step. */
+export interface SpeechInitSource {
+  readonly dir: string;
+  readonly fingerprint: string;
+  readonly id: string;
+  readonly step: number;
+  /** Its best validation criterion (the fine-tuning run's score at step 0, on the same validation set). */
+  readonly score: number | null;
 }
 
 export interface StftJson {
@@ -776,7 +797,7 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
   };
 }
 
-function fingerprintOf(r: Resolved, splitHash: string): string {
+function fingerprintOf(r: Resolved, splitHash: string, initFrom?: SpeechInitSource): string {
   // audioChannels 1 is left out, so runs from before the noise-aware input keep their fingerprint.
   const { audioChannels, ...rest } = r.config;
   return sha256(
@@ -797,6 +818,10 @@ function fingerprintOf(r: Resolved, splitHash: string): string {
       ...(r.speedFactors.length > 0 ? { speedFactors: r.speedFactors } : {}),
       // Absent without weight averaging, so earlier runs keep their fingerprint.
       ...(r.averageDecay !== undefined ? { averageDecay: r.averageDecay } : {}),
+      // Absent for runs from scratch, so earlier runs keep their fingerprint.
+      ...(initFrom !== undefined
+        ? { initFrom: { fingerprint: initFrom.fingerprint, step: initFrom.step } }
+        : {}),
       splitHash,
     }),
   );
@@ -823,6 +848,55 @@ function speechExtra(state: TrainingState, dir: string): SpeechTrainExtra {
   return { ...e, config: resolveAvdcnnConfig(e.config) };
 }
 
+/** What must equal between a fine-tuning run and its source; names the first difference (null: none). */
+function initMismatch(r: Resolved, source: SpeechTrainExtra, splitHash: string): string | null {
+  const { learningRate: _a, ...mine } = r.config;
+  const { learningRate: _b, ...theirs } = source.config;
+  const pairs: [string, unknown, unknown][] = [
+    ['model config (all but the learning rate)', mine, theirs],
+    ['STFT', stftJson(r.stft), source.stft],
+    ['target', r.target, source.target ?? { kind: 'ln-power' }],
+    ['split', splitHash, source.splitHash],
+  ];
+  for (const [what, a, b] of pairs) {
+    if (canonicalJson(a) !== canonicalJson(b))
+      return `${what}: ${canonicalJson(a)} here, ${canonicalJson(b)} in the source`;
+  }
+  return null;
+}
+
+/**
+ * The source of a fine-tuning run (`SpeechTrainOptions.initFrom`), checked against this run's options: a
+ * speech checkpoint directory other than the run's own, with a best step and the same model, STFT, target
+ * and split. Throws with the reason otherwise.
+ */
+async function initSourceOf(
+  dir: string,
+  checkpointDir: string,
+  r: Resolved,
+  splitHash: string,
+): Promise<{ source: SpeechInitSource; extra: SpeechTrainExtra }> {
+  if (path.resolve(dir) === path.resolve(checkpointDir))
+    throw new Error(`speech training: initFrom ${dir} is the run's own checkpoint directory`);
+  const latest = await peekLatest(new CheckpointStore(dir));
+  if (latest === null) throw new Error(`speech training: initFrom: no checkpoint in ${dir}`);
+  const extra = speechExtra(latest, dir);
+  if (extra.bestStep === null)
+    throw new Error(`speech training: initFrom: ${dir} has no validated best step`);
+  const why = initMismatch(r, extra, splitHash);
+  if (why !== null) throw new Error(`speech training: initFrom ${dir} is another model — ${why}`);
+  return {
+    source: {
+      dir: path.resolve(dir),
+      fingerprint: extra.fingerprint,
+      id: speechModelId(extra, latest),
+      step: extra.bestStep,
+      score: latest.bestScore,
+    },
+    extra,
+  };
+}
+
 /**
  * Trains (or resumes training of) AVDCNN; see the file comment. Returns when early stopping, the step limit,
  * the time budget or the abort signal ends training.
@@ -842,7 +916,9 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
   const logEvery = o.logEvery ?? 50;
 
   assertDisjoint(o.split);
-  const fingerprint = fingerprintOf(r, o.split.hash);
+  const init =
+    o.initFrom !== undefined ? await initSourceOf(o.initFrom, o.checkpointDir, r, o.split.hash) : undefined;
+  const fingerprint = fingerprintOf(r, o.split.hash, init?.source);
   const mixerSeed = fnv1a(`speech-mixer|${r.seed}`);
   const rngSeed = fnv1a(`speech-trainer|${r.seed}`);
   const normSeed = fnv1a(`speech-normaliser|${r.seed}`);
@@ -859,6 +935,9 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
           'or split differ): use another checkpoint directory or the same options',
       );
     normaliser = e.normaliser;
+  } else if (init !== undefined) {
+    normaliser = init.extra.normaliser;
+    log(`normaliser: from ${init.source.id} (${init.source.dir})`);
   } else {
     const nm = new SpeechMixer(o.split, 'train', o.train, { seed: normSeed, snrRangeDb: r.snrRangeDb });
     const mixtures = Array.from({ length: r.normMixtures }, () => {
@@ -897,6 +976,12 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
   );
 
   const model = buildAvdcnn(config, r.seed);
+  // A new fine-tuning run starts from the source's best weights (before the average, which starts from them).
+  if (previous === null && init !== undefined) {
+    const src = await loadBestSpeechCheckpoint(init.source.dir);
+    model.setWeights(src.model.getWeights());
+    src.model.dispose();
+  }
   const optimizer = createAvdcnnOptimizer(config);
   let state: TrainingState = initialTrainingState(new SeededRandom(rngSeed).state);
   let extra: SpeechTrainExtra = {
@@ -923,6 +1008,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     bestScoreIs: 'lower',
     ...(o.data !== undefined ? { data: o.data } : {}),
     ...(r.averageDecay !== undefined ? { averageDecay: r.averageDecay } : {}),
+    ...(init !== undefined ? { initFrom: init.source } : {}),
   };
   // The average starts at the initial weights (a fresh run) or comes from the checkpoint (a resume).
   const average = r.averageDecay !== undefined ? WeightAverage.of(model, r.averageDecay) : undefined;
@@ -940,6 +1026,11 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     );
   } else {
     const p = avdcnnParameterCount(config);
+    if (init !== undefined)
+      log(
+        `fine-tuning ${init.source.id} (best validation ${init.source.score?.toFixed(4) ?? '—'}) at learning ` +
+          `rate ${config.learningRate}, fresh optimiser`,
+      );
     log(
       `new run: AVDCNN ${config.context}, FC ${config.fc1Units}/${config.fc2Units}/${config.fcAudioUnits}/` +
         `${config.fcVisualUnits}, ${p.total} parameters, batch ${batchSize}, STFT ${r.stft.windowLength}/${r.stft.hop}` +
@@ -1031,6 +1122,8 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
   let stepsThisRun = 0;
   let status: SpeechTrainStatus | undefined;
   const budgetLeft = (): boolean => (now() - t0) / 1000 < timeBudgetS;
+  // A fine-tuning run's starting point is its first best: it keeps the source's weights unless it beats them.
+  if (resumed === null && init !== undefined) await validate();
 
   while (status === undefined) {
     // Yield to the event loop once a step: the wasm backend's data() resolves without I/O, so without this
@@ -1209,11 +1302,14 @@ export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): st
       : '';
   const weighting = t?.kind === 'gain' && t.signalWeight !== undefined ? `-sw${t.signalWeight}` : '';
   const averaged = extra.averageDecay !== undefined ? `-ema${extra.averageDecay}` : '';
+  const step = `-seed${extra.seed}-step${extra.bestStep ?? state.step}`;
+  // A fine-tuning run: its source's id, then what it changed (the learning rate), seed and step.
+  if (extra.initFrom !== undefined) return `${extra.initFrom.id}-ft-lr${c.learningRate}${averaged}${step}`;
   const dropout = c.dropout !== AVDCNN_DEFAULTS.dropout ? `-drop${c.dropout}` : '';
   const frames = c.contextFrames !== AVDCNN_DEFAULTS.contextFrames ? `-ctx${c.contextFrames}` : '';
   return (
     `avdcnn-${c.context}${frames}${['', '', '-na', '-na3'][c.audioChannels] ?? ''}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}${dropout}` +
-    `${kind}${floor}${weighting}${averaged}-seed${extra.seed}-step${extra.bestStep ?? state.step}`
+    `${kind}${floor}${weighting}${averaged}${step}`
   );
 }
 
@@ -1254,6 +1350,7 @@ export function trainedSpeechModelMeta(
         ...(extra.averageDecay !== undefined
           ? { weights: `exponential moving average of the training weights, decay ${extra.averageDecay}` }
           : {}),
+        ...(extra.initFrom !== undefined ? { initFrom: extra.initFrom } : {}),
         features:
           'ln(|X|^2 + 1e-10) per bin of a periodic-Hann STFT; input row r of frame t = normalised noisy frame ' +
           't - past + r (oldest first, edge frames repeated)' +
