@@ -230,7 +230,7 @@ export const trainSpeechCommand: Command = {
     if (command.emaDecay !== undefined && !(command.emaDecay > 0 && command.emaDecay < 1))
       throw new UsageError('--ema-decay must be a number in (0, 1)');
     if (command.initFrom !== null && path.resolve(command.initFrom) === path.resolve(checkpointDir))
-      throw new UsageError('--init-from must be another run's checkpoint directory than --checkpoints');
+      throw new UsageError("--init-from must name another run's checkpoints, not --checkpoints");
     if (command.initFrom !== null && args.values['export-only'] === true)
       throw new UsageError(
         '--init-from starts a training run; --export-only exports one (give --checkpoints)',
