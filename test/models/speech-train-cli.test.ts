@@ -56,6 +56,8 @@ describe('train speech arguments', () => {
     await refuses(['--signal-weight', '1'], /--signal-weight needs --target gain/);
     await refuses(['--ema-decay', '1'], /--ema-decay must be a number in \(0, 1\)/);
     await refuses(['--speed', '0.9,3'], /--speed must be a comma-separated list/);
+    await refuses(['--init-from', join(dir, 'ckpt')], /--init-from must name another run's checkpoints/);
+    await refuses(['--init-from', join(dir, 'other'), '--export-only'], /--init-from starts a training run/);
   });
 
   it('the model options reach the configuration; the defaults are the paper’s', () => {

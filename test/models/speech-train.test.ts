@@ -588,6 +588,88 @@ describe('AVDCNN training', () => {
     );
   });
 
+  test('fine-tuning (initFrom): the best weights and normaliser, step 0 validated, resumes; another model refused', async () => {
+    assert.ok(run);
+    const source = path.join(runDir, 'ckpt');
+    const { train, validation } = await pools(LIVE_STFT_512_128);
+    const dir = path.join(await tempDir(), 'ckpt');
+    const options = (o: Partial<SpeechTrainOptions> = {}): SpeechTrainOptions => ({
+      split: SPLIT,
+      train,
+      validation,
+      model: { ...TINY, context: 'causal', learningRate: 1e-5 },
+      checkpointDir: dir,
+      initFrom: source,
+      seed: 2,
+      batchSize: 16,
+      roundMixtures: 2,
+      normMixtures: 8,
+      validationEvery: 10,
+      validationFrames: 256,
+      checkpointEvery: 10,
+      maxSteps: 10,
+      ...o,
+    });
+    const lines: string[] = [];
+    const ft = await trainSpeechModel(options({ log: (l) => lines.push(l) }));
+    try {
+      assert.ok(
+        lines.some((l) => /^fine-tuning avdcnn-causal-.*-step\d+ \(best validation/.test(l)),
+        lines.join('\n'),
+      );
+      // Step 0 is validated on the source's weights: the source's best score, on the same validation set.
+      const [first] = ft.state.history;
+      assert.ok(first);
+      assert.equal(first['step'], 0);
+      const srcBest = run.state.bestScore!;
+      assert.ok(Math.abs(first['valCriterion']! - srcBest) <= 1e-6, `${first['valCriterion']} vs ${srcBest}`);
+      assert.deepEqual(ft.normaliser, run.normaliser);
+      assert.equal(ft.extra.initFrom?.step, run.extra.bestStep);
+      assert.equal(ft.extra.initFrom?.score, srcBest);
+      assert.ok(ft.state.bestScore! <= srcBest, 'the fine-tuned best is never worse than its start');
+      const id = speechModelId(ft.extra, ft.state);
+      assert.ok(id.startsWith(`${speechModelId(run.extra, run.state)}-ft-lr0.00001-seed2-step`), id);
+      // The restored best is the source's weights when step 0 stayed best, else the fine-tuned ones.
+      const src = await loadBestSpeechCheckpoint(source);
+      try {
+        const d = maxAbsDiff(weightsOf(ft.model), weightsOf(src.model));
+        if (ft.extra.bestStep === 0) assert.ok(d <= 1e-7, `kept weights differ from the source's by ${d}`);
+        else assert.ok(d > 0, 'a fine-tuned best differs from the source');
+      } finally {
+        src.model.dispose();
+      }
+    } finally {
+      ft.model.dispose();
+    }
+    // The same options resume it; without initFrom the same directory is another configuration.
+    const resumedLines: string[] = [];
+    const more = await trainSpeechModel(options({ maxSteps: 20, log: (l) => resumedLines.push(l) }));
+    more.model.dispose();
+    assert.ok(
+      resumedLines.some((l) => /resumed from .* at step 10/.test(l)),
+      resumedLines.join('\n'),
+    );
+    assert.equal(more.state.step, 20);
+    await assert.rejects(trainSpeechModel(options({ initFrom: undefined })), /another configuration/);
+    // Another model, the run's own directory, or an empty one are refused before anything is trained.
+    const fresh = path.join(await tempDir(), 'ckpt');
+    await assert.rejects(
+      trainSpeechModel(
+        options({ checkpointDir: fresh, model: { ...TINY, context: 'causal', dropout: 0.3 } }),
+      ),
+      /is another model — model config .*"dropout":0\.3/,
+    );
+    await assert.rejects(
+      trainSpeechModel(options({ checkpointDir: fresh, target: 'gain' })),
+      /is another model — target/,
+    );
+    await assert.rejects(trainSpeechModel(options({ initFrom: dir })), /the run's own checkpoint directory/);
+    await assert.rejects(
+      trainSpeechModel(options({ checkpointDir: fresh, initFrom: path.join(fresh, 'none') })),
+      /no checkpoint in/,
+    );
+  });
+
   test('signal-weighted gain target: trains and validates on the weighted MSE; refused with another target', async () => {
     const { train, validation } = await pools(LIVE_STFT_512_128);
     const base = {
