@@ -11,6 +11,7 @@ import { runCommand } from './commands/run.ts';
 import { configCommand } from './commands/config.ts';
 import { evalQrsCommand } from './commands/eval-qrs.ts';
 import { canDecodeCommand } from './commands/can-decode.ts';
+import { quantizeCommand } from './commands/quantize.ts';
 
 /** Commands; a two-word name (`eval qrs`) is a subcommand of a family. */
 const COMMANDS: readonly Command[] = [
@@ -24,6 +25,7 @@ const COMMANDS: readonly Command[] = [
   enhanceCommand,
   evalSpeechCommand,
   trainSpeechCommand,
+  quantizeCommand,
 ];
 
 function usage(): string {

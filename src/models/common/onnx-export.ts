@@ -112,6 +112,8 @@ export interface OnnxSidecar {
   metadata: Record<string, unknown>;
   /** SHA-256 of the .onnx bytes (set by saveOnnxModel). */
   sha256?: string;
+  /** An int8 variant written by `drivesense quantize` (onnx-quantize.ts): scheme, source, layers. */
+  quantization?: Record<string, unknown>;
 }
 
 export interface OnnxExportOptions {
