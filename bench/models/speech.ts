@@ -53,6 +53,7 @@ import {
 import type { SpeechEnhancerModel } from '../../src/models/speech/enhancer-onnx.ts';
 import { LOG_GAIN_FLOOR_DB } from '../../src/models/speech/examples.ts';
 import { LOGMMSE_STFT, logMmse } from '../../src/models/speech/logmmse.ts';
+import { quantizedPathFor } from '../../src/models/common/onnx-quantize.ts';
 import { logGainFloor, speechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import { designResampler } from '../../src/streams/features/audio/resample.ts';
 import { LIVE_STFT_512_128, algorithmicDelay } from '../../src/streams/features/audio/stft.ts';
@@ -220,6 +221,42 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
     meetsDelayBudget: r.algorithmicDelayMs <= DELAY_BUDGET_MS,
   });
 
+  // The live path's rows of one AVDCNN model file, audio-only and audio-visual (see the file comment).
+  const avdcnnRows = async (
+    model: SpeechEnhancerModel,
+    suffix: string,
+    labelSuffix: string,
+    delay: Delay,
+  ): Promise<SystemRow[]> => {
+    const provider = model.session.describe();
+    const out: SystemRow[] = [];
+    for (const [mode, frames] of [
+      ['audio', []],
+      ['av', mouth],
+    ] as const) {
+      let last = model.createEnhancer().stats();
+      const timing = await timePasses(async () => {
+        const enhancer = model.createEnhancer();
+        await enhanceSamples(enhancer, clip, WHOLE_SIGNAL_CHUNK_SAMPLES, frames);
+        last = enhancer.stats();
+        if (last.modelErrors > 0) throw new Error(`AVDCNN failed: ${last.lastModelError ?? '?'}`);
+      }, durationS);
+      out.push(
+        row({
+          system: `avdcnn${suffix}-${mode}`,
+          label: `AVDCNN causal, ${mode === 'av' ? 'audio-visual' : 'audio-only'}${labelSuffix}`,
+          runtime: `live path (SpeechEnhancer, 20 ms chunks), ${provider}`,
+          ...timing,
+          ...delay,
+          notes:
+            `${last.frames} STFT frames in ${last.modelRuns} model runs per pass; audio frames with a mouth ` +
+            `crop ${last.camera.audioFramesWithVisual}, without ${last.camera.audioFramesWithoutVisual}`,
+        }),
+      );
+    }
+    return out;
+  };
+
   // AVDCNN, the live path.
   const { model, weights, cleanup } = await avdcnnModel();
   let modelInfo: Record<string, unknown>;
@@ -266,30 +303,21 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
         withinBudget: d.ms <= DELAY_BUDGET_MS,
       },
     };
-    for (const [system, frames] of [
-      ['avdcnn-audio', []],
-      ['avdcnn-av', mouth],
-    ] as const) {
-      let last = probe.stats();
-      const timing = await timePasses(async () => {
-        const enhancer = model.createEnhancer();
-        await enhanceSamples(enhancer, clip, WHOLE_SIGNAL_CHUNK_SAMPLES, frames);
-        last = enhancer.stats();
-        if (last.modelErrors > 0) throw new Error(`AVDCNN failed: ${last.lastModelError ?? '?'}`);
-      }, durationS);
-      rows.push(
-        row({
-          system,
-          label: `AVDCNN causal, ${system === 'avdcnn-av' ? 'audio-visual' : 'audio-only'}${weights === 'committed' ? '' : ' (untrained weights)'}`,
-          runtime: `live path (SpeechEnhancer, 20 ms chunks), ${provider}`,
-          ...timing,
-          ...delay,
-          notes:
-            `${last.frames} STFT frames in ${last.modelRuns} model runs per pass; audio frames with a mouth ` +
-            `crop ${last.camera.audioFramesWithVisual}, without ${last.camera.audioFramesWithoutVisual}`,
-        }),
-      );
-    }
+    rows.push(...(await avdcnnRows(model, '', weights === 'committed' ? '' : ' (untrained weights)', delay)));
+    // The int8 CPU variant of the committed model (`drivesense quantize`), when committed beside it.
+    const int8Path = resolve(ROOT, quantizedPathFor(DEFAULT_SPEECH_MODEL_PATH));
+    if (weights === 'committed' && existsSync(int8Path)) {
+      const int8 = await loadSpeechEnhancerModel(int8Path, { intraOpThreads: 1, interOpThreads: 1 });
+      try {
+        rows.push(...(await avdcnnRows(int8, '-int8', ', int8 dense layers', delay)));
+      } finally {
+        await int8.release();
+      }
+    } else
+      unavailable.push({
+        system: 'avdcnn-int8',
+        reason: `no ${quantizedPathFor(DEFAULT_SPEECH_MODEL_PATH)}`,
+      });
   } finally {
     await model.release();
     await cleanup();

@@ -16,7 +16,11 @@ import * as tf from '@tensorflow/tfjs';
 import { forceTrainingBackend } from '../../src/models/common/backend.ts';
 import { exportToOnnx, saveOnnxModel } from '../../src/models/common/onnx-export.ts';
 import type { OnnxSidecar } from '../../src/models/common/onnx-export.ts';
-import { quantizeColumns, quantizeOnnxMatMuls } from '../../src/models/common/onnx-quantize.ts';
+import {
+  quantizeColumns,
+  quantizedPathFor,
+  quantizeOnnxMatMuls,
+} from '../../src/models/common/onnx-quantize.ts';
 import { decodeOnnxModel, encodeOnnxModel, summarizeOnnxModel } from '../../src/models/common/onnx-writer.ts';
 import { OnnxSession } from '../../src/models/common/onnx-session.ts';
 import { SeededRandom } from '../../src/models/common/rng.ts';
@@ -204,7 +208,7 @@ describe('int8 quantisation of dense layers', () => {
   });
 
   it('the committed speech model in int8: the enhanced fixture within 0.5 dB SI-SDR of the float model', async (t) => {
-    const int8Path = DEFAULT_SPEECH_MODEL_PATH.replace(/\.onnx$/, '.int8.onnx');
+    const int8Path = quantizedPathFor(DEFAULT_SPEECH_MODEL_PATH);
     if (!existsSync(int8Path)) {
       t.skip(`${int8Path} is not committed`);
       return;

@@ -15,7 +15,11 @@ import type { Command } from '../command.ts';
 import { numberOpt, stringOpt, UsageError } from '../command.ts';
 import { sidecarPathFor } from '../../models/common/onnx-export.ts';
 import type { OnnxSidecar } from '../../models/common/onnx-export.ts';
-import { quantizeOnnxMatMuls, QUANTIZATION_SCHEME } from '../../models/common/onnx-quantize.ts';
+import {
+  quantizedPathFor,
+  quantizeOnnxMatMuls,
+  QUANTIZATION_SCHEME,
+} from '../../models/common/onnx-quantize.ts';
 import { OnnxSession } from '../../models/common/onnx-session.ts';
 
 const HELP = `Usage: drivesense quantize IN.onnx [--out OUT.onnx] [--min-elements 4096] [--json]
@@ -34,10 +38,6 @@ A quantised model is not bit-exact: check its task metrics (for a speech model: 
 
 Exit status: 0 ok, 1 I/O or model error, 2 bad arguments.`;
 
-export function defaultQuantizedPath(input: string): string {
-  return input.replace(/\.onnx$/, '.int8.onnx');
-}
-
 export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'Write the int8 CPU variant of an exported ONNX model (dense layers), with its sidecar',
@@ -52,7 +52,7 @@ export const quantizeCommand: Command = {
     if (input === undefined) throw new UsageError(`quantize needs IN.onnx\n\n${HELP}`);
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     if (!input.endsWith('.onnx')) throw new UsageError('IN must be a .onnx file');
-    const out = stringOpt(args, 'out') ?? defaultQuantizedPath(input);
+    const out = stringOpt(args, 'out') ?? quantizedPathFor(input);
     if (!out.endsWith('.onnx')) throw new UsageError('--out must end in .onnx');
     if (out === input) throw new UsageError('--out must differ from IN');
     const minElements = numberOpt(args, 'min-elements', 4096);

@@ -28,6 +28,11 @@ type TensorProto = NonNullable<Parameters<typeof onnx.TensorProto.create>[0]>;
 export const QUANTIZATION_SCHEME =
   'dynamic int8: MatMul weights int8 symmetric per output column, activations uint8 per run (DynamicQuantizeLinear + MatMulInteger)';
 
+/** Where the int8 variant of a model goes by default: `model.onnx` → `model.int8.onnx`. */
+export function quantizedPathFor(onnxPath: string): string {
+  return onnxPath.replace(/\.onnx$/, '.int8.onnx');
+}
+
 /** One quantised matrix product. */
 export interface QuantizedMatMul {
   /** The MatMul node's name. */
