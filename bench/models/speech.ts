@@ -10,7 +10,8 @@
  * Systems, each on the whole clip from a fresh state per run, as `drivesense eval speech` runs them:
  * - AVDCNN causal, the live path: a fresh `SpeechEnhancer` (the class the pipeline and `drivesense enhance`
  *   run) fed 20 ms chunks with their event times, then flushed (`enhanceSamples`), on ONNX Runtime (CPU EP,
- *   one intra-op and one inter-op thread). The committed model (DEFAULT_SPEECH_MODEL_PATH) when present;
+ *   one intra-op and one inter-op thread). The committed float model (SPEECH_FLOAT_MODEL_PATH) when present,
+ *   and beside it its int8 variant, the live path's default (DEFAULT_SPEECH_MODEL_PATH), when committed;
  *   otherwise an untrained model of the intended committed size (FC 500/400/300/500, seeded Glorot weights,
  *   the trained models' serving settings: 512/128 STFT, global normalisation, log-gain target, mask output)
  *   is exported to a temp dir and timed instead, and the result says so: the cost depends on the
@@ -47,13 +48,13 @@ import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import type { MouthFrame } from '../../src/models/speech/enhancer.ts';
 import {
   DEFAULT_SPEECH_MODEL_PATH,
+  SPEECH_FLOAT_MODEL_PATH,
   WHOLE_SIGNAL_CHUNK_SAMPLES,
   loadSpeechEnhancerModel,
 } from '../../src/models/speech/enhancer-onnx.ts';
 import type { SpeechEnhancerModel } from '../../src/models/speech/enhancer-onnx.ts';
 import { LOG_GAIN_FLOOR_DB } from '../../src/models/speech/examples.ts';
 import { LOGMMSE_STFT, logMmse } from '../../src/models/speech/logmmse.ts';
-import { quantizedPathFor } from '../../src/models/common/onnx-quantize.ts';
 import { logGainFloor, speechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import { designResampler } from '../../src/streams/features/audio/resample.ts';
 import { LIVE_STFT_512_128, algorithmicDelay } from '../../src/streams/features/audio/stft.ts';
@@ -142,7 +143,7 @@ async function avdcnnModel(): Promise<{
   weights: string;
   cleanup: () => Promise<void>;
 }> {
-  const committed = resolve(ROOT, DEFAULT_SPEECH_MODEL_PATH);
+  const committed = resolve(ROOT, SPEECH_FLOAT_MODEL_PATH);
   const session = { intraOpThreads: 1, interOpThreads: 1 };
   if (existsSync(committed))
     return {
@@ -280,7 +281,7 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
     };
     const trainingId = meta.training?.['id'];
     modelInfo = {
-      path: weights === 'committed' ? DEFAULT_SPEECH_MODEL_PATH : null,
+      path: weights === 'committed' ? SPEECH_FLOAT_MODEL_PATH : null,
       weights,
       id: typeof trainingId === 'string' ? trainingId : null,
       context: m.context,
@@ -303,20 +304,20 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
         withinBudget: d.ms <= DELAY_BUDGET_MS,
       },
     };
-    rows.push(...(await avdcnnRows(model, '', weights === 'committed' ? '' : ' (untrained weights)', delay)));
+    rows.push(...(await avdcnnRows(model, '', weights === 'committed' ? ', float32' : ' (untrained weights)', delay)));
     // The int8 CPU variant of the committed model (`drivesense quantize`), when committed beside it.
-    const int8Path = resolve(ROOT, quantizedPathFor(DEFAULT_SPEECH_MODEL_PATH));
+    const int8Path = resolve(ROOT, DEFAULT_SPEECH_MODEL_PATH);
     if (weights === 'committed' && existsSync(int8Path)) {
       const int8 = await loadSpeechEnhancerModel(int8Path, { intraOpThreads: 1, interOpThreads: 1 });
       try {
-        rows.push(...(await avdcnnRows(int8, '-int8', ', int8 dense layers', delay)));
+        rows.push(...(await avdcnnRows(int8, '-int8', ', int8 dense layers (served by default)', delay)));
       } finally {
         await int8.release();
       }
     } else
       unavailable.push({
         system: 'avdcnn-int8',
-        reason: `no ${quantizedPathFor(DEFAULT_SPEECH_MODEL_PATH)}`,
+        reason: `no ${DEFAULT_SPEECH_MODEL_PATH}`,
       });
   } finally {
     await model.release();

@@ -64,8 +64,11 @@ export function resolveStressModelPath(model: string): { path: string; isDefault
   return { path: isDefault ? resolve(PACKAGE_ROOT, model) : resolve(model), isDefault };
 }
 
-/** Where the trained live (causal) speech model is committed; resolved like the stress model's default. */
-export const DEFAULT_SPEECH_MODEL = 'src/models/speech/model/avdcnn-causal.onnx';
+/**
+ * The live (causal) speech model served by default: the committed model's int8 CPU variant
+ * (docs/models/quantization.md); resolved like the stress model's default.
+ */
+export const DEFAULT_SPEECH_MODEL = 'src/models/speech/model/avdcnn-causal.int8.onnx';
 
 /** The file `features.speech.model` names (the default path against the package root, as for stress). */
 export function resolveSpeechModelPath(model: string): { path: string; isDefault: boolean } {

@@ -9,7 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -26,7 +26,11 @@ import { OnnxSession } from '../../src/models/common/onnx-session.ts';
 import { SeededRandom } from '../../src/models/common/rng.ts';
 import { parseCommandArgs, UsageError } from '../../src/cli/command.ts';
 import { quantizeCommand } from '../../src/cli/commands/quantize.ts';
-import { DEFAULT_SPEECH_MODEL_PATH, loadSpeechEnhancerModel } from '../../src/models/speech/enhancer-onnx.ts';
+import {
+  DEFAULT_SPEECH_MODEL_PATH,
+  loadSpeechEnhancerModel,
+  SPEECH_FLOAT_MODEL_PATH,
+} from '../../src/models/speech/enhancer-onnx.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import { siSdr } from '../../src/models/speech/metrics/sisdr.ts';
 import { readWavFile } from '../../src/streams/readers/wav.ts';
@@ -191,7 +195,7 @@ describe('int8 quantisation of dense layers', () => {
     assert.deepEqual(sidecar.metadata, { purpose: 'test' });
     const record = sidecar.quantization as { layers: unknown[]; source: { file: string } };
     assert.equal(record.layers.length, 2);
-    assert.equal(record.source.file, file);
+    assert.equal(record.source.file, 'dense.onnx', 'relative to the output directory');
     assert.equal((JSON.parse(lines.join('\n')) as { out: string }).out, out);
 
     const refuses = (argv: string[], message: RegExp) =>
@@ -207,8 +211,35 @@ describe('int8 quantisation of dense layers', () => {
     assert.ok(!existsSync(join(dir, 'none.onnx')));
   });
 
+  it('an int8 variant whose float source beside it has changed is refused at load, naming the command', async () => {
+    const sub = join(dir, 'stale');
+    await mkdir(sub);
+    const float = join(sub, 'm.onnx');
+    await copyFile(SPEECH_FLOAT_MODEL_PATH, float);
+    await copyFile(`${SPEECH_FLOAT_MODEL_PATH}.json`, `${float}.json`);
+    const log = console.log;
+    console.log = () => undefined;
+    try {
+      assert.equal(await quantizeCommand.run(parseCommandArgs(quantizeCommand, [float])), 0);
+    } finally {
+      console.log = log;
+    }
+    const int8 = join(sub, 'm.int8.onnx');
+    await (await loadSpeechEnhancerModel(int8)).release();
+    await appendFile(float, new Uint8Array([0])); // the float model "trained again"
+    await assert.rejects(
+      loadSpeechEnhancerModel(int8),
+      (e: Error) =>
+        /is the int8 variant of another .*m\.onnx/.test(e.message) &&
+        e.message.includes('drivesense quantize'),
+    );
+    await rm(float);
+    await (await loadSpeechEnhancerModel(int8)).release(); // no source beside it: nothing to compare
+  });
+
   it('the committed speech model in int8: the enhanced fixture within 0.5 dB SI-SDR of the float model', async (t) => {
-    const int8Path = quantizedPathFor(DEFAULT_SPEECH_MODEL_PATH);
+    const int8Path = DEFAULT_SPEECH_MODEL_PATH;
+    assert.equal(int8Path, quantizedPathFor(SPEECH_FLOAT_MODEL_PATH), 'the live default is the int8 variant');
     if (!existsSync(int8Path)) {
       t.skip(`${int8Path} is not committed`);
       return;
@@ -224,7 +255,7 @@ describe('int8 quantisation of dense layers', () => {
       }
     };
     const input = siSdr(clean, noisy);
-    const fp32 = await score(DEFAULT_SPEECH_MODEL_PATH);
+    const fp32 = await score(SPEECH_FLOAT_MODEL_PATH);
     const int8 = await score(int8Path);
     t.diagnostic(
       `SI-SDR: noisy ${input.toFixed(2)} dB, float ${fp32.toFixed(2)} dB, int8 ${int8.toFixed(2)} dB`,

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, relative } from 'node:path';
 import type { Command } from '../command.ts';
 import { numberOpt, stringOpt, UsageError } from '../command.ts';
 import { sidecarPathFor } from '../../models/common/onnx-export.ts';
@@ -72,7 +73,8 @@ export const quantizeCommand: Command = {
       : undefined;
     const record = {
       scheme: QUANTIZATION_SCHEME,
-      source: { file: input, sha256: sha256(bytes) },
+      // Relative to the output's directory, where the loader looks for it (enhancer-onnx.ts).
+      source: { file: relative(dirname(out), input), sha256: sha256(bytes) },
       layers: result.layers,
       floatWeightBytes: result.floatWeightBytes,
       quantizedWeightBytes: result.quantizedWeightBytes,

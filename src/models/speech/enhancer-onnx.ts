@@ -6,7 +6,11 @@
  * Lifecycle: `loadSpeechEnhancerModel` → `createEnhancer()` per audio stream (each its own state; they share
  * the session) → `release()`.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { quantizedPathFor } from '../common/onnx-quantize.ts';
 import { OnnxSession } from '../common/onnx-session.ts';
 import type { OnnxSessionConfig } from '../common/onnx-session.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
@@ -18,8 +22,40 @@ import { AVDCNN_STFT } from '../../streams/features/audio/stft.ts';
 import { audioChannelsOf, readSpeechModelMeta } from './speech-model-meta.ts';
 import type { SpeechModelMeta, SpeechModelShape } from './speech-model-meta.ts';
 
-/** The committed live model (causal), relative to the project root. */
-export const DEFAULT_SPEECH_MODEL_PATH = 'src/models/speech/model/avdcnn-causal.onnx';
+/**
+ * The committed float live model (causal), relative to the project root: what `drivesense train speech`
+ * writes, the parity test checks and `drivesense eval speech` scores by default.
+ */
+export const SPEECH_FLOAT_MODEL_PATH = 'src/models/speech/model/avdcnn-causal.onnx';
+
+/**
+ * The model the live path serves by default (the pipeline, `drivesense enhance`, the demo): the float model's
+ * int8 CPU variant (`drivesense quantize`; docs/models/quantization.md: the same scores, half the time).
+ */
+export const DEFAULT_SPEECH_MODEL_PATH = quantizedPathFor(SPEECH_FLOAT_MODEL_PATH);
+
+/**
+ * An int8 variant must come from the float model beside it: when its sidecar's `quantization.source` names a
+ * file that exists (relative to the variant's directory) with another SHA-256 — the float model was trained
+ * again and not quantised since —, loading it is refused with the command that mends it.
+ */
+export async function checkQuantizedSource(
+  onnxPath: string,
+  quantization: Readonly<Record<string, unknown>> | undefined,
+): Promise<void> {
+  const source = quantization?.['source'] as { file?: unknown; sha256?: unknown } | undefined;
+  if (typeof source?.file !== 'string' || typeof source.sha256 !== 'string') return;
+  const file = resolve(dirname(onnxPath), source.file);
+  if (!existsSync(file)) return;
+  const sha = createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
+  if (sha !== source.sha256)
+    throw new Error(
+      `${onnxPath} is the int8 variant of another ${file} (SHA-256 ${source.sha256.slice(0, 12)}…, the file ` +
+        `now has ${sha.slice(0, 12)}…): run \`drivesense quantize ${file}\` after choosing its serving strength`,
+    );
+}
 
 /**
  * The ONNX session as a `SpeechModelRunner` (inputs `audio` [n, F, bins, C], `visual` [n, H, W, F]; C = 2 or 3
@@ -64,9 +100,11 @@ export async function loadSpeechEnhancerModel(
   if (!existsSync(onnxPath))
     throw new Error(
       `speech model ${onnxPath} not found: train one with \`drivesense train speech\` ` +
-        `(it writes ${DEFAULT_SPEECH_MODEL_PATH}), or pass --model FILE.onnx`,
+        `(it writes ${SPEECH_FLOAT_MODEL_PATH}) and \`drivesense quantize\` it (${DEFAULT_SPEECH_MODEL_PATH}), ` +
+        'or pass --model FILE.onnx',
     );
-  const { meta } = await readSpeechModelMeta(onnxPath);
+  const { meta, sidecar } = await readSpeechModelMeta(onnxPath);
+  await checkQuantizedSource(onnxPath, sidecar.quantization);
   const s = await OnnxSession.create(onnxPath, session);
   for (const name of Object.values(AVDCNN_INPUT_NAMES)) {
     if (!s.inputNames.includes(name)) {
