@@ -304,7 +304,9 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
         withinBudget: d.ms <= DELAY_BUDGET_MS,
       },
     };
-    rows.push(...(await avdcnnRows(model, '', weights === 'committed' ? ', float32' : ' (untrained weights)', delay)));
+    rows.push(
+      ...(await avdcnnRows(model, '', weights === 'committed' ? ', float32' : ' (untrained weights)', delay)),
+    );
     // The int8 CPU variant of the committed model (`drivesense quantize`), when committed beside it.
     const int8Path = resolve(ROOT, DEFAULT_SPEECH_MODEL_PATH);
     if (weights === 'committed' && existsSync(int8Path)) {
