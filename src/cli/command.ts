@@ -39,6 +39,13 @@ export function stringOpt(args: ParsedArgs, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** `--name` as an integer ≥ `min` (default 1), `def` when absent; a UsageError naming the option otherwise. */
+export function intOpt(args: ParsedArgs, name: string, def: number, min = 1): number {
+  const v = numberOpt(args, name, def);
+  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer ≥ ${min}`);
+  return v;
+}
+
 export function numberOpt(args: ParsedArgs, name: string, def: number): number {
   const v = stringOpt(args, name);
   if (v === undefined) return def;

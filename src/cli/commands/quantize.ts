@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
 import type { Command } from '../command.ts';
-import { numberOpt, stringOpt, UsageError } from '../command.ts';
+import { intOpt, stringOpt, UsageError } from '../command.ts';
 import { sidecarPathFor } from '../../models/common/onnx-export.ts';
 import type { OnnxSidecar } from '../../models/common/onnx-export.ts';
 import {
@@ -56,9 +56,7 @@ export const quantizeCommand: Command = {
     const out = stringOpt(args, 'out') ?? quantizedPathFor(input);
     if (!out.endsWith('.onnx')) throw new UsageError('--out must end in .onnx');
     if (out === input) throw new UsageError('--out must differ from IN');
-    const minElements = numberOpt(args, 'min-elements', 4096);
-    if (!(Number.isInteger(minElements) && minElements >= 1))
-      throw new UsageError('--min-elements must be an integer ≥ 1');
+    const minElements = intOpt(args, 'min-elements', 4096);
 
     const bytes = new Uint8Array(await readFile(input));
     const result = quantizeOnnxMatMuls(bytes, { minElements });

@@ -12,7 +12,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../command.ts';
-import { numberOpt, stringOpt, UsageError } from '../command.ts';
+import { intOpt, numberOpt, stringOpt, UsageError } from '../command.ts';
 import { selectTrainingBackend } from '../../models/common/backend.ts';
 import type { AvdcnnConfig } from '../../models/speech/avdcnn.ts';
 import { AVDCNN_DEFAULTS, resolveAvdcnnConfig } from '../../models/speech/avdcnn.ts';
@@ -91,12 +91,6 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
   --export-only         export the best checkpoint in --checkpoints (no training)
 
 Exit status: 0 ok, 1 data, training or parity error, 2 bad arguments, 130/143 interrupted (checkpoint saved).`;
-
-function intOpt(args: Parameters<Command['run']>[0], name: string, def: number, min = 1): number {
-  const v = numberOpt(args, name, def);
-  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer ≥ ${min}`);
-  return v;
-}
 
 /** The model configuration the arguments ask for (context, sizes, rates, input channels); UsageError if bad. */
 export function speechConfigFromArgs(args: Parameters<Command['run']>[0]): AvdcnnConfig {
