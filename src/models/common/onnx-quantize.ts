@@ -18,7 +18,7 @@
  * for the speech model). Pure: bytes in, bytes out.
  */
 import onnxProto from 'onnx-proto';
-import { decodeOnnxModel, encodeOnnxModel, OnnxDataType } from './onnx-writer.ts';
+import { decodeOnnxModel, encodeOnnxModel, float32LE, OnnxDataType } from './onnx-writer.ts';
 
 const { onnx } = onnxProto;
 type NodeProto = NonNullable<Parameters<typeof onnx.NodeProto.create>[0]>;
@@ -102,13 +102,6 @@ function floatValues(t: TensorProto): Float32Array {
   return Float32Array.from(data);
 }
 
-function bytesLE(a: Float32Array): Uint8Array {
-  const out = new Uint8Array(a.length * 4);
-  const view = new DataView(out.buffer);
-  a.forEach((v, i) => view.setFloat32(i * 4, v, true));
-  return out;
-}
-
 /** See the file comment. Throws when the bytes are not an ONNX model or its default opset is below 11. */
 export function quantizeOnnxMatMuls(bytes: Uint8Array, options: QuantizeOptions = {}): QuantizeResult {
   const minElements = options.minElements ?? 4096;
@@ -176,14 +169,14 @@ export function quantizeOnnxMatMuls(bytes: Uint8Array, options: QuantizeOptions 
       onnx.TensorProto.create({
         name: qName,
         dims: [k, n],
-        dataType: 3 /* INT8 */,
+        dataType: OnnxDataType.INT8,
         rawData: new Uint8Array(q.buffer),
       }),
       onnx.TensorProto.create({
         name: sName,
         dims: [n],
         dataType: OnnxDataType.FLOAT,
-        rawData: bytesLE(scale),
+        rawData: float32LE(scale),
       }),
     );
     removed.add(b!);

@@ -22,7 +22,7 @@ export const ONNX_OPSET = 13;
 export const ONNX_IR_VERSION = 8;
 
 /** ONNX TensorProto.DataType codes used here. */
-export const OnnxDataType = { FLOAT: 1, INT64: 7 } as const;
+export const OnnxDataType = { FLOAT: 1, INT8: 3, INT64: 7 } as const;
 
 /** A node attribute, tagged by its ONNX type. */
 export type OnnxAttribute =
@@ -60,7 +60,8 @@ function attributeProto(name: string, value: OnnxAttribute): IAttributeProto {
   return { name, type: T.STRINGS, strings: value.strings.map((s) => encoder.encode(s)) };
 }
 
-function float32LE(data: Float32Array): Uint8Array {
+/** float32 values as little-endian bytes (an initializer's `raw_data`), independent of host order. */
+export function float32LE(data: Float32Array): Uint8Array {
   const out = new Uint8Array(data.length * 4);
   const view = new DataView(out.buffer);
   for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i] as number, true);
