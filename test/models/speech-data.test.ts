@@ -5,12 +5,16 @@
  * parts run on the committed speech fixtures (real recordings).
  */
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SeededRandom } from '../../src/models/common/rng.ts';
 import {
   CorpusLoader,
   alignMouth,
   loadCatalog,
+  loadExtraSpeechCatalog,
   naturalCompare,
   parseCsv,
   speakerFromFileName,
@@ -37,7 +41,7 @@ import { assertDisjoint, buildSplit, splitHash, timeSpans } from '../../src/mode
 import type { NoiseLength, SpeechDataSplit } from '../../src/models/speech/splits.ts';
 import { CAUSAL_CONTEXT } from '../../src/streams/features/audio/context.ts';
 import { AVDCNN_STFT, frameCount } from '../../src/streams/features/audio/stft.ts';
-import { readWavFile } from '../../src/streams/readers/wav.ts';
+import { encodeWav, readWavFile } from '../../src/streams/readers/wav.ts';
 import { SHARED_DATA, SHARED_SKIP, fixture } from '../readers/shared-data.ts';
 import { hasFfmpeg } from '../../scripts/make-camera-fixtures.ts';
 
@@ -334,6 +338,85 @@ describe('speech mixer', () => {
     const back = resumed.next();
     assert.equal(back.utterance, second.utterance);
     assert.deepEqual(back.noisy, second.noisy);
+  });
+
+  test('extra speech: drawn at its share, training only, held-out files and speakers refused', async () => {
+    const pools = await fixturePools();
+    const speech = pools.utterances[0]!.samples;
+    const extraUtt = (speaker: string, name: string, id = `extra/${speaker}/${name}`): LoadedUtterance => ({
+      entry: { id, source: 'extra', speaker: `extra:${speaker}`, speakerKnown: true, path: 'x', av: false },
+      samples: speech.subarray(0, 8000 + 1000 * name.length),
+    });
+    const extra = [extraUtt('kal', 'one'), extraUtt('slt', 'three')];
+    const withExtra = { ...pools, extra };
+    const count = (share: number, n = 400): number => {
+      const m = new SpeechMixer(FIXTURE_SPLIT, 'train', withExtra, { seed: 11, extraShare: share });
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        const x = m.next();
+        if (x.source === 'extra') {
+          k++;
+          assert.ok(x.utterance.startsWith('extra/'));
+        } else assert.equal(x.utterance, pools.utterances[0]!.entry.id);
+      }
+      return k;
+    };
+    assert.equal(count(0), 0);
+    assert.equal(count(1), 400);
+    const half = count(0.5);
+    assert.ok(half > 160 && half < 240, `share 0.5: ${half} of 400 from the extra speech`);
+    const quarter = count(0.25);
+    assert.ok(quarter > 60 && quarter < 140, `share 0.25: ${quarter} of 400`);
+    // Without extra speech nothing is drawn for the pool: the mixtures are those of before.
+    const plain = new SpeechMixer(FIXTURE_SPLIT, 'train', pools, { seed: 11, extraShare: 0.5 }).next();
+    const old = new SpeechMixer(FIXTURE_SPLIT, 'train', pools, { seed: 11 }).next();
+    assert.deepEqual(plain.noisy, old.noisy);
+    // Refusals: not for evaluation, not held-out material, not another source, share in [0, 1].
+    assert.throws(() => new SpeechMixer(FIXTURE_SPLIT, 'validation', withExtra), /training only/);
+    const heldSpeaker = FIXTURE_SPLIT.parts.test.speakers[0]!;
+    const spoofSpeaker: LoadedUtterance = {
+      entry: { ...extraUtt('x', 'y').entry, speaker: heldSpeaker },
+      samples: speech,
+    };
+    assert.throws(
+      () => new SpeechMixer(FIXTURE_SPLIT, 'train', { ...pools, extra: [spoofSpeaker] }),
+      /held out for evaluation/,
+    );
+    const heldId = FIXTURE_SPLIT.parts.validation.utterances[0]!.id;
+    assert.throws(
+      () => new SpeechMixer(FIXTURE_SPLIT, 'train', { ...pools, extra: [extraUtt('z', 'w', heldId)] }),
+      /held out for evaluation/,
+    );
+    assert.throws(
+      () => new SpeechMixer(FIXTURE_SPLIT, 'train', { ...pools, extra: [pools.utterances[0]!] }),
+      /not of source extra/,
+    );
+    assert.throws(() => new SpeechMixer(FIXTURE_SPLIT, 'train', withExtra, { extraShare: 1.5 }), /outside/);
+  });
+
+  test('extra speech catalogue: DIR/<speaker>/*.wav, one speaker per folder; an empty or missing DIR refused', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ds-extra-'));
+    try {
+      await assert.rejects(loadExtraSpeechCatalog(dir), /no DIR\/<speaker>\/\*\.wav/);
+      await assert.rejects(loadExtraSpeechCatalog(join(dir, 'nope')), /does not exist/);
+      await mkdir(join(dir, 'kal'));
+      await mkdir(join(dir, 'slt'));
+      const wav = encodeWav({ sampleRateHz: 16_000, channels: 1, samples: new Float32Array(1600).fill(0.1) });
+      await writeFile(join(dir, 'kal', '0001.wav'), wav);
+      await writeFile(join(dir, 'slt', '0002.wav'), wav);
+      await writeFile(join(dir, 'slt', 'notes.txt'), 'not audio');
+      await writeFile(join(dir, 'MANIFEST.csv'), 'file\n');
+      const c = await loadExtraSpeechCatalog(dir);
+      assert.deepEqual(
+        c.utterances.map((u) => [u.id, u.speaker, u.source, u.path]),
+        [
+          ['extra/kal/0001', 'extra:kal', 'extra', 'kal/0001.wav'],
+          ['extra/slt/0002', 'extra:slt', 'extra', 'slt/0002.wav'],
+        ],
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('refuses material of another split', async () => {

@@ -16,7 +16,7 @@ import { intOpt, numberOpt, stringOpt, UsageError } from '../command.ts';
 import { selectTrainingBackend } from '../../models/common/backend.ts';
 import type { AvdcnnConfig } from '../../models/speech/avdcnn.ts';
 import { AVDCNN_DEFAULTS, resolveAvdcnnConfig } from '../../models/speech/avdcnn.ts';
-import { loadSplitPools, prepareSpeechData } from '../../models/speech/dataset.ts';
+import { loadExtraSpeech, loadSplitPools, prepareSpeechData } from '../../models/speech/dataset.ts';
 import {
   defaultStftFor,
   exportTrainedSpeechModel,
@@ -39,6 +39,7 @@ const HELP = `Usage: drivesense train speech [--context causal|symmetric] [--out
                                [--log FILE] [--hours H] [--max-steps N] [--batch 32] [--seed N]
                                [--fc 1000,800,600,1500] [--dropout 0.1] [--visual-dropout 0.25] [--noise-aware]
                                [--prior-snr] [--context-frames 5] [--data DIR]
+                               [--extra-speech DIR [--extra-share 0.5]]
                                [--init-from CKPT_DIR --lr X] [--export-only]
 
 Trains the AVDCNN speech enhancer (Hou et al. 2018) on speech × noise mixed on the fly (SNR uniform in
@@ -87,6 +88,10 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
                         the starting weights unless it beats them; give it again to resume
   --log-every N         steps between progress lines (default 50)
   --data DIR            data root with audio/speech, audio/noise, av/grid (default ${DEFAULT_SPEECH_DATA})
+  --extra-speech DIR    training-only speech, DIR/<speaker>/*.wav (e.g. scripts/synthetic-speech.ts): never
+                        validated or tested on; refused if a file or speaker is held out for evaluation
+  --extra-share P       share of training mixtures whose speech comes from --extra-speech, in [0, 1]
+                        (default 0.5)
   --audio-only          do not load the GRID videos' mouth crops (AV clips train as audio-only)
   --export-only         export the best checkpoint in --checkpoints (no training)
 
@@ -156,6 +161,8 @@ export const trainSpeechCommand: Command = {
     'prior-snr': { type: 'boolean' },
     'export-only': { type: 'boolean' },
     'init-from': { type: 'string' },
+    'extra-speech': { type: 'string' },
+    'extra-share': { type: 'string' },
   },
   async run(args) {
     if (args.positionals.length > 0)
@@ -206,6 +213,9 @@ export const trainSpeechCommand: Command = {
       emaDecay: stringOpt(args, 'ema-decay') !== undefined ? numberOpt(args, 'ema-decay', 0.999) : undefined,
       logEvery: intOpt(args, 'log-every', 50),
       initFrom: stringOpt(args, 'init-from') ?? null,
+      extraSpeech: stringOpt(args, 'extra-speech') ?? null,
+      extraShare:
+        stringOpt(args, 'extra-share') !== undefined ? numberOpt(args, 'extra-share', 0.5) : undefined,
       checkpoints: checkpointDir,
       out: onnxPath,
     };
@@ -220,6 +230,11 @@ export const trainSpeechCommand: Command = {
       if (!(command.signalWeight > 0 && command.signalWeight <= 1))
         throw new UsageError('--signal-weight must be a number in (0, 1]');
       if (command.target !== 'gain') throw new UsageError('--signal-weight needs --target gain');
+    }
+    if (command.extraShare !== undefined) {
+      if (command.extraSpeech === null) throw new UsageError('--extra-share needs --extra-speech');
+      if (!(command.extraShare >= 0 && command.extraShare <= 1))
+        throw new UsageError('--extra-share must be a number in [0, 1]');
     }
     if (command.emaDecay !== undefined && !(command.emaDecay > 0 && command.emaDecay < 1))
       throw new UsageError('--ema-decay must be a number in (0, 1)');
@@ -279,7 +294,17 @@ export const trainSpeechCommand: Command = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const train = await loadSplitPools(data, 'train');
+      const splitTrain = await loadSplitPools(data, 'train');
+      const extra = command.extraSpeech !== null ? await loadExtraSpeech(command.extraSpeech) : undefined;
+      const train = extra !== undefined ? { ...splitTrain, extra: extra.utterances } : splitTrain;
+      if (extra !== undefined) {
+        const seconds = extra.utterances.reduce((a, u) => a + u.samples.length, 0) / 16_000;
+        log(
+          `extra speech ${extra.catalog.root}: ${extra.utterances.length} utterances, ${(seconds / 60).toFixed(1)} ` +
+            `min, speakers ${[...new Set(extra.catalog.utterances.map((u) => u.speaker))].join(' ')}; ` +
+            `share of training mixtures ${command.extraShare ?? 0.5}`,
+        );
+      }
       const validation = await loadSplitPools(data, 'validation');
       const c = data.counts;
       log(
@@ -300,6 +325,18 @@ export const trainSpeechCommand: Command = {
         mixing: 'on the fly, SNR uniform [-5, 15] dB (rms level), train split only; validation -5/0/5 dB',
         audioOnly: args.values['audio-only'] === true,
         licences: [...new Set(data.catalog.noises.map((n) => n.licence))],
+        ...(extra !== undefined
+          ? {
+              extraSpeech: {
+                dir: extra.catalog.root,
+                utterances: extra.utterances.length,
+                seconds: extra.utterances.reduce((a, u) => a + u.samples.length, 0) / 16_000,
+                speakers: [...new Set(extra.catalog.utterances.map((u) => u.speaker))],
+                share: command.extraShare ?? 0.5,
+                use: 'training only',
+              },
+            }
+          : {}),
       };
       const result = await trainSpeechModel({
         split: data.split,
@@ -318,6 +355,7 @@ export const trainSpeechCommand: Command = {
         ...(command.signalWeight !== undefined ? { signalWeight: command.signalWeight } : {}),
         ...(command.emaDecay !== undefined ? { averageDecay: command.emaDecay } : {}),
         ...(command.initFrom !== null ? { initFrom: command.initFrom } : {}),
+        ...(command.extraShare !== undefined ? { extraShare: command.extraShare } : {}),
         validationEvery: command.valEvery,
         validationFrames: command.valFrames,
         checkpointEvery: command.checkpointEvery,

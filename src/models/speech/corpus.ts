@@ -34,7 +34,7 @@
  * every load (cheap, and it depends on the STFT chosen).
  */
 import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { AVDCNN_STFT } from '../../streams/features/audio/stft.ts';
 import type { StftConfig } from '../../streams/features/audio/stft.ts';
@@ -49,8 +49,12 @@ import type { ColorMode } from '../../streams/features/camera/resize.ts';
 import { FeatureCache, cacheKey } from './cache.ts';
 import { SPEECH_RATE_HZ, decodeAudio16k, decodeVideoRgb, fileSha256 } from './media.ts';
 
-export type SpeechSource = 'cmu_arctic' | 'lombard_grid' | 'grid';
-export const SPEECH_SOURCES: readonly SpeechSource[] = ['cmu_arctic', 'lombard_grid', 'grid'];
+/**
+ * Where an utterance comes from. 'extra' is training-only speech outside the data root
+ * (`loadExtraSpeechCatalog`): it is in no split and the mixer never draws it for validation or test.
+ */
+export type SpeechSource = 'cmu_arctic' | 'lombard_grid' | 'grid' | 'extra';
+export const SPEECH_SOURCES: readonly SpeechSource[] = ['cmu_arctic', 'lombard_grid', 'grid', 'extra'];
 
 export type NoiseCategory = 'car-interior' | 'engine' | 'street' | 'babble' | 'household';
 export const NOISE_CATEGORIES: readonly NoiseCategory[] = [
@@ -97,6 +101,7 @@ export const SOURCE_LICENCES: Readonly<Record<SpeechSource, string>> = {
   cmu_arctic: 'CMU ARCTIC (permissive, keep notice)',
   lombard_grid: 'CC BY 4.0 (Audio-Visual Lombard GRID, Alghamdi et al. 2018)',
   grid: 'CC BY 4.0 (GRID, Cooke et al. 2006)',
+  extra: 'as given with the directory (training only, never committed)',
 };
 
 interface NoiseFolder {
@@ -349,6 +354,33 @@ export function alignMouth(track: MouthTrack, samples: number, options: AlignOpt
     present,
     stats,
   };
+}
+
+/**
+ * Training-only speech: `DIR/<speaker>/*.wav` (any rate; read at 16 kHz like the rest), one speaker per
+ * folder. Ids are `extra/<speaker>/<file>`, speakers `extra:<speaker>`; `root` is DIR. Throws when DIR holds
+ * no such file.
+ */
+export async function loadExtraSpeechCatalog(dir: string): Promise<Catalog> {
+  const abs = resolve(dir);
+  if (!existsSync(abs)) throw new Error(`extra speech: ${dir} does not exist`);
+  const utterances: UtteranceEntry[] = [];
+  for (const spk of await listFiles(abs)) {
+    if (!(await stat(join(abs, spk))).isDirectory()) continue;
+    for (const f of await listFiles(join(abs, spk))) {
+      if (extname(f).toLowerCase() !== '.wav') continue;
+      utterances.push({
+        id: `extra/${spk}/${basename(f, extname(f))}`,
+        source: 'extra',
+        speaker: `extra:${spk}`,
+        speakerKnown: true,
+        path: `${spk}/${f}`,
+        av: false,
+      });
+    }
+  }
+  if (utterances.length === 0) throw new Error(`extra speech: no DIR/<speaker>/*.wav files in ${dir}`);
+  return { root: abs, utterances, noises: [] };
 }
 
 export interface CorpusLoaderOptions {

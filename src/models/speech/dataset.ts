@@ -2,7 +2,7 @@
  * Glue for training and evaluation: catalogue → 16 kHz noise lengths → the fixed split (checked leak-free) →
  * the loaded utterances and noises of one split, ready for `SpeechMixer` / `buildEvaluationSet`.
  */
-import { CorpusLoader, loadCatalog } from './corpus.ts';
+import { CorpusLoader, loadCatalog, loadExtraSpeechCatalog } from './corpus.ts';
 import type { Catalog, CorpusLoaderOptions, LoadedNoise, LoadedUtterance } from './corpus.ts';
 import type { MixerPools } from './mixing.ts';
 import { DEFAULT_SPLIT_RULES, assertDisjoint, buildSplit } from './splits.ts';
@@ -41,4 +41,16 @@ export async function loadSplitPools(data: SpeechData, name: SplitName): Promise
   const noises: LoadedNoise[] = [];
   for (const n of data.catalog.noises) if (noiseIds.has(n.id)) noises.push(await data.loader.loadNoise(n));
   return { utterances, noises };
+}
+
+/** Training-only extra speech (`DIR/<speaker>/*.wav`), decoded to 16 kHz through the same cache. */
+export async function loadExtraSpeech(
+  dir: string,
+  options: Pick<CorpusLoaderOptions, 'cacheDir'> = {},
+): Promise<{ catalog: Catalog; utterances: LoadedUtterance[] }> {
+  const catalog = await loadExtraSpeechCatalog(dir);
+  const loader = new CorpusLoader(catalog, { ...options, audioOnly: true });
+  const utterances: LoadedUtterance[] = [];
+  for (const u of catalog.utterances) utterances.push(await loader.loadUtterance(u));
+  return { catalog, utterances };
 }

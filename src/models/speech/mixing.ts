@@ -21,7 +21,9 @@
  * offset (uniform over the positions where the segment fits in the span). A span shorter than the utterance
  * is read circularly from the drawn offset (only the short held-out babble spans, 2.7 s, against the longest
  * utterances); the mixture says so (`wrapped`). The mixer refuses utterances and noise that are not in its
- * split, so a training mixer cannot be handed validation material.
+ * split, so a training mixer cannot be handed validation material. With training-only extra speech in the
+ * pools (`MixerPools.extra`), a draw before the utterance picks its pool: extra with probability
+ * `extraShare`, else the split's.
  *
  * Evaluation sets (`buildEvaluationSet`): every utterance × every noise span of the split × every SNR (default
  * −5, 0, 5 dB). The noise offset of an (utterance, span) pair comes from its own RNG seeded with a hash of
@@ -145,6 +147,11 @@ export interface Mixture extends MixResult {
 export interface MixerPools {
   readonly utterances: readonly LoadedUtterance[];
   readonly noises: readonly LoadedNoise[];
+  /**
+   * Training-only speech from outside the split (source 'extra', e.g. synthetic speech): accepted by a train
+   * mixer only, refused when an id or speaker belongs to the split's validation or test part.
+   */
+  readonly extra?: readonly LoadedUtterance[];
 }
 
 export interface PoolOptions {
@@ -154,6 +161,7 @@ export interface PoolOptions {
 
 interface ResolvedPools {
   readonly utterances: readonly LoadedUtterance[];
+  readonly extra: readonly LoadedUtterance[];
   readonly spans: readonly { span: NoiseSpan; samples: Float32Array }[];
   readonly categories: readonly NoiseCategory[];
 }
@@ -165,6 +173,21 @@ function resolvePools(
   pools: MixerPools,
   options: PoolOptions,
 ): ResolvedPools {
+  const extra = pools.extra ?? [];
+  if (extra.length > 0) {
+    if (name !== 'train') throw new Error(`mixer: extra speech is for training only, not the ${name} split`);
+    const held = new Set<string>();
+    for (const p of [split.parts.validation, split.parts.test]) {
+      for (const spk of p.speakers) held.add(spk);
+      for (const u of p.utterances) held.add(u.id);
+    }
+    for (const u of extra) {
+      if (u.entry.source !== 'extra')
+        throw new Error(`mixer: extra speech ${u.entry.id} is not of source extra`);
+      if (held.has(u.entry.id) || held.has(u.entry.speaker))
+        throw new Error(`mixer: extra speech ${u.entry.id} (${u.entry.speaker}) is held out for evaluation`);
+    }
+  }
   const part = split.parts[name];
   const ids = new Set(part.utterances.map((u) => u.id));
   for (const u of pools.utterances)
@@ -184,7 +207,7 @@ function resolvePools(
   }
   if (spans.length === 0) throw new Error(`mixer: no noise spans for the ${name} split`);
   const categories = [...new Set(spans.map((s) => s.span.category))];
-  return { utterances: pools.utterances, spans, categories };
+  return { utterances: pools.utterances, extra, spans, categories };
 }
 
 function makeMixture(
@@ -235,6 +258,12 @@ export interface MixerOptions extends MixOptions, PoolOptions {
    * loses its mouth frames (they no longer line up): it trains as audio-only. Absent: none (and no draw).
    */
   readonly speedFactors?: readonly number[];
+  /**
+   * With extra speech in the pools: the probability that a mixture's speech is drawn from it (uniform over
+   * the extra utterances) rather than from the split's (in [0, 1]; default 0.5). Without extra speech: no
+   * draw, so the sequence of mixtures is what it was before extra speech existed.
+   */
+  readonly extraShare?: number;
 }
 
 /** `samples` (16 kHz) played `factor` times faster: resampled from 16 kHz·factor to 16 kHz. */
@@ -263,7 +292,12 @@ export class SpeechMixer {
       throw new RangeError(`SNR range ${this.snrRange.join('..')}`);
     for (const f of options.speedFactors ?? [])
       if (!(f > 0.5 && f < 2)) throw new RangeError(`speed factor ${f} outside (0.5, 2)`);
+    this.extraShare = options.extraShare ?? 0.5;
+    if (!(this.extraShare >= 0 && this.extraShare <= 1))
+      throw new RangeError(`extra speech share ${options.extraShare} outside [0, 1]`);
   }
+
+  private readonly extraShare: number;
 
   /** Perturbed utterances, made once per (utterance, factor): the corpus is small. */
   private readonly perturbed = new Map<string, LoadedUtterance>();
@@ -284,9 +318,10 @@ export class SpeechMixer {
 
   next(): Mixture {
     const rng = this.rng;
-    const { utterances, spans, categories } = this.pools;
+    const { utterances, extra, spans, categories } = this.pools;
     const factors = this.options.speedFactors;
-    const drawn = utterances[rng.int(utterances.length)]!;
+    const pool = extra.length > 0 && rng.next() < this.extraShare ? extra : utterances;
+    const drawn = pool[rng.int(pool.length)]!;
     const u =
       factors === undefined || factors.length === 0
         ? drawn

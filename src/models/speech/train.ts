@@ -160,6 +160,11 @@ export interface SpeechTrainOptions {
   /** Speed perturbation factors of the training speech (mixing.ts `speedFactors`). Default none. */
   readonly speedFactors?: readonly number[];
   /**
+   * With training-only extra speech (`train.extra`): the share of mixtures whose speech comes from it
+   * (mixing.ts `extraShare`). Default 0.5. The extra utterances' ids and lengths are part of the fingerprint.
+   */
+  readonly extraShare?: number;
+  /**
    * Decay d of an exponential moving average of the weights (0 < d < 1; weight-average.ts): validation,
    * the best checkpoint and the export use the average. Default none (the raw weights).
    */
@@ -736,6 +741,9 @@ interface Resolved {
   readonly validationSnrsDb: readonly number[];
   readonly gainDb: number;
   readonly speedFactors: readonly number[];
+  /** Extra speech: its share and a hash of its utterances' ids and lengths (undefined: none). */
+  readonly extraSpeech:
+    { readonly share: number; readonly utterances: number; readonly hash: string } | undefined;
   readonly averageDecay: number | undefined;
   readonly roundMixtures: number;
   readonly normMixtures: number;
@@ -790,11 +798,25 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     validationSnrsDb: o.validationSnrsDb ?? [-5, 0, 5],
     gainDb,
     speedFactors: o.speedFactors ?? [],
+    extraSpeech: extraSpeechOf(o),
     averageDecay: o.averageDecay !== undefined ? checkAverageDecay(o.averageDecay) : undefined,
     roundMixtures: int(o.roundMixtures, 64, 'roundMixtures'),
     normMixtures: int(o.normMixtures, 128, 'normMixtures'),
     validationFrames: int(o.validationFrames, 4096, 'validationFrames'),
   };
+}
+
+function extraSpeechOf(o: SpeechTrainOptions): Resolved['extraSpeech'] {
+  const extra = o.train.extra ?? [];
+  if (extra.length === 0) {
+    if (o.extraShare !== undefined) throw new RangeError('speech training: extraShare without extra speech');
+    return undefined;
+  }
+  const share = o.extraShare ?? 0.5;
+  if (!(share >= 0 && share <= 1))
+    throw new RangeError(`speech training: extraShare ${share} outside [0, 1]`);
+  const list = extra.map((u) => `${u.entry.id}:${u.samples.length}`).sort();
+  return { share, utterances: extra.length, hash: sha256(list.join('\n')) };
 }
 
 function fingerprintOf(r: Resolved, splitHash: string, initFrom?: SpeechInitSource): string {
@@ -816,6 +838,8 @@ function fingerprintOf(r: Resolved, splitHash: string, initFrom?: SpeechInitSour
       ...(r.target.kind !== 'ln-power' ? { target: r.target } : {}),
       // Absent without speed perturbation, so earlier runs keep their fingerprint.
       ...(r.speedFactors.length > 0 ? { speedFactors: r.speedFactors } : {}),
+      // Absent without extra speech, so earlier runs keep their fingerprint.
+      ...(r.extraSpeech !== undefined ? { extraSpeech: r.extraSpeech } : {}),
       // Absent without weight averaging, so earlier runs keep their fingerprint.
       ...(r.averageDecay !== undefined ? { averageDecay: r.averageDecay } : {}),
       // Absent for runs from scratch, so earlier runs keep their fingerprint.
@@ -939,7 +963,11 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     normaliser = init.extra.normaliser;
     log(`normaliser: from ${init.source.id} (${init.source.dir})`);
   } else {
-    const nm = new SpeechMixer(o.split, 'train', o.train, { seed: normSeed, snrRangeDb: r.snrRangeDb });
+    const nm = new SpeechMixer(o.split, 'train', o.train, {
+      seed: normSeed,
+      snrRangeDb: r.snrRangeDb,
+      ...(r.extraSpeech !== undefined ? { extraShare: r.extraSpeech.share } : {}),
+    });
     const mixtures = Array.from({ length: r.normMixtures }, () => {
       const m = nm.next();
       o.onMixture?.(m);
@@ -1044,6 +1072,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     position: extra.roundMixerPosition,
     snrRangeDb: r.snrRangeDb,
     ...(r.speedFactors.length > 0 ? { speedFactors: r.speedFactors } : {}),
+    ...(r.extraSpeech !== undefined ? { extraShare: r.extraSpeech.share } : {}),
   });
   let roundRng = extra.roundRng;
   let roundMixerPosition = extra.roundMixerPosition;
