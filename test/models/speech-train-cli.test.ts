@@ -58,6 +58,11 @@ describe('train speech arguments', () => {
     await refuses(['--speed', '0.9,3'], /--speed must be a comma-separated list/);
     await refuses(['--init-from', join(dir, 'ckpt')], /--init-from must name another run's checkpoints/);
     await refuses(['--init-from', join(dir, 'other'), '--export-only'], /--init-from starts a training run/);
+    await refuses(['--extra-share', '0.5'], /--extra-share needs --extra-speech/);
+    await refuses(
+      ['--extra-speech', join(dir, 'x'), '--extra-share', '1.5'],
+      /--extra-share must be a number in \[0, 1\]/,
+    );
   });
 
   it('the model options reach the configuration; the defaults are the paper’s', () => {

@@ -588,6 +588,60 @@ describe('AVDCNN training', () => {
     );
   });
 
+  test('extra speech: mixed into training (normaliser too) at its share, never validated; in the fingerprint', async () => {
+    const { train, validation } = await pools(LIVE_STFT_512_128);
+    const arctic = (await readWavFile(fixture('arctic-aew-a0001-head.wav'))).samples;
+    const extraUtt = (name: string, from: number): LoadedUtterance => ({
+      entry: {
+        id: `extra/tts/${name}`,
+        source: 'extra',
+        speaker: 'extra:tts',
+        speakerKnown: true,
+        path: 'x',
+        av: false,
+      },
+      samples: arctic.slice(from, from + 6000).map((x) => x * 0.8),
+    });
+    const extra = [extraUtt('a', 0), extraUtt('b', 1500)];
+    const dir = path.join(await tempDir(), 'ckpt');
+    const seen: Mixture[] = [];
+    const options = {
+      split: SPLIT,
+      validation,
+      model: { ...TINY, context: 'causal' as const },
+      checkpointDir: dir,
+      batchSize: 16,
+      roundMixtures: 4,
+      normMixtures: 16,
+      validationEvery: 4,
+      validationFrames: 64,
+      maxSteps: 4,
+    };
+    const r = await trainSpeechModel({
+      ...options,
+      train: { ...train, extra },
+      extraShare: 0.5,
+      onMixture: (m) => seen.push(m),
+    });
+    r.model.dispose();
+    const fromExtra = seen.filter((m) => m.source === 'extra').length;
+    assert.ok(
+      fromExtra > 0 && fromExtra < seen.length,
+      `${fromExtra} of ${seen.length} mixtures from the extra speech`,
+    );
+    assert.ok(seen.every((m) => m.split === 'train'));
+    // Other extra speech (or none) is another run: the checkpoint refuses it.
+    await assert.rejects(
+      trainSpeechModel({ ...options, maxSteps: 8, train: { ...train, extra: [extra[0]!] } }),
+      /another configuration/,
+    );
+    await assert.rejects(trainSpeechModel({ ...options, maxSteps: 8, train }), /another configuration/);
+    await assert.rejects(
+      trainSpeechModel({ ...options, checkpointDir: `${dir}-2`, train, extraShare: 0.5 }),
+      /extraShare without extra speech/,
+    );
+  });
+
   test('fine-tuning (initFrom): the best weights and normaliser, step 0 validated, resumes; another model refused', async () => {
     assert.ok(run);
     const source = path.join(runDir, 'ckpt');
