@@ -73,17 +73,17 @@ export function scoreStrength(strength: number, aggregates: readonly Aggregate[]
   return { strength, means, wins, meanStoiGain: stoiGain / SNRS.length };
 }
 
-async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { data: { type: 'string' }, strengths: { type: 'string' } },
-  });
-  const model = positionals[0];
-  if (model === undefined)
-    throw new Error('usage: scripts/speech-serving.ts MODEL.onnx [--data DIR] [--strengths LIST]');
-  const data = resolve(values.data ?? '../shared/data');
-  const strengths = (values.strengths ?? '1,0.7,0.5').split(',').map(Number);
-  if (strengths.some((a) => !(a > 0 && a <= 1))) throw new Error('--strengths: numbers in (0, 1]');
+/**
+ * Scores each strength on the validation split, applies the rule and records the chosen strength (with the
+ * grid) in the model's sidecar. Returns the chosen score and the grid.
+ */
+export async function chooseServingStrength(
+  model: string,
+  dataDir: string,
+  strengths: readonly number[] = [1, 0.7, 0.5],
+): Promise<{ chosen: ServingScore; grid: ServingScore[] }> {
+  const data = resolve(dataDir);
+  if (strengths.some((a) => !(a > 0 && a <= 1))) throw new Error('strengths: numbers in (0, 1]');
   const scores: ServingScore[] = [];
   for (const a of strengths) {
     const out: string[] = [];
@@ -132,7 +132,20 @@ async function main(): Promise<void> {
     path,
     JSON.stringify({ ...raw, metadata: { ...raw.metadata, speech: updated } }, null, 2) + '\n',
   );
-  console.log(JSON.stringify({ model, maskStrength: chosen.strength, grid: scores }, null, 2));
+  return { chosen, grid: scores };
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { data: { type: 'string' }, strengths: { type: 'string' } },
+  });
+  const model = positionals[0];
+  if (model === undefined)
+    throw new Error('usage: scripts/speech-serving.ts MODEL.onnx [--data DIR] [--strengths LIST]');
+  const strengths = (values.strengths ?? '1,0.7,0.5').split(',').map(Number);
+  const { chosen, grid } = await chooseServingStrength(model, values.data ?? '../shared/data', strengths);
+  console.log(JSON.stringify({ model, maskStrength: chosen.strength, grid }, null, 2));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

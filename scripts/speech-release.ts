@@ -1,0 +1,146 @@
+/**
+ * Makes a trained speech model servable in one go, reading the VALIDATION split only:
+ *
+ *   node --import tsx scripts/speech-release.ts MODEL.onnx [--data ../shared/data] [--keep-strength]
+ *
+ * 1. the serving mask strength, by the rule of scripts/speech-serving.ts (skipped with --keep-strength:
+ *    the sidecar's strength stays);
+ * 2. the int8 variant the live path serves (`drivesense quantize`, MODEL.int8.onnx, sidecar copied after
+ *    step 1 so it carries the strength);
+ * 3. the int8 variant checked against the float model on the validation split (car interior, −5/0/5 dB,
+ *    audio-only and audio-visual) by the thresholds written in docs/models/quantization.md: |ΔSTOI| and
+ *    |ΔESTOI| ≤ 0.002, |ΔSI-SDR| ≤ 0.2 dB, |ΔOVRL| ≤ 0.02 (DNSMOS by eval speech's default, when its models are there).
+ *
+ * Writes MODEL.release.json (the grid, the chosen strength, both evaluations' means and every difference);
+ * exits 1 when a threshold is exceeded (the int8 file is then left for inspection, not to be served).
+ */
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../src/cli/command.ts';
+import { createEvalSpeechCommand } from '../src/cli/commands/eval-speech.ts';
+import { quantizeCommand } from '../src/cli/commands/quantize.ts';
+import { quantizedPathFor } from '../src/models/common/onnx-quantize.ts';
+import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
+import { chooseServingStrength } from './speech-serving.ts';
+import type { ServingScore } from './speech-serving.ts';
+
+/** The largest differences int8 may make to the validation means (docs/models/quantization.md). */
+export const INT8_THRESHOLDS: Readonly<Record<string, number>> = {
+  stoi: 0.002,
+  estoi: 0.002,
+  siSdr: 0.2,
+  ovrl: 0.02,
+};
+
+interface Aggregate {
+  system: string;
+  snrDb: number | null;
+  subset: string;
+  mean: Record<string, number | null>;
+}
+
+export interface ReleaseDifference {
+  readonly system: string;
+  readonly snrDb: number;
+  readonly metric: string;
+  readonly float: number;
+  readonly int8: number;
+  readonly difference: number;
+  readonly ok: boolean;
+}
+
+/** Every (system, SNR, metric) of the thresholds in both evaluations: the int8 − float difference. */
+export function compareVariants(
+  float: readonly Aggregate[],
+  int8: readonly Aggregate[],
+): ReleaseDifference[] {
+  const out: ReleaseDifference[] = [];
+  for (const a of float) {
+    if (a.subset !== 'all' || a.snrDb === null || !a.system.startsWith('avdcnn')) continue;
+    const b = int8.find((x) => x.system === a.system && x.snrDb === a.snrDb && x.subset === 'all');
+    if (b === undefined) throw new Error(`int8 evaluation lacks ${a.system} at ${a.snrDb} dB`);
+    for (const [metric, bound] of Object.entries(INT8_THRESHOLDS)) {
+      const f = a.mean[metric];
+      const q = b.mean[metric];
+      if (f === null || f === undefined || q === null || q === undefined) continue;
+      const difference = q - f;
+      out.push({
+        system: a.system,
+        snrDb: a.snrDb,
+        metric,
+        float: f,
+        int8: q,
+        difference,
+        ok: Math.abs(difference) <= bound,
+      });
+    }
+  }
+  if (out.length === 0) throw new Error('no AVDCNN rows to compare');
+  return out;
+}
+
+async function validationMeans(model: string, data: string, maskStrength: number): Promise<Aggregate[]> {
+  const out: string[] = [];
+  const cmd = createEvalSpeechCommand({ out: (t) => out.push(t), progress: () => undefined });
+  const argv = [
+    `--speech=${resolve(data, 'audio/speech')}`,
+    `--noise=${resolve(data, 'audio/noise')}`,
+    `--video=${resolve(data, 'av/grid')}`,
+    '--snr=-5,0,5',
+    '--categories=car-interior',
+    '--split=validation',
+    '--systems=avdcnn-audio,avdcnn-av',
+    `--model=${model}`,
+    `--mask-strength=${maskStrength}`,
+    '--json',
+  ];
+  const code = await cmd.run(parseCommandArgs(cmd, argv));
+  if (code !== 0) throw new Error(`eval speech exited with ${code}`);
+  return (JSON.parse(out.join('\n')) as { aggregates: Aggregate[] }).aggregates;
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { data: { type: 'string' }, 'keep-strength': { type: 'boolean' } },
+  });
+  const model = positionals[0];
+  if (model === undefined || !model.endsWith('.onnx'))
+    throw new Error('usage: scripts/speech-release.ts MODEL.onnx [--data DIR] [--keep-strength]');
+  const data = resolve(values.data ?? '../shared/data');
+  let serving: { chosen: ServingScore; grid: ServingScore[] } | null = null;
+  if (values['keep-strength'] !== true) {
+    serving = await chooseServingStrength(model, data);
+    console.error(`serving strength ${serving.chosen.strength} recorded in the sidecar`);
+  }
+  const int8 = quantizedPathFor(model);
+  const q = await quantizeCommand.run(parseCommandArgs(quantizeCommand, [model, '--out', int8]));
+  if (q !== 0) throw new Error(`quantize exited with ${q}`);
+  const strength = (await readSpeechModelMeta(model)).meta.maskStrength ?? 1;
+  const floatMeans = await validationMeans(model, data, strength);
+  const int8Means = await validationMeans(int8, data, strength);
+  const differences = compareVariants(floatMeans, int8Means);
+  const failed = differences.filter((d) => !d.ok);
+  const report = {
+    model,
+    int8,
+    maskStrength: strength,
+    serving,
+    thresholds: INT8_THRESHOLDS,
+    differences,
+    passed: failed.length === 0,
+  };
+  const path = model.replace(/\.onnx$/, '.release.json');
+  await writeFile(path, JSON.stringify(report, null, 2) + '\n');
+  for (const d of failed)
+    console.error(
+      `int8 off by ${d.difference.toFixed(4)} in ${d.metric} (${d.system}, ${d.snrDb} dB); bound ${INT8_THRESHOLDS[d.metric]}`,
+    );
+  console.log(
+    `${path}: ${failed.length === 0 ? 'int8 within every threshold' : `${failed.length} threshold(s) exceeded`}`,
+  );
+  if (failed.length > 0) process.exitCode = 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
