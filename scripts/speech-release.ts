@@ -18,12 +18,11 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseCommandArgs } from '../src/cli/command.ts';
-import { createEvalSpeechCommand } from '../src/cli/commands/eval-speech.ts';
 import { quantizeCommand } from '../src/cli/commands/quantize.ts';
 import { quantizedPathFor } from '../src/models/common/onnx-quantize.ts';
 import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
-import { chooseServingStrength } from './speech-serving.ts';
-import type { ServingScore } from './speech-serving.ts';
+import { chooseServingStrength, validationAggregates } from './speech-serving.ts';
+import type { Aggregate, ServingScore } from './speech-serving.ts';
 
 /** The largest differences int8 may make to the validation means (docs/models/quantization.md). */
 export const INT8_THRESHOLDS: Readonly<Record<string, number>> = {
@@ -32,13 +31,6 @@ export const INT8_THRESHOLDS: Readonly<Record<string, number>> = {
   siSdr: 0.2,
   ovrl: 0.02,
 };
-
-interface Aggregate {
-  system: string;
-  snrDb: number | null;
-  subset: string;
-  mean: Record<string, number | null>;
-}
 
 export interface ReleaseDifference {
   readonly system: string;
@@ -80,26 +72,6 @@ export function compareVariants(
   return out;
 }
 
-async function validationMeans(model: string, data: string, maskStrength: number): Promise<Aggregate[]> {
-  const out: string[] = [];
-  const cmd = createEvalSpeechCommand({ out: (t) => out.push(t), progress: () => undefined });
-  const argv = [
-    `--speech=${resolve(data, 'audio/speech')}`,
-    `--noise=${resolve(data, 'audio/noise')}`,
-    `--video=${resolve(data, 'av/grid')}`,
-    '--snr=-5,0,5',
-    '--categories=car-interior',
-    '--split=validation',
-    '--systems=avdcnn-audio,avdcnn-av',
-    `--model=${model}`,
-    `--mask-strength=${maskStrength}`,
-    '--json',
-  ];
-  const code = await cmd.run(parseCommandArgs(cmd, argv));
-  if (code !== 0) throw new Error(`eval speech exited with ${code}`);
-  return (JSON.parse(out.join('\n')) as { aggregates: Aggregate[] }).aggregates;
-}
-
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -118,8 +90,9 @@ async function main(): Promise<void> {
   const q = await quantizeCommand.run(parseCommandArgs(quantizeCommand, [model, '--out', int8]));
   if (q !== 0) throw new Error(`quantize exited with ${q}`);
   const strength = (await readSpeechModelMeta(model)).meta.maskStrength ?? 1;
-  const floatMeans = await validationMeans(model, data, strength);
-  const int8Means = await validationMeans(int8, data, strength);
+  const variant = { snrsDb: [-5, 0, 5], systems: ['avdcnn-audio', 'avdcnn-av'], maskStrength: strength };
+  const floatMeans = await validationAggregates(model, data, variant);
+  const int8Means = await validationAggregates(int8, data, variant);
   const differences = compareVariants(floatMeans, int8Means);
   const failed = differences.filter((d) => !d.ok);
   const report = {

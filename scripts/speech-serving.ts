@@ -20,7 +20,8 @@ import type { OnnxSidecar } from '../src/models/common/onnx-export.ts';
 import { readSpeechModelMeta, validateSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 
-interface Aggregate {
+/** One aggregate row of `drivesense eval speech --json`. */
+export interface Aggregate {
   system: string;
   snrDb: number | null;
   subset: string;
@@ -37,6 +38,39 @@ export interface ServingScore {
 
 const SNRS = [0, 5];
 const METRICS = ['stoi', 'siSdr', 'ovrl'] as const;
+
+/**
+ * `drivesense eval speech` on the VALIDATION split of `dataDir`, car-interior noise, run in-process: the
+ * aggregate rows of its JSON for `systems` at `snrsDb`, with the model at mask strength `maskStrength`.
+ */
+export async function validationAggregates(
+  model: string,
+  dataDir: string,
+  o: {
+    readonly snrsDb: readonly number[];
+    readonly systems: readonly string[];
+    readonly maskStrength: number;
+  },
+): Promise<Aggregate[]> {
+  const data = resolve(dataDir);
+  const out: string[] = [];
+  const cmd = createEvalSpeechCommand({ out: (t) => out.push(t), progress: () => undefined });
+  const argv = [
+    `--speech=${resolve(data, 'audio/speech')}`,
+    `--noise=${resolve(data, 'audio/noise')}`,
+    `--video=${resolve(data, 'av/grid')}`,
+    `--snr=${o.snrsDb.join(',')}`,
+    '--categories=car-interior',
+    '--split=validation',
+    `--systems=${o.systems.join(',')}`,
+    `--model=${model}`,
+    `--mask-strength=${o.maskStrength}`,
+    '--json',
+  ];
+  const code = await cmd.run(parseCommandArgs(cmd, argv));
+  if (code !== 0) throw new Error(`eval speech exited with ${code}`);
+  return (JSON.parse(out.join('\n')) as { aggregates: Aggregate[] }).aggregates;
+}
 
 /** The rule of the file comment over scored strengths. */
 export function chooseStrength(scores: readonly ServingScore[]): ServingScore {
@@ -82,28 +116,15 @@ export async function chooseServingStrength(
   dataDir: string,
   strengths: readonly number[] = [1, 0.7, 0.5],
 ): Promise<{ chosen: ServingScore; grid: ServingScore[] }> {
-  const data = resolve(dataDir);
   if (strengths.some((a) => !(a > 0 && a <= 1))) throw new Error('strengths: numbers in (0, 1]');
   const scores: ServingScore[] = [];
   for (const a of strengths) {
-    const out: string[] = [];
-    const cmd = createEvalSpeechCommand({ out: (t) => out.push(t), progress: () => undefined });
-    const argv = [
-      `--speech=${resolve(data, 'audio/speech')}`,
-      `--noise=${resolve(data, 'audio/noise')}`,
-      `--video=${resolve(data, 'av/grid')}`,
-      `--snr=${SNRS.join(',')}`,
-      '--categories=car-interior',
-      '--split=validation',
-      '--systems=noisy,avdcnn-audio',
-      `--model=${model}`,
-      `--mask-strength=${a}`,
-      '--json',
-    ];
-    const code = await cmd.run(parseCommandArgs(cmd, argv));
-    if (code !== 0) throw new Error(`eval speech exited with ${code}`);
-    const j = JSON.parse(out.join('\n')) as { aggregates: Aggregate[] };
-    const s = scoreStrength(a, j.aggregates);
+    const aggregates = await validationAggregates(model, dataDir, {
+      snrsDb: SNRS,
+      systems: ['noisy', 'avdcnn-audio'],
+      maskStrength: a,
+    });
+    const s = scoreStrength(a, aggregates);
     scores.push(s);
     console.error(
       `strength ${a}: ${s.wins}/6 comparisons beat the noisy input, mean ΔSTOI ${s.meanStoiGain.toFixed(4)}`,

@@ -27,6 +27,8 @@ import {
 } from '../../models/speech/train.ts';
 import type { SpeechTrainTarget } from '../../models/speech/train.ts';
 import { LOG_GAIN_FLOOR_DB } from '../../models/speech/examples.ts';
+import { SPEECH_RATE_HZ } from '../../models/speech/media.ts';
+import { DEFAULT_EXTRA_SHARE } from '../../models/speech/mixing.ts';
 
 export const DEFAULT_SPEECH_DATA = '../shared/data';
 export const DEFAULT_SPEECH_MODEL_DIR = 'src/models/speech/model';
@@ -39,7 +41,7 @@ const HELP = `Usage: drivesense train speech [--context causal|symmetric] [--out
                                [--log FILE] [--hours H] [--max-steps N] [--batch 32] [--seed N]
                                [--fc 1000,800,600,1500] [--dropout 0.1] [--visual-dropout 0.25] [--noise-aware]
                                [--prior-snr] [--context-frames 5] [--data DIR]
-                               [--extra-speech DIR [--extra-share 0.5]]
+                               [--extra-speech DIR [--extra-share ${DEFAULT_EXTRA_SHARE}]]
                                [--init-from CKPT_DIR --lr X] [--export-only]
 
 Trains the AVDCNN speech enhancer (Hou et al. 2018) on speech × noise mixed on the fly (SNR uniform in
@@ -91,7 +93,7 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
   --extra-speech DIR    training-only speech, DIR/<speaker>/*.wav (e.g. scripts/synthetic-speech.ts): never
                         validated or tested on; refused if a file or speaker is held out for evaluation
   --extra-share P       share of training mixtures whose speech comes from --extra-speech, in [0, 1]
-                        (default 0.5)
+                        (default ${DEFAULT_EXTRA_SHARE})
   --audio-only          do not load the GRID videos' mouth crops (AV clips train as audio-only)
   --export-only         export the best checkpoint in --checkpoints (no training)
 
@@ -297,14 +299,24 @@ export const trainSpeechCommand: Command = {
       const splitTrain = await loadSplitPools(data, 'train');
       const extra = command.extraSpeech !== null ? await loadExtraSpeech(command.extraSpeech) : undefined;
       const train = extra !== undefined ? { ...splitTrain, extra: extra.utterances } : splitTrain;
-      if (extra !== undefined) {
-        const seconds = extra.utterances.reduce((a, u) => a + u.samples.length, 0) / 16_000;
+      // What the extra speech is, for the log and the report.
+      const extraSpeech =
+        extra !== undefined
+          ? {
+              dir: extra.catalog.root,
+              utterances: extra.utterances.length,
+              seconds: extra.utterances.reduce((a, u) => a + u.samples.length, 0) / SPEECH_RATE_HZ,
+              speakers: [...new Set(extra.catalog.utterances.map((u) => u.speaker))],
+              share: command.extraShare ?? DEFAULT_EXTRA_SHARE,
+              use: 'training only',
+            }
+          : undefined;
+      if (extraSpeech !== undefined)
         log(
-          `extra speech ${extra.catalog.root}: ${extra.utterances.length} utterances, ${(seconds / 60).toFixed(1)} ` +
-            `min, speakers ${[...new Set(extra.catalog.utterances.map((u) => u.speaker))].join(' ')}; ` +
-            `share of training mixtures ${command.extraShare ?? 0.5}`,
+          `extra speech ${extraSpeech.dir}: ${extraSpeech.utterances} utterances, ` +
+            `${(extraSpeech.seconds / 60).toFixed(1)} min, speakers ${extraSpeech.speakers.join(' ')}; ` +
+            `share of training mixtures ${extraSpeech.share}`,
         );
-      }
       const validation = await loadSplitPools(data, 'validation');
       const c = data.counts;
       log(
@@ -325,18 +337,7 @@ export const trainSpeechCommand: Command = {
         mixing: 'on the fly, SNR uniform [-5, 15] dB (rms level), train split only; validation -5/0/5 dB',
         audioOnly: args.values['audio-only'] === true,
         licences: [...new Set(data.catalog.noises.map((n) => n.licence))],
-        ...(extra !== undefined
-          ? {
-              extraSpeech: {
-                dir: extra.catalog.root,
-                utterances: extra.utterances.length,
-                seconds: extra.utterances.reduce((a, u) => a + u.samples.length, 0) / 16_000,
-                speakers: [...new Set(extra.catalog.utterances.map((u) => u.speaker))],
-                share: command.extraShare ?? 0.5,
-                use: 'training only',
-              },
-            }
-          : {}),
+        ...(extraSpeech !== undefined ? { extraSpeech } : {}),
       };
       const result = await trainSpeechModel({
         split: data.split,

@@ -266,6 +266,9 @@ export interface MixerOptions extends MixOptions, PoolOptions {
   readonly extraShare?: number;
 }
 
+/** `MixerOptions.extraShare` when not given: half the training mixtures from the extra speech. */
+export const DEFAULT_EXTRA_SHARE = 0.5;
+
 /** `samples` (16 kHz) played `factor` times faster: resampled from 16 kHz·factor to 16 kHz. */
 export function speedPerturb(samples: Float32Array, factor: number, rateHz = 16_000): Float32Array {
   if (!(factor > 0.5 && factor < 2)) throw new RangeError(`speed factor ${factor} outside (0.5, 2)`);
@@ -292,7 +295,7 @@ export class SpeechMixer {
       throw new RangeError(`SNR range ${this.snrRange.join('..')}`);
     for (const f of options.speedFactors ?? [])
       if (!(f > 0.5 && f < 2)) throw new RangeError(`speed factor ${f} outside (0.5, 2)`);
-    this.extraShare = options.extraShare ?? 0.5;
+    this.extraShare = options.extraShare ?? DEFAULT_EXTRA_SHARE;
     if (!(this.extraShare >= 0 && this.extraShare <= 1))
       throw new RangeError(`extra speech share ${options.extraShare} outside [0, 1]`);
   }

@@ -107,7 +107,7 @@ import {
   logGainTarget,
   signalWeights,
 } from './examples.ts';
-import { SpeechMixer, buildEvaluationSet, fnv1a } from './mixing.ts';
+import { DEFAULT_EXTRA_SHARE, SpeechMixer, buildEvaluationSet, fnv1a } from './mixing.ts';
 import { contextSpecOf, logGainFloor, speechModelMeta } from './speech-model-meta.ts';
 import type { SpeechModelMeta, SpeechNoiseAware, SpeechTarget } from './speech-model-meta.ts';
 import type { MixerPools, Mixture } from './mixing.ts';
@@ -812,7 +812,7 @@ function extraSpeechOf(o: SpeechTrainOptions): Resolved['extraSpeech'] {
     if (o.extraShare !== undefined) throw new RangeError('speech training: extraShare without extra speech');
     return undefined;
   }
-  const share = o.extraShare ?? 0.5;
+  const share = o.extraShare ?? DEFAULT_EXTRA_SHARE;
   if (!(share >= 0 && share <= 1))
     throw new RangeError(`speech training: extraShare ${share} outside [0, 1]`);
   const list = extra.map((u) => `${u.entry.id}:${u.samples.length}`).sort();
