@@ -13,7 +13,8 @@
  * Video: `ffmpeg -f rawvideo -pix_fmt rgb24 -fps_mode passthrough` (every coded frame once, no duplication or
  * dropping); frame i is at `videoStartS + i / fps` with the rate and start from `ffprobe`.
  *
- * Processes are spawned with an argument vector (`execFile`, no shell). Errors name the file.
+ * Processes are spawned with an argument vector (`execFile`, no shell). Errors name the file, and a missing
+ * ffmpeg/ffprobe is named with the package that provides it.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -62,6 +63,21 @@ function parseRate(r: string | undefined): number {
   return b === undefined ? Number(a) : Number(a) / b;
 }
 
+/**
+ * The error of a failed ffmpeg/ffprobe call: names the file, and when the program itself is missing (ENOENT
+ * from spawn) says so and which package installs it instead of the bare spawn error.
+ */
+function toolError(tool: 'ffmpeg' | 'ffprobe', doing: string, e: unknown): Error {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ENOENT') {
+    return new Error(
+      `${tool} is not installed (needed to ${doing}): install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg)`,
+      { cause: e },
+    );
+  }
+  return new Error(`${tool} failed to ${doing}: ${err.message}`, { cause: e });
+}
+
 /** ffprobe summary of the first audio and video streams. */
 export async function probeMedia(path: string): Promise<MediaInfo> {
   let out: string;
@@ -71,7 +87,7 @@ export async function probeMedia(path: string): Promise<MediaInfo> {
       encoding: 'utf8',
     }));
   } catch (e) {
-    throw new Error(`ffprobe failed on ${path}: ${(e as Error).message}`, { cause: e });
+    throw toolError('ffprobe', `probe ${path}`, e);
   }
   const streams = (JSON.parse(out) as { streams?: ProbeStream[] }).streams ?? [];
   const a = streams.find((s) => s.codec_type === 'audio');
@@ -135,7 +151,7 @@ async function ffmpegRaw(path: string, what: 'audio' | 'video', output: readonly
     });
     return stdout;
   } catch (e) {
-    throw new Error(`ffmpeg failed to decode the ${what} of ${path}: ${(e as Error).message}`, { cause: e });
+    throw toolError('ffmpeg', `decode the ${what} of ${path}`, e);
   }
 }
 
