@@ -3,10 +3,10 @@
  *
  *   node --import tsx scripts/speech-release.ts MODEL.onnx [--data ../shared/data] [--keep-strength]
  *
- * 1. the serving mask strength, by the rule of scripts/speech-serving.ts (skipped with --keep-strength:
- *    the sidecar's strength stays);
+ * 1. the serving mask strengths, audio-only then audio-visual, by the rules of scripts/speech-serving.ts
+ *    (skipped with --keep-strength: the sidecar's strengths stay);
  * 2. the int8 variant the live path serves (`drivesense quantize`, MODEL.int8.onnx, sidecar copied after
- *    step 1 so it carries the strength);
+ *    step 1 so it carries the strengths);
  * 3. the int8 variant checked against the float model on the validation split (car interior, −5/0/5 dB,
  *    audio-only and audio-visual) by the thresholds written in docs/models/quantization.md: |ΔSTOI| and
  *    |ΔESTOI| ≤ 0.002, |ΔSI-SDR| ≤ 0.2 dB, |ΔOVRL| ≤ 0.02 (DNSMOS by eval speech's default, when its models are there).
@@ -21,8 +21,12 @@ import { parseCommandArgs } from '../src/cli/command.ts';
 import { quantizeCommand } from '../src/cli/commands/quantize.ts';
 import { quantizedPathFor } from '../src/models/common/onnx-quantize.ts';
 import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
-import { chooseServingStrength, validationAggregates } from './speech-serving.ts';
-import type { Aggregate, ServingScore } from './speech-serving.ts';
+import {
+  chooseServingStrength,
+  chooseVisualServingStrength,
+  validationAggregates,
+} from './speech-serving.ts';
+import type { Aggregate, ServingScore, VisualServingScore } from './speech-serving.ts';
 
 /** The largest differences int8 may make to the validation means (docs/models/quantization.md). */
 export const INT8_THRESHOLDS: Readonly<Record<string, number>> = {
@@ -82,15 +86,26 @@ async function main(): Promise<void> {
     throw new Error('usage: scripts/speech-release.ts MODEL.onnx [--data DIR] [--keep-strength]');
   const data = resolve(values.data ?? '../shared/data');
   let serving: { chosen: ServingScore; grid: ServingScore[] } | null = null;
+  let servingVisual: { chosen: VisualServingScore; grid: VisualServingScore[] } | null = null;
   if (values['keep-strength'] !== true) {
     serving = await chooseServingStrength(model, data);
-    console.error(`serving strength ${serving.chosen.strength} recorded in the sidecar`);
+    servingVisual = await chooseVisualServingStrength(model, data);
+    console.error(
+      `serving strengths ${serving.chosen.strength} (audio-only), ${servingVisual.chosen.strength} (audio-visual) recorded in the sidecar`,
+    );
   }
   const int8 = quantizedPathFor(model);
   const q = await quantizeCommand.run(parseCommandArgs(quantizeCommand, [model, '--out', int8]));
   if (q !== 0) throw new Error(`quantize exited with ${q}`);
-  const strength = (await readSpeechModelMeta(model)).meta.maskStrength ?? 1;
-  const variant = { snrsDb: [-5, 0, 5], systems: ['avdcnn-audio', 'avdcnn-av'], maskStrength: strength };
+  const { meta } = await readSpeechModelMeta(model);
+  const strength = meta.maskStrength ?? 1;
+  const strengthVisual = meta.maskStrengthVisual ?? strength;
+  const variant = {
+    snrsDb: [-5, 0, 5],
+    systems: ['avdcnn-audio', 'avdcnn-av'],
+    maskStrength: strength,
+    maskStrengthVisual: strengthVisual,
+  };
   const floatMeans = await validationAggregates(model, data, variant);
   const int8Means = await validationAggregates(int8, data, variant);
   const differences = compareVariants(floatMeans, int8Means);
@@ -99,7 +114,9 @@ async function main(): Promise<void> {
     model,
     int8,
     maskStrength: strength,
+    maskStrengthVisual: strengthVisual,
     serving,
+    servingVisual,
     thresholds: INT8_THRESHOLDS,
     differences,
     passed: failed.length === 0,

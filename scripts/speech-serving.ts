@@ -1,14 +1,22 @@
 /**
- * Chooses a speech model's serving mask strength on the VALIDATION split and records it in the model's
- * sidecar (metadata.speech.maskStrength, with the grid's scores under training.serving), so that the live
- * path, `drivesense enhance` and `drivesense eval speech` use it by default. The test split is never read.
+ * Chooses a speech model's serving mask strengths on the VALIDATION split and records them in the model's
+ * sidecar (metadata.speech.maskStrength and maskStrengthVisual, with the grids' scores under
+ * training.serving and training.servingVisual), so that the live path, `drivesense enhance` and
+ * `drivesense eval speech` use them by default. The test split is never read.
  *
  *   node --import tsx scripts/speech-serving.ts MODEL.onnx [--data ../shared/data] [--strengths 1,0.7,0.5]
+ *     [--visual-strengths 0.5,0.6,0.7,0.8,0.9,1] [--only-visual]
  *
- * The rule, fixed before any test score was seen: on car-interior noise at 0 and 5 dB (the issue's
- * target conditions), for each strength α, count the six comparisons (STOI, SI-SDR, DNSMOS OVRL × 0 and 5 dB)
- * in which the audio-only AVDCNN beats the noisy input; the highest count wins, ties going to the higher
- * mean STOI improvement, then to the larger α (less change to what the model learned).
+ * The audio-only rule, fixed before any test score was seen: on car-interior noise at 0 and 5 dB (the
+ * issue's target conditions), for each strength α, count the six comparisons (STOI, SI-SDR, DNSMOS OVRL × 0
+ * and 5 dB) in which the audio-only AVDCNN beats the noisy input; the highest count wins, ties going to the
+ * higher mean STOI improvement, then to the larger α (less change to what the model learned).
+ *
+ * The audio-visual rule (docs/models/speech.md, written before its first use): on the validation GRID clips
+ * (subset 'av'), car interior, 0 and 5 dB, for each α_v count the ten comparisons (STOI, ESTOI, SI-SDR,
+ * segSNR, OVRL × 0 and 5 dB) in which the audio-visual mode at α_v beats the audio-only mode at the served
+ * α; the highest count wins, ties going to the α_v nearest α, then to the smaller. `--only-visual` keeps the
+ * sidecar's α and chooses α_v only.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -50,6 +58,8 @@ export async function validationAggregates(
     readonly snrsDb: readonly number[];
     readonly systems: readonly string[];
     readonly maskStrength: number;
+    /** The audio-visual mode's strength (default: `maskStrength`, as eval speech's). */
+    readonly maskStrengthVisual?: number;
   },
 ): Promise<Aggregate[]> {
   const data = resolve(dataDir);
@@ -65,6 +75,7 @@ export async function validationAggregates(
     `--systems=${o.systems.join(',')}`,
     `--model=${model}`,
     `--mask-strength=${o.maskStrength}`,
+    ...(o.maskStrengthVisual !== undefined ? [`--mask-strength-av=${o.maskStrengthVisual}`] : []),
     '--json',
   ];
   const code = await cmd.run(parseCommandArgs(cmd, argv));
@@ -132,12 +143,11 @@ export async function chooseServingStrength(
   }
   const chosen = chooseStrength(scores);
   const { meta } = await readSpeechModelMeta(model);
-  const training = { ...(meta.training ?? {}) };
   const updated: SpeechModelMeta = {
     ...meta,
     maskStrength: chosen.strength,
     training: {
-      ...training,
+      ...(meta.training ?? {}),
       serving: {
         chosenOn: 'validation split (car-interior, 0 and 5 dB), audio-only; the test split unread',
         rule: 'most of STOI/SI-SDR/OVRL × 0/5 dB above the noisy input; then mean ΔSTOI; then the larger strength',
@@ -146,6 +156,115 @@ export async function chooseServingStrength(
       },
     },
   };
+  await writeSpeechMeta(model, updated);
+  return { chosen, grid: scores };
+}
+
+export interface VisualServingScore {
+  readonly strength: number;
+  /** [snr][metric] → means on the GRID clips: audio-only at the served strength, audio-visual at this one. */
+  readonly means: Record<string, Record<string, { audio: number | null; av: number | null }>>;
+  readonly wins: number;
+}
+
+const VISUAL_METRICS = ['stoi', 'estoi', 'siSdr', 'segSnr', 'ovrl'] as const;
+
+/**
+ * Counts the comparisons the audio-visual mode (at `strength`, rows of `av`) wins against the audio-only mode
+ * (rows of `audio`) on the GRID clips (subset 'av').
+ */
+export function scoreVisualStrength(
+  strength: number,
+  audio: readonly Aggregate[],
+  av: readonly Aggregate[],
+): VisualServingScore {
+  const means: VisualServingScore['means'] = {};
+  let wins = 0;
+  for (const snr of SNRS) {
+    const row = (rows: readonly Aggregate[], system: string) =>
+      rows.find((a) => a.system === system && a.snrDb === snr && a.subset === 'av');
+    const a = row(audio, 'avdcnn-audio');
+    const v = row(av, 'avdcnn-av');
+    if (a === undefined || v === undefined)
+      throw new Error(`no avdcnn-audio/avdcnn-av rows on the GRID clips at ${snr} dB`);
+    const m: Record<string, { audio: number | null; av: number | null }> = {};
+    for (const k of VISUAL_METRICS) {
+      const x = a.mean[k] ?? null;
+      const y = v.mean[k] ?? null;
+      m[k] = { audio: x, av: y };
+      if (x !== null && y !== null && y > x) wins++;
+    }
+    means[String(snr)] = m;
+  }
+  return { strength, means, wins };
+}
+
+/** The audio-visual rule of the file comment: most wins, then nearest `audioStrength`, then the smaller. */
+export function chooseVisualStrength(
+  scores: readonly VisualServingScore[],
+  audioStrength: number,
+): VisualServingScore {
+  // Distances in units of 1e-9 so that 0.6 and 0.8 are equally near 0.7 despite binary fractions.
+  const distance = (x: number): number => Math.round(Math.abs(x - audioStrength) * 1e9);
+  const sorted = [...scores].sort(
+    (a, b) => b.wins - a.wins || distance(a.strength) - distance(b.strength) || a.strength - b.strength,
+  );
+  const best = sorted[0];
+  if (best === undefined) throw new Error('no audio-visual strengths scored');
+  return best;
+}
+
+/**
+ * Scores each audio-visual strength on the validation GRID clips against the audio-only mode at the
+ * sidecar's strength, applies the rule and records α_v (with the grid) in the sidecar.
+ */
+export async function chooseVisualServingStrength(
+  model: string,
+  dataDir: string,
+  strengths: readonly number[] = [0.5, 0.6, 0.7, 0.8, 0.9, 1],
+): Promise<{ chosen: VisualServingScore; grid: VisualServingScore[] }> {
+  if (strengths.some((a) => !(a > 0 && a <= 1))) throw new Error('visual strengths: numbers in (0, 1]');
+  const { meta } = await readSpeechModelMeta(model);
+  const audioStrength = meta.maskStrength ?? 1;
+  const audio = await validationAggregates(model, dataDir, {
+    snrsDb: SNRS,
+    systems: ['avdcnn-audio'],
+    maskStrength: audioStrength,
+  });
+  const scores: VisualServingScore[] = [];
+  for (const a of strengths) {
+    const av = await validationAggregates(model, dataDir, {
+      snrsDb: SNRS,
+      systems: ['avdcnn-av'],
+      maskStrength: audioStrength,
+      maskStrengthVisual: a,
+    });
+    const s = scoreVisualStrength(a, audio, av);
+    scores.push(s);
+    console.error(
+      `audio-visual strength ${a}: ${s.wins}/10 comparisons beat the audio-only mode at ${audioStrength}`,
+    );
+  }
+  const chosen = chooseVisualStrength(scores, audioStrength);
+  const updated: SpeechModelMeta = {
+    ...meta,
+    maskStrengthVisual: chosen.strength,
+    training: {
+      ...(meta.training ?? {}),
+      servingVisual: {
+        chosenOn: `validation split, GRID clips (car-interior, 0 and 5 dB), against the audio-only mode at ${audioStrength}; the test split unread`,
+        rule: 'most of STOI/ESTOI/SI-SDR/segSNR/OVRL × 0/5 dB above the audio-only mode; then nearest the audio-only strength; then the smaller',
+        maskStrengthVisual: chosen.strength,
+        grid: scores,
+      },
+    },
+  };
+  await writeSpeechMeta(model, updated);
+  return { chosen, grid: scores };
+}
+
+/** Replaces the speech metadata in a model's sidecar (validated first). */
+async function writeSpeechMeta(model: string, updated: SpeechModelMeta): Promise<void> {
   validateSpeechModelMeta(updated);
   const path = sidecarPathFor(model);
   const raw = JSON.parse(await readFile(path, 'utf8')) as OnnxSidecar;
@@ -153,20 +272,47 @@ export async function chooseServingStrength(
     path,
     JSON.stringify({ ...raw, metadata: { ...raw.metadata, speech: updated } }, null, 2) + '\n',
   );
-  return { chosen, grid: scores };
 }
+
+const numbers = (list: string): number[] => list.split(',').map(Number);
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { data: { type: 'string' }, strengths: { type: 'string' } },
+    options: {
+      data: { type: 'string' },
+      strengths: { type: 'string' },
+      'visual-strengths': { type: 'string' },
+      'only-visual': { type: 'boolean' },
+    },
   });
   const model = positionals[0];
   if (model === undefined)
-    throw new Error('usage: scripts/speech-serving.ts MODEL.onnx [--data DIR] [--strengths LIST]');
-  const strengths = (values.strengths ?? '1,0.7,0.5').split(',').map(Number);
-  const { chosen, grid } = await chooseServingStrength(model, values.data ?? '../shared/data', strengths);
-  console.log(JSON.stringify({ model, maskStrength: chosen.strength, grid }, null, 2));
+    throw new Error(
+      'usage: scripts/speech-serving.ts MODEL.onnx [--data DIR] [--strengths LIST] [--visual-strengths LIST] [--only-visual]',
+    );
+  const data = values.data ?? '../shared/data';
+  const audio =
+    values['only-visual'] === true
+      ? null
+      : await chooseServingStrength(model, data, numbers(values.strengths ?? '1,0.7,0.5'));
+  const visual = await chooseVisualServingStrength(
+    model,
+    data,
+    values['visual-strengths'] !== undefined ? numbers(values['visual-strengths']) : undefined,
+  );
+  console.log(
+    JSON.stringify(
+      {
+        model,
+        ...(audio !== null ? { maskStrength: audio.chosen.strength, grid: audio.grid } : {}),
+        maskStrengthVisual: visual.chosen.strength,
+        visualGrid: visual.grid,
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -331,6 +331,14 @@ export const configSchema = z
               .describe(
                 "Strength α of the enhancement mask, in (0, 1]: the gain G is applied as G^α (lower: less noise removed, less speech attenuated); default: the model's metadata, else 1",
               ),
+            maskStrengthVisual: z
+              .number()
+              .gt(0)
+              .max(1)
+              .optional()
+              .describe(
+                "Strength of the mask while the camera sees the mouth (the audio-visual mode), in (0, 1]; default: maskStrength when set here, else the model's metadata (its maskStrengthVisual, else its maskStrength), else 1",
+              ),
             maxPendingMs: ms(
               1000,
               'Audio waiting for the model per vehicle at most; beyond it the enhancer is flushed and further audio is published unenhanced (counted `passthrough`) until the backlog is down to half; beyond twice it audio is dropped (counted `dropped`)',

@@ -63,6 +63,7 @@ function servingOptions(o: SpeechOptions): SpeechEnhancerOptions {
   return {
     ...(o.maskFloorDb !== undefined ? { maskFloorDb: o.maskFloorDb } : {}),
     ...(o.maskStrength !== undefined ? { maskStrength: o.maskStrength } : {}),
+    ...(o.maskStrengthVisual !== undefined ? { maskStrengthVisual: o.maskStrengthVisual } : {}),
   };
 }
 

@@ -127,6 +127,14 @@ it('defaults features.speech to the committed live model path; a missing file is
     () => parseConfig({ features: { speech: { maskStrength: 0 } } }),
     /features\.speech\.maskStrength/,
   );
+  assert.equal(
+    parseConfig({ features: { speech: { maskStrengthVisual: 0.8 } } }).features.speech.maskStrengthVisual,
+    0.8,
+  );
+  assert.throws(
+    () => parseConfig({ features: { speech: { maskStrengthVisual: 1.2 } } }),
+    /features\.speech\.maskStrengthVisual/,
+  );
   assert.throws(
     () => parseConfig({ features: { speech: { maskFloorDb: 3 } } }),
     /features\.speech\.maskFloorDb/,

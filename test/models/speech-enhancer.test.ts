@@ -607,6 +607,55 @@ describe('speech enhancer: stub model', () => {
     assert.throws(() => new SpeechEnhancer(meta, constant(1), { maskStrength: 1.5 }), /maskStrength 1\.5/);
   });
 
+  it('audio-visual strength: frames with mouth crops take maskStrengthVisual, the share of crops in the context blends it, options override', async () => {
+    const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
+      target: { kind: 'gain', gainFloorDb: -25 },
+      maskStrength: 0.5,
+      maskStrengthVisual: 1,
+    });
+    const quarter: SpeechModelRunner = (b) =>
+      Promise.resolve({ clean: new Float32Array(b.size * 257).fill(0.25) });
+    const x = new Float32Array(16_000).map((_, i) => 0.1 * Math.sin(i / 7) + 0.05 * Math.sin(i / 3));
+    // Mouth crops at 25 fps for 0–400 ms (each held ≤ 100 ms), then the camera stops.
+    const mouth: MouthFrame[] = [];
+    for (let t = 0; t <= 400_000; t += 40_000) mouth.push({ tUs: t, data: new Float32Array(384).fill(0.5) });
+    const run = async (options: SpeechEnhancerOptions = {}) => {
+      const e = new SpeechEnhancer(meta, quarter, options);
+      const chunks: EnhancedChunk[] = [];
+      for (let i = 0; i < x.length; i += 320) {
+        const t = (i * 1e6) / 16_000;
+        const due = mouth.filter((m) => m.tUs >= t && m.tUs < t + 20_000);
+        chunks.push(...(await e.push(x.subarray(i, i + 320), t, due)));
+      }
+      chunks.push(...(await e.flush()));
+      return concatChunks(chunks);
+    };
+    const ratio = (y: Float32Array, fromMs: number, toMs: number): number => {
+      let num = 0;
+      let den = 0;
+      for (let i = fromMs * 16; i < toMs * 16; i++) {
+        num += y[i]! * x[i]!;
+        den += x[i]! * x[i]!;
+      }
+      return num / den;
+    };
+    const y = await run();
+    // With the camera G^1 = 0.25, without it G^0.5 = 0.5.
+    assert.ok(Math.abs(ratio(y, 100, 400) - 0.25) < 1e-3, `camera: ${ratio(y, 100, 400)}`);
+    assert.ok(Math.abs(ratio(y, 650, 950) - 0.5) < 1e-3, `no camera: ${ratio(y, 650, 950)}`);
+    // The crop of 400 ms is held to 500 ms; frames whose 5-frame context straddles it are in between.
+    const mid = ratio(y, 512, 520);
+    assert.ok(mid > 0.3 && mid < 0.45, `transition: ${mid}`);
+    // Options: maskStrength alone sets both modes; maskStrengthVisual sets the camera's.
+    const both = await run({ maskStrength: 0.5 });
+    assert.ok(Math.abs(ratio(both, 100, 400) - 0.5) < 1e-3);
+    const own = await run({ maskStrengthVisual: 0.5 });
+    assert.ok(Math.abs(ratio(own, 100, 400) - 0.5) < 1e-3);
+    assert.ok(Math.abs(ratio(own, 650, 950) - 0.5) < 1e-3);
+    assert.throws(() => new SpeechEnhancer(meta, quarter, { maskStrengthVisual: 0 }), /maskStrengthVisual 0/);
+    assert.throws(() => validateSpeechModelMeta({ ...meta, maskStrengthVisual: 2 }), /maskStrengthVisual 2/);
+  });
+
   it('camera: late, out-of-order and wrong-size frames dropped and counted; missing → zeros', async () => {
     const meta = stubMeta();
     const seen: SpeechModelBatch[] = [];

@@ -294,6 +294,11 @@ describe('eval speech on synthetic pairs', () => {
     const pairs = ['--clean', dir, '--noisy', dir];
     await assert.rejects(runCli([...pairs, '--split', 'train']), /--split must be test or validation/);
     await assert.rejects(runCli([...pairs, '--mask-floor-db', '3']), /--mask-floor-db must be a number ≤ 0/);
+    await assert.rejects(runCli([...pairs, '--mask-strength', '0']), /--mask-strength must be a number in/);
+    await assert.rejects(
+      runCli([...pairs, '--mask-strength-av', '1.1']),
+      /--mask-strength-av must be a number in/,
+    );
   });
 
   it('writes a self-contained HTML report with decodable PNG spectrograms, under 5 MB', async () => {
@@ -462,7 +467,7 @@ describe('eval speech on the real TEST split', { skip: SHARED_SKIP }, () => {
     assert.ok((it.systems['rnnoise']!.rtf ?? 0) > 0);
   });
 
-  it('--split validation scores the validation part only; --mask-floor-db reaches the AVDCNN loader', async (t) => {
+  it('--split validation scores the validation part only; the mask settings reach the AVDCNN loader', async (t) => {
     const own = await mkdtemp(join(tmpdir(), 'speech-eval-floor-'));
     t.after(() => rm(own, { recursive: true, force: true }));
     const model = join(own, 'fake.onnx');
@@ -489,6 +494,7 @@ describe('eval speech on the real TEST split', { skip: SHARED_SKIP }, () => {
         '--model',
         model,
         '--mask-floor-db=-12',
+        '--mask-strength-av=0.8',
         '--no-dnsmos',
         '--json',
       ],
@@ -499,7 +505,7 @@ describe('eval speech on the real TEST split', { skip: SHARED_SKIP }, () => {
     assert.equal(j.data.kind, 'project-validation-split');
     assert.equal(j.data.split, 'validation');
     assert.ok(j.notes.some((n) => n.startsWith('VALIDATION split only')));
-    assert.deepEqual(seen, [{ maskFloorDb: -12 }]);
+    assert.deepEqual(seen, [{ maskFloorDb: -12, maskStrengthVisual: 0.8 }]);
     const data = await prepareSpeechData(shared('.'), { audioOnly: true });
     const span = data.split.parts.validation.noise.find((s) => s.category === 'car-interior')!;
     assert.ok(j.items.length > 0);

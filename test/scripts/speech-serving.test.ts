@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { chooseStrength, scoreStrength } from '../../scripts/speech-serving.ts';
+import {
+  chooseStrength,
+  chooseVisualStrength,
+  scoreStrength,
+  scoreVisualStrength,
+} from '../../scripts/speech-serving.ts';
 
 const rows = (snr: number, noisy: [number, number, number], avdcnn: [number, number, number]) =>
   (['noisy', 'avdcnn-audio'] as const).map((system) => {
@@ -31,4 +36,33 @@ it('chooses the most wins, then the higher STOI gain, then the larger strength',
   assert.equal(chooseStrength([mk(1, 4, -0.06), mk(0.5, 4, -0.01)]).strength, 0.5);
   assert.equal(chooseStrength([mk(0.5, 6, 0.01), mk(1, 6, 0.01)]).strength, 1);
   assert.throws(() => chooseStrength([]), /no strengths/);
+});
+
+const gridRows = (snr: number, system: string, v: [number, number, number, number, number]) => {
+  const [stoi, estoi, siSdr, segSnr, ovrl] = v;
+  return { system, snrDb: snr, subset: 'av', mean: { stoi, estoi, siSdr, segSnr, ovrl } };
+};
+
+it('scores an audio-visual strength by the comparisons won over the audio-only mode on the GRID clips', () => {
+  const audio = [
+    gridRows(0, 'avdcnn-audio', [0.83, 0.73, 10, 0.9, 2.74]),
+    gridRows(5, 'avdcnn-audio', [0.85, 0.77, 13.5, 3.4, 2.76]),
+    { ...gridRows(0, 'avdcnn-audio', [0, 0, 0, 0, 0]), subset: 'all' }, // other subsets do not count
+  ];
+  const av = [
+    gridRows(0, 'avdcnn-av', [0.84, 0.72, 10.2, 1.1, 2.74]), // ESTOI lost, OVRL equal (not a win)
+    gridRows(5, 'avdcnn-av', [0.86, 0.78, 13.4, 3.5, 2.8]), // SI-SDR lost
+  ];
+  const s = scoreVisualStrength(0.8, audio, av);
+  assert.equal(s.wins, 7);
+  assert.deepEqual(s.means['0']!['estoi'], { audio: 0.73, av: 0.72 });
+  assert.throws(() => scoreVisualStrength(0.8, audio, av.slice(0, 1)), /GRID clips at 5 dB/);
+});
+
+it('chooses the audio-visual strength with the most wins, then nearest the audio-only one, then the smaller', () => {
+  const mk = (strength: number, wins: number) => ({ strength, wins, means: {} });
+  assert.equal(chooseVisualStrength([mk(0.7, 6), mk(0.8, 10), mk(1, 9)], 0.7).strength, 0.8);
+  assert.equal(chooseVisualStrength([mk(0.5, 8), mk(0.7, 8), mk(1, 8)], 0.7).strength, 0.7);
+  assert.equal(chooseVisualStrength([mk(0.8, 8), mk(0.6, 8)], 0.7).strength, 0.6);
+  assert.throws(() => chooseVisualStrength([], 0.7), /no audio-visual strengths/);
 });

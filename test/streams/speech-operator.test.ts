@@ -7,7 +7,7 @@ import type { ConfigInput } from '../../src/config/schema.ts';
 import { DEFAULT_SPEECH_MODEL } from '../../src/config/schema.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
-import type { SpeechModelRunner } from '../../src/models/speech/enhancer.ts';
+import type { SpeechEnhancerOptions, SpeechModelRunner } from '../../src/models/speech/enhancer.ts';
 import { DEFAULT_SPEECH_MODEL_PATH, loadSpeechEnhancerModel } from '../../src/models/speech/enhancer-onnx.ts';
 import type { SpeechEnhancerModel } from '../../src/models/speech/enhancer-onnx.ts';
 import { startPipeline } from '../../src/pipeline.ts';
@@ -343,6 +343,26 @@ describe('speech operator with a small untrained exported model', () => {
     assert.ok(s.cameraDropped >= frame - budget, JSON.stringify(s));
     assert.equal(s.samplesOut, x.length);
     assert.equal(contiguous(enhancedOf(t.published), T0_US).length, x.length);
+  });
+
+  it('the mask settings of features.speech reach the enhancer; unset ones stay the model default', async () => {
+    const given: (SpeechEnhancerOptions | undefined)[] = [];
+    const spy: SpeechModel = {
+      meta: model.meta,
+      createEnhancer: (o) => {
+        given.push(o);
+        return model.createEnhancer(o);
+      },
+    };
+    const t = setup(spy, { useCamera: false, maskStrength: 0.6, maskStrengthVisual: 0.9, maskFloorDb: -20 });
+    sendChunks(t.raw, x.subarray(0, 3200));
+    await finish(t);
+    assert.deepEqual(given[0], { maskFloorDb: -20, maskStrength: 0.6, maskStrengthVisual: 0.9 });
+    given.length = 0;
+    const u = setup(spy, { useCamera: false });
+    sendChunks(u.raw, x.subarray(0, 3200));
+    await finish(u);
+    assert.deepEqual(given[0], {});
   });
 
   it('passes the audio through unenhanced when the model fails, counted and logged; the pipeline stays healthy', async () => {

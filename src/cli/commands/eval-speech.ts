@@ -54,7 +54,10 @@ export interface AvdcnnEnhancer {
 export type AvdcnnLoader = (modelFile: string, options?: AvdcnnServing) => Promise<AvdcnnEnhancer>;
 
 /** Serving settings tried by the evaluation instead of the model's own (its metadata). */
-export type AvdcnnServing = Pick<SpeechEnhancerOptions, 'maskFloorDb' | 'maskStrength'>;
+export type AvdcnnServing = Pick<
+  SpeechEnhancerOptions,
+  'maskFloorDb' | 'maskStrength' | 'maskStrengthVisual'
+>;
 
 export interface EvalSpeechDeps {
   /** AVDCNN loader (default: `loadEvalEnhancer` of src/models/speech/enhancer-onnx.ts). */
@@ -89,6 +92,9 @@ non-WAV).
   --model FILE       AVDCNN model (default ${DEFAULT_AVDCNN_MODEL})
   --mask-floor-db G  AVDCNN's lowest mask gain, dB ≤ 0 (default: the model's metadata, else none)
   --mask-strength A  AVDCNN's mask applied as G^A, A in (0, 1] (default: the model's metadata, else 1)
+  --mask-strength-av A
+                     the same for frames with mouth crops (avdcnn-av); default: --mask-strength when
+                     given, else the model's metadata (maskStrengthVisual, else maskStrength)
   --split NAME       test (default) or validation: the held-out part of the project's corpora; use
                      validation for choices made before testing (e.g. --mask-floor-db), test for scores
   --dnsmos DIR       DNSMOS models (sig_bak_ovr.onnx, model_v8.onnx); default ../shared/peers/dnsmos if present
@@ -187,7 +193,10 @@ async function buildSystems(
           info[name] =
             `AVDCNN ${opts.modelFile}, ${name === 'avdcnn-av' ? 'with mouth frames' : 'audio only (no video)'}` +
             (opts.serving.maskFloorDb !== undefined ? `, mask floor ${opts.serving.maskFloorDb} dB` : '') +
-            (opts.serving.maskStrength !== undefined ? `, mask strength ${opts.serving.maskStrength}` : '');
+            (opts.serving.maskStrength !== undefined ? `, mask strength ${opts.serving.maskStrength}` : '') +
+            (name === 'avdcnn-av' && opts.serving.maskStrengthVisual !== undefined
+              ? `, mask strength with the camera ${opts.serving.maskStrengthVisual}`
+              : '');
           break;
         }
       }
@@ -250,6 +259,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       examples: { type: 'string' },
       'mask-floor-db': { type: 'string' },
       'mask-strength': { type: 'string' },
+      'mask-strength-av': { type: 'string' },
       split: { type: 'string' },
     },
     async run(args) {
@@ -297,12 +307,15 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       const maskFloorDb = floorOpt === undefined ? undefined : Number(floorOpt);
       if (maskFloorDb !== undefined && !(Number.isFinite(maskFloorDb) && maskFloorDb <= 0))
         throw new UsageError(`--mask-floor-db must be a number ≤ 0, got ${JSON.stringify(floorOpt)}`);
-      const strengthOpt = stringOpt(args, 'mask-strength');
-      const maskStrength = strengthOpt === undefined ? undefined : Number(strengthOpt);
-      if (maskStrength !== undefined && !(maskStrength > 0 && maskStrength <= 1))
-        throw new UsageError(
-          `--mask-strength must be a number in (0, 1], got ${JSON.stringify(strengthOpt)}`,
-        );
+      const strengthOf = (flag: 'mask-strength' | 'mask-strength-av'): number | undefined => {
+        const text = stringOpt(args, flag);
+        const v = text === undefined ? undefined : Number(text);
+        if (v !== undefined && !(v > 0 && v <= 1))
+          throw new UsageError(`--${flag} must be a number in (0, 1], got ${JSON.stringify(text)}`);
+        return v;
+      };
+      const maskStrength = strengthOf('mask-strength');
+      const maskStrengthVisual = strengthOf('mask-strength-av');
       const split = stringOpt(args, 'split') ?? 'test';
       if (split !== 'test' && split !== 'validation')
         throw new UsageError(`--split must be test or validation, got ${JSON.stringify(split)}`);
@@ -378,6 +391,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
         serving: {
           ...(maskFloorDb !== undefined ? { maskFloorDb } : {}),
           ...(maskStrength !== undefined ? { maskStrength } : {}),
+          ...(maskStrengthVisual !== undefined ? { maskStrengthVisual } : {}),
         },
         dfn3Dir,
         loadAvdcnn: deps.loadAvdcnn ?? defaultAvdcnnLoader,

@@ -28,7 +28,11 @@
  *      default mode is 'mask'; the `maskFloorDb` floor applies on top);
  *    - a 'gain' model predicts the amplitude gain: ŷ = x + 2·ln clamp(pred, G_min, 1) (default mode 'mask');
  *    - mask mode's strength α (`maskStrength`, in (0, 1], default 1) applies the gain as G^α: ŷ' = x + α·(ŷ − x),
- *      before the floor. α < 1 trades noise removal for less speech attenuation where the model is unsure;
+ *      before the floor. α < 1 trades noise removal for less speech attenuation where the model is unsure.
+ *      The audio-visual mode may have its own α_v (`maskStrengthVisual`; docs/models/speech.md: with the
+ *      camera the model suppresses less): a frame whose context holds m of its N mouth frames as crops (not
+ *      all zeros, the model's "camera absent") takes α + (α_v − α)·m/N, so a camera that starts or stops
+ *      moves the strength over the context instead of stepping it;
  *    A non-finite prediction (a broken model) is replaced by the noisy x (counted, `modelNonFinite`); a model
  *    run that throws passes its frames through unenhanced (counted, `modelErrors`, message kept), so the
  *    audio never stops and the timeline never shifts.
@@ -137,6 +141,11 @@ export interface SpeechEnhancerOptions {
   readonly maskFloorDb?: number;
   /** Mask mode: the gain G is applied as G^α, α in (0, 1] (default: the metadata's `maskStrength`, else 1). */
   readonly maskStrength?: number;
+  /**
+   * Mask mode: α of frames with mouth crops (see the file comment). Default: `maskStrength` when given here,
+   * else the metadata's `maskStrengthVisual`, else the metadata's `maskStrength`, else 1.
+   */
+  readonly maskStrengthVisual?: number;
   /** Longest gap filled with zeros, ms (default 1000); longer ones reset. */
   readonly maxGapMs?: number;
   /** Timestamp jitter taken as contiguous, µs (default 1000). */
@@ -200,6 +209,8 @@ interface Item {
   readonly index: number;
   readonly audio: Float32Array;
   readonly visual: Float32Array;
+  /** Mask strength of the frame (from the share of its context's mouth frames that are crops). */
+  readonly strength: number;
 }
 
 interface Segment {
@@ -278,6 +289,12 @@ export class SpeechEnhancer {
     this.opts = {
       maskFloorDb: options.maskFloorDb ?? meta.maskFloorDb ?? -Infinity,
       maskStrength: options.maskStrength ?? meta.maskStrength ?? 1,
+      maskStrengthVisual:
+        options.maskStrengthVisual ??
+        options.maskStrength ??
+        meta.maskStrengthVisual ??
+        meta.maskStrength ??
+        1,
       maxGapMs: options.maxGapMs ?? 1000,
       toleranceUs: options.toleranceUs ?? 1000,
       clipLevel: options.clipLevel ?? 0.999,
@@ -290,8 +307,8 @@ export class SpeechEnhancer {
     if (!Number.isInteger(o.maxBatchFrames) || o.maxBatchFrames < 1)
       throw new RangeError(`enhancer: maxBatchFrames ${o.maxBatchFrames}`);
     if (!(o.maskFloorDb <= 0)) throw new RangeError(`enhancer: maskFloorDb ${o.maskFloorDb} must be ≤ 0`);
-    if (!(o.maskStrength > 0 && o.maskStrength <= 1))
-      throw new RangeError(`enhancer: maskStrength ${o.maskStrength} must be in (0, 1]`);
+    for (const key of ['maskStrength', 'maskStrengthVisual'] as const)
+      if (!(o[key] > 0 && o[key] <= 1)) throw new RangeError(`enhancer: ${key} ${o[key]} must be in (0, 1]`);
     const n = meta.normalization;
     this.normalizer =
       n.kind === 'running'
@@ -572,13 +589,13 @@ export class SpeechEnhancer {
       else cam.audioFramesWithoutVisual++;
       const a = seg.audioStack.push(this.audioInput(seg, f.index, f.logPower));
       const b = seg.visualStack.push(present ? v.data : this.zeroMouth);
-      a.forEach((s, i) => items.push({ index: s.index, audio: s.features, visual: b[i]!.features }));
+      a.forEach((s, i) => items.push(this.item(s.index, s.features, b[i]!.features)));
     }
     if (carried !== undefined) this.noiseAware?.restore(carried);
     if (end) {
       const a = seg.audioStack.flush();
       const b = seg.visualStack.flush();
-      a.forEach((s, i) => items.push({ index: s.index, audio: s.features, visual: b[i]!.features }));
+      a.forEach((s, i) => items.push(this.item(s.index, s.features, b[i]!.features)));
     }
     const parts: Float32Array[] = [];
     for (let i = 0; i < items.length; i += this.opts.maxBatchFrames) {
@@ -587,7 +604,11 @@ export class SpeechEnhancer {
       batch.forEach((item, j) => {
         const raw = seg.pending.get(item.index)!;
         seg.pending.delete(item.index);
-        const y = this.enhancedLogPower(raw.logPower, clean?.subarray(j * this.bins, (j + 1) * this.bins));
+        const y = this.enhancedLogPower(
+          raw.logPower,
+          clean?.subarray(j * this.bins, (j + 1) * this.bins),
+          item.strength,
+        );
         parts.push(seg.istft.push(y, raw.phase));
       });
     }
@@ -615,6 +636,22 @@ export class SpeechEnhancer {
     this.s.outputSamples += total;
   }
 
+  /** A frame's model inputs and its mask strength (see the file comment). */
+  private item(index: number, audio: Float32Array, visual: Float32Array): Item {
+    const { maskStrength: a, maskStrengthVisual: av } = this.opts;
+    if (a === av) return { index, audio, visual, strength: a };
+    let crops = 0;
+    for (let f = 0; f < this.frames; f++) {
+      const o = f * this.pixels;
+      for (let i = o; i < o + this.pixels; i++)
+        if (visual[i] !== 0) {
+          crops++;
+          break;
+        }
+    }
+    return { index, audio, visual, strength: a + ((av - a) * crops) / this.frames };
+  }
+
   /** One model run (the batch's `clean`, size × bins), or undefined when it failed (counted). */
   private async predict(items: readonly Item[]): Promise<Float32Array | undefined> {
     const n = items.length;
@@ -640,7 +677,11 @@ export class SpeechEnhancer {
   }
 
   /** The ln power to synthesise from the noisy x and the prediction (see the file comment). */
-  private enhancedLogPower(x: Float32Array, predicted: Float32Array | undefined): Float32Array {
+  private enhancedLogPower(
+    x: Float32Array,
+    predicted: Float32Array | undefined,
+    strength: number,
+  ): Float32Array {
     if (predicted === undefined) return x;
     const target = this.meta.target ?? { kind: 'raw' };
     const gainFloor =
@@ -660,10 +701,7 @@ export class SpeechEnhancer {
         y = x[k]!;
       }
       if (this.mode === 'mask')
-        y = Math.max(
-          x[k]! + this.opts.maskStrength * (Math.min(y, x[k]!) - x[k]!),
-          x[k]! + this.maskFloorLog,
-        );
+        y = Math.max(x[k]! + strength * (Math.min(y, x[k]!) - x[k]!), x[k]! + this.maskFloorLog);
       else if (y > this.maxLogPower) y = this.maxLogPower;
       out[k] = y;
     }

@@ -110,6 +110,11 @@ export interface SpeechModelMeta {
   readonly maskFloorDb?: number;
   /** Mask mode's strength α in (0, 1] (gain applied as G^α) when the caller gives none; chosen likewise. */
   readonly maskStrength?: number;
+  /**
+   * The strength of the audio-visual mode (frames whose context holds mouth crops) when the caller gives
+   * none; chosen on the validation GRID clips against the audio-only mode. Absent: `maskStrength`.
+   */
+  readonly maskStrengthVisual?: number;
   /** Training record and scores (free-form, for the docs; not read by the enhancer). */
   readonly training?: Readonly<Record<string, unknown>>;
   readonly scores?: Readonly<Record<string, unknown>>;
@@ -122,7 +127,14 @@ export function speechModelMeta(
   normalization: SpeechNormalization,
   extra: Pick<
     SpeechModelMeta,
-    'target' | 'noiseAware' | 'output' | 'maskFloorDb' | 'maskStrength' | 'training' | 'scores'
+    | 'target'
+    | 'noiseAware'
+    | 'output'
+    | 'maskFloorDb'
+    | 'maskStrength'
+    | 'maskStrengthVisual'
+    | 'training'
+    | 'scores'
   > = {},
 ): SpeechModelMeta {
   const meta: SpeechModelMeta = {
@@ -229,11 +241,11 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
     fail(`output ${JSON.stringify(meta.output)} (spectrum or mask)`);
   if (meta.maskFloorDb !== undefined && !(typeof meta.maskFloorDb === 'number' && meta.maskFloorDb <= 0))
     fail(`maskFloorDb ${String(meta.maskFloorDb)} must be a number ≤ 0`);
-  if (
-    meta.maskStrength !== undefined &&
-    !(typeof meta.maskStrength === 'number' && meta.maskStrength > 0 && meta.maskStrength <= 1)
-  )
-    fail(`maskStrength ${String(meta.maskStrength)} must be a number in (0, 1]`);
+  for (const key of ['maskStrength', 'maskStrengthVisual'] as const) {
+    const v = meta[key];
+    if (v !== undefined && !(typeof v === 'number' && v > 0 && v <= 1))
+      fail(`${key} ${String(v)} must be a number in (0, 1]`);
+  }
 }
 
 function sameShape(spec: TensorSpec | undefined, want: readonly (number | null)[]): boolean {
