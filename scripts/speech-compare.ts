@@ -1,0 +1,91 @@
+/**
+ * The replacement rule for speech models (docs/models/speech.md, "Runs"), applied from the validation grids
+ * that `scripts/speech-serving.ts` records in each model's sidecar (training.serving), so that the decision
+ * is mechanical and reads the validation split only:
+ *
+ *   node --import tsx scripts/speech-compare.ts CANDIDATE.onnx INCUMBENT.onnx
+ *
+ * At each model's served strength, the six comparisons (STOI, SI-SDR, OVRL × 0 and 5 dB, car interior,
+ * audio-only) are counted; the candidate replaces the incumbent only if it wins more than it loses AND its
+ * mean STOI gain over the noisy input is at least the incumbent's less `STOI_GUARD` (the guard added after
+ * runs 24/25, where a model that won four comparisons on SI-SDR and OVRL lost intelligibility). A tie keeps
+ * the incumbent. Prints the verdict as JSON; exit 0 either way (it is a report, not a check).
+ */
+import { parseArgs } from 'node:util';
+import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
+import type { ServingScore } from './speech-serving.ts';
+
+/** How much mean STOI gain over the noisy input a candidate may give up and still replace the incumbent. */
+export const STOI_GUARD = 0.001;
+
+const METRICS = ['stoi', 'siSdr', 'ovrl'] as const;
+const SNRS = ['0', '5'] as const;
+
+export interface Comparison {
+  readonly snrDb: number;
+  readonly metric: string;
+  readonly candidate: number;
+  readonly incumbent: number;
+  readonly winner: 'candidate' | 'incumbent' | 'tie';
+}
+
+export interface Verdict {
+  readonly comparisons: Comparison[];
+  readonly wins: number;
+  readonly losses: number;
+  readonly stoiGain: { readonly candidate: number; readonly incumbent: number };
+  readonly guardPassed: boolean;
+  readonly replace: boolean;
+}
+
+/** The rule of the file comment over the two models' chosen serving scores. */
+export function compareServing(candidate: ServingScore, incumbent: ServingScore): Verdict {
+  const comparisons: Comparison[] = [];
+  for (const snr of SNRS)
+    for (const metric of METRICS) {
+      const c = candidate.means[snr]?.[metric]?.avdcnn;
+      const i = incumbent.means[snr]?.[metric]?.avdcnn;
+      if (typeof c !== 'number' || typeof i !== 'number')
+        throw new Error(`no ${metric} at ${snr} dB in both serving records`);
+      comparisons.push({
+        snrDb: Number(snr),
+        metric,
+        candidate: c,
+        incumbent: i,
+        winner: c > i ? 'candidate' : c < i ? 'incumbent' : 'tie',
+      });
+    }
+  const wins = comparisons.filter((x) => x.winner === 'candidate').length;
+  const losses = comparisons.filter((x) => x.winner === 'incumbent').length;
+  const guardPassed = candidate.meanStoiGain >= incumbent.meanStoiGain - STOI_GUARD;
+  return {
+    comparisons,
+    wins,
+    losses,
+    stoiGain: { candidate: candidate.meanStoiGain, incumbent: incumbent.meanStoiGain },
+    guardPassed,
+    replace: guardPassed && wins > losses,
+  };
+}
+
+/** The chosen serving score recorded in a model's sidecar by scripts/speech-serving.ts. */
+export async function servingScoreOf(model: string): Promise<ServingScore> {
+  const { meta } = await readSpeechModelMeta(model);
+  const serving = meta.training?.['serving'] as
+    { readonly maskStrength?: number; readonly grid?: readonly ServingScore[] } | undefined;
+  const chosen = serving?.grid?.find((g) => g.strength === serving.maskStrength);
+  if (chosen === undefined)
+    throw new Error(`${model}: no serving grid in its sidecar; run scripts/speech-serving.ts on it first`);
+  return chosen;
+}
+
+async function main(): Promise<void> {
+  const { positionals } = parseArgs({ allowPositionals: true });
+  const [candidate, incumbent] = positionals;
+  if (candidate === undefined || incumbent === undefined)
+    throw new Error('usage: scripts/speech-compare.ts CANDIDATE.onnx INCUMBENT.onnx');
+  const verdict = compareServing(await servingScoreOf(candidate), await servingScoreOf(incumbent));
+  console.log(JSON.stringify({ candidate, incumbent, ...verdict }, null, 2));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
