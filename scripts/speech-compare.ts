@@ -13,13 +13,11 @@
  */
 import { parseArgs } from 'node:util';
 import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
+import { METRICS, SNRS } from './speech-serving.ts';
 import type { ServingScore } from './speech-serving.ts';
 
 /** How much mean STOI gain over the noisy input a candidate may give up and still replace the incumbent. */
 export const STOI_GUARD = 0.001;
-
-const METRICS = ['stoi', 'siSdr', 'ovrl'] as const;
-const SNRS = ['0', '5'] as const;
 
 export interface Comparison {
   readonly snrDb: number;
@@ -43,12 +41,12 @@ export function compareServing(candidate: ServingScore, incumbent: ServingScore)
   const comparisons: Comparison[] = [];
   for (const snr of SNRS)
     for (const metric of METRICS) {
-      const c = candidate.means[snr]?.[metric]?.avdcnn;
-      const i = incumbent.means[snr]?.[metric]?.avdcnn;
+      const c = candidate.means[String(snr)]?.[metric]?.avdcnn;
+      const i = incumbent.means[String(snr)]?.[metric]?.avdcnn;
       if (typeof c !== 'number' || typeof i !== 'number')
         throw new Error(`no ${metric} at ${snr} dB in both serving records`);
       comparisons.push({
-        snrDb: Number(snr),
+        snrDb: snr,
         metric,
         candidate: c,
         incumbent: i,

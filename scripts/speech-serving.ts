@@ -44,8 +44,9 @@ export interface ServingScore {
   readonly meanStoiGain: number;
 }
 
-const SNRS = [0, 5];
-const METRICS = ['stoi', 'siSdr', 'ovrl'] as const;
+/** The SNRs (dB) and metrics of the audio-only grid: the comparisons every rule over it counts. */
+export const SNRS = [0, 5] as const;
+export const METRICS = ['stoi', 'siSdr', 'ovrl'] as const;
 
 /**
  * `drivesense eval speech` on the VALIDATION split of `dataDir`, car-interior noise, run in-process: the
