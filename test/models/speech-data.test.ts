@@ -33,6 +33,7 @@ import {
   SpeechMixer,
   buildEvaluationSet,
   mixAtSnr,
+  parseCategoryWeights,
   snrDb,
   speedPerturb,
 } from '../../src/models/speech/mixing.ts';
@@ -392,6 +393,63 @@ describe('speech mixer', () => {
       /not of source extra/,
     );
     assert.throws(() => new SpeechMixer(FIXTURE_SPLIT, 'train', withExtra, { extraShare: 1.5 }), /outside/);
+  });
+
+  test('noise category weights: drawn in proportion, uniform when absent or equal (same sequence), refusals', async () => {
+    const pools = await fixturePools();
+    const cats = ['car-interior', 'street', 'babble'] as const;
+    const split = buildSplit(
+      [
+        utt('cmu_arctic', 'aew', 'a'),
+        utt('lombard_grid', 's30', 'b'),
+        utt('lombard_grid', 's31', 'c'),
+        utt('lombard_grid', 's32', 'd'),
+      ],
+      cats.map((category) => ({ id: `fixture/${category}`, category, samples: 80_000 })),
+    );
+    const noises: LoadedNoise[] = cats.map((category) => ({
+      entry: { id: `fixture/${category}`, category, path: 'x', licence: 'fixture', committable: true },
+      samples: pools.noiseSamples,
+    }));
+    const train = { utterances: pools.utterances, noises };
+    const draw = (o: ConstructorParameters<typeof SpeechMixer>[3], n: number): string[] => {
+      const m = new SpeechMixer(split, 'train', train, { seed: 3, ...o });
+      return Array.from({ length: n }, () => m.next().category);
+    };
+    const n = 1000;
+    const weighted = draw({ categoryWeights: { 'car-interior': 3 } }, n);
+    const car = weighted.filter((c) => c === 'car-interior').length;
+    // 3 of 5: 600 expected, σ ≈ 15.5.
+    assert.ok(car > 540 && car < 660, `car-interior ${car} of ${n} at weight 3 of 5`);
+    for (const c of ['street', 'babble']) {
+      const k = weighted.filter((x) => x === c).length;
+      assert.ok(k > 150 && k < 250, `${c} ${k} of ${n} at weight 1 of 5`);
+    }
+    const uniform = draw({}, 300);
+    const uniformCar = uniform.filter((c) => c === 'car-interior').length;
+    assert.ok(uniformCar > 70 && uniformCar < 130, `uniform: car-interior ${uniformCar} of 300`);
+    // Equal weights are the uniform draw, mixture for mixture.
+    assert.deepEqual(draw({ categoryWeights: { street: 2, babble: 2, 'car-interior': 2 } }, 300), uniform);
+    assert.deepEqual(draw({ categoryWeights: { engine: 5 } }, 300), uniform);
+    assert.ok(!draw({ categoryWeights: { street: 0 } }, 300).includes('street'));
+    const only = (o: Parameters<typeof draw>[0]) => () => new SpeechMixer(split, 'train', train, o);
+    assert.throws(only({ categoryWeights: { street: -1 } }), /finite number ≥ 0/);
+    assert.throws(only({ categoryWeights: { street: Number.NaN } }), /finite number ≥ 0/);
+    assert.throws(only({ categoryWeights: { tram: 1 } as never }), /unknown category "tram"/);
+    assert.throws(
+      only({ categoryWeights: { street: 0, babble: 0, 'car-interior': 0 } }),
+      /every category of the split weighs 0/,
+    );
+    // The command-line form.
+    assert.deepEqual(parseCategoryWeights('car-interior=3, engine = 0.5'), {
+      'car-interior': 3,
+      engine: 0.5,
+    });
+    assert.throws(() => parseCategoryWeights('car-interior'), /expected category=weight/);
+    assert.throws(() => parseCategoryWeights('car=3'), /unknown category car/);
+    assert.throws(() => parseCategoryWeights('street=1,street=2'), /street given twice/);
+    assert.throws(() => parseCategoryWeights('street=-1'), /must be a number ≥ 0/);
+    assert.throws(() => parseCategoryWeights('street=x'), /must be a number ≥ 0/);
   });
 
   test('extra speech catalogue: DIR/<speaker>/*.wav, one speaker per folder; an empty or missing DIR refused', async () => {

@@ -63,6 +63,12 @@ describe('train speech arguments', () => {
       ['--extra-speech', join(dir, 'x'), '--extra-share', '1.5'],
       /--extra-share must be a number in \[0, 1\]/,
     );
+    await refuses(['--noise-weights', 'car=3'], /--noise-weights: noise weights: unknown category car/);
+    await refuses(['--noise-weights', 'street=-2'], /--noise-weights: .*must be a number ≥ 0/);
+    await refuses(
+      ['--noise-weights', 'car-interior=0,engine=0,street=0,babble=0,household=0'],
+      /--noise-weights: noise weights: every category weighs 0/,
+    );
   });
 
   it('the model options reach the configuration; the defaults are the paper’s', () => {

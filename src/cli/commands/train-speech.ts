@@ -28,7 +28,9 @@ import {
 import type { SpeechTrainTarget } from '../../models/speech/train.ts';
 import { LOG_GAIN_FLOOR_DB } from '../../models/speech/examples.ts';
 import { SPEECH_RATE_HZ } from '../../models/speech/media.ts';
-import { DEFAULT_EXTRA_SHARE } from '../../models/speech/mixing.ts';
+import { DEFAULT_EXTRA_SHARE, parseCategoryWeights } from '../../models/speech/mixing.ts';
+import { NOISE_CATEGORIES } from '../../models/speech/corpus.ts';
+import type { NoiseCategory } from '../../models/speech/corpus.ts';
 
 export const DEFAULT_SPEECH_DATA = '../shared/data';
 export const DEFAULT_SPEECH_MODEL_DIR = 'src/models/speech/model';
@@ -94,10 +96,26 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
                         validated or tested on; refused if a file or speaker is held out for evaluation
   --extra-share P       share of training mixtures whose speech comes from --extra-speech, in [0, 1]
                         (default ${DEFAULT_EXTRA_SHARE})
+  --noise-weights LIST  relative weights of the noise categories in the training draw, category=weight,…
+                        (e.g. car-interior=3: 3 of 7 mixtures with car noise; a category not named weighs 1;
+                        default uniform over ${NOISE_CATEGORIES.join(', ')})
   --audio-only          do not load the GRID videos' mouth crops (AV clips train as audio-only)
   --export-only         export the best checkpoint in --checkpoints (no training)
 
 Exit status: 0 ok, 1 data, training or parity error, 2 bad arguments, 130/143 interrupted (checkpoint saved).`;
+
+/** `--noise-weights` parsed (undefined when not given); UsageError if malformed. */
+function noiseWeightsOf(text: string | undefined): Partial<Record<NoiseCategory, number>> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const w = parseCategoryWeights(text);
+    if (NOISE_CATEGORIES.every((c) => (w[c] ?? 1) === 0))
+      throw new RangeError('noise weights: every category weighs 0');
+    return w;
+  } catch (e) {
+    throw new UsageError(`--noise-weights: ${(e as Error).message}`);
+  }
+}
 
 /** The model configuration the arguments ask for (context, sizes, rates, input channels); UsageError if bad. */
 export function speechConfigFromArgs(args: Parameters<Command['run']>[0]): AvdcnnConfig {
@@ -165,6 +183,7 @@ export const trainSpeechCommand: Command = {
     'init-from': { type: 'string' },
     'extra-speech': { type: 'string' },
     'extra-share': { type: 'string' },
+    'noise-weights': { type: 'string' },
   },
   async run(args) {
     if (args.positionals.length > 0)
@@ -218,6 +237,7 @@ export const trainSpeechCommand: Command = {
       extraSpeech: stringOpt(args, 'extra-speech') ?? null,
       extraShare:
         stringOpt(args, 'extra-share') !== undefined ? numberOpt(args, 'extra-share', 0.5) : undefined,
+      noiseWeights: noiseWeightsOf(stringOpt(args, 'noise-weights')),
       checkpoints: checkpointDir,
       out: onnxPath,
     };
@@ -334,7 +354,11 @@ export const trainSpeechCommand: Command = {
           noise: data.split.parts.validation.noise,
         },
         testHeldOut: { speakers: data.split.parts.test.speakers, noise: data.split.parts.test.noise },
-        mixing: 'on the fly, SNR uniform [-5, 15] dB (rms level), train split only; validation -5/0/5 dB',
+        mixing:
+          'on the fly, SNR uniform [-5, 15] dB (rms level), train split only; validation -5/0/5 dB' +
+          (command.noiseWeights !== undefined
+            ? `; noise categories weighted ${JSON.stringify(command.noiseWeights)} (others 1)`
+            : ''),
         audioOnly: args.values['audio-only'] === true,
         licences: [...new Set(data.catalog.noises.map((n) => n.licence))],
         ...(extraSpeech !== undefined ? { extraSpeech } : {}),
@@ -357,6 +381,7 @@ export const trainSpeechCommand: Command = {
         ...(command.emaDecay !== undefined ? { averageDecay: command.emaDecay } : {}),
         ...(command.initFrom !== null ? { initFrom: command.initFrom } : {}),
         ...(command.extraShare !== undefined ? { extraShare: command.extraShare } : {}),
+        ...(command.noiseWeights !== undefined ? { noiseWeights: command.noiseWeights } : {}),
         validationEvery: command.valEvery,
         validationFrames: command.valFrames,
         checkpointEvery: command.checkpointEvery,

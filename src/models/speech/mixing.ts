@@ -16,7 +16,8 @@
  * noisy = clean + noise.
  *
  * Drawing one training mixture (`SpeechMixer.next`), in this order from the RNG: an utterance (uniform over
- * the split's loaded utterances), a noise category (uniform over the categories with spans in the split), a
+ * the split's loaded utterances), a noise category (uniform over the categories with spans in the split, or
+ * by `categoryWeights`), a
  * span of that category (uniform), the SNR (uniform in `snrRangeDb`, default [−5, 15] dB) and the noise
  * offset (uniform over the positions where the segment fits in the span). A span shorter than the utterance
  * is read circularly from the drawn offset (only the short held-out babble spans, 2.7 s, against the longest
@@ -32,6 +33,7 @@
  */
 import { SeededRandom } from '../common/rng.ts';
 import { resample } from '../../streams/features/audio/resample.ts';
+import { NOISE_CATEGORIES } from './corpus.ts';
 import type { AlignedMouth, LoadedNoise, LoadedUtterance, NoiseCategory, SpeechSource } from './corpus.ts';
 import type { NoiseSpan, SpeechDataSplit, SplitName } from './splits.ts';
 
@@ -264,6 +266,62 @@ export interface MixerOptions extends MixOptions, PoolOptions {
    * draw, so the sequence of mixtures is what it was before extra speech existed.
    */
   readonly extraShare?: number;
+  /**
+   * Relative weights of the noise categories in the draw (a category left out weighs 1; a weight ≥ 0, at
+   * least one category of the split above 0), e.g. { 'car-interior': 3 } for a car: 3 of 7 mixtures with
+   * car-interior noise when the split has all five categories. Absent or all equal: the uniform draw, with
+   * the RNG consumed as before weights existed, so earlier runs' sequences are unchanged.
+   */
+  readonly categoryWeights?: Readonly<Partial<Record<NoiseCategory, number>>>;
+}
+
+/**
+ * The cumulative category weights of a mixer (undefined: the uniform draw). Refuses a weight that is negative
+ * or not finite, a category that is not a noise category, and weights that leave no category of the split.
+ */
+export function categoryCumulative(
+  categories: readonly NoiseCategory[],
+  weights: Readonly<Partial<Record<string, number>>> | undefined,
+): Float64Array | undefined {
+  if (weights === undefined) return undefined;
+  for (const [k, w] of Object.entries(weights)) {
+    if (!(NOISE_CATEGORIES as readonly string[]).includes(k))
+      throw new RangeError(`noise category weight: unknown category ${JSON.stringify(k)}`);
+    if (!(typeof w === 'number' && Number.isFinite(w) && w >= 0))
+      throw new RangeError(`noise category weight of ${k} must be a finite number ≥ 0, got ${String(w)}`);
+  }
+  const ws = categories.map((c) => weights[c] ?? 1);
+  if (ws.every((w) => w === ws[0])) {
+    if (ws[0] === 0) throw new RangeError('noise category weights: every category of the split weighs 0');
+    return undefined;
+  }
+  const out = new Float64Array(ws.length);
+  let sum = 0;
+  ws.forEach((w, i) => (out[i] = sum += w));
+  return out;
+}
+
+/**
+ * `category=weight,…` (e.g. `car-interior=3`) as category weights; RangeError on a malformed item, an unknown
+ * category, a repeated one or a weight that is not a finite number ≥ 0.
+ */
+export function parseCategoryWeights(text: string): Partial<Record<NoiseCategory, number>> {
+  const out: Partial<Record<NoiseCategory, number>> = {};
+  for (const item of text.split(',')) {
+    const m = /^\s*([a-z-]+)\s*=\s*([^=\s]+)\s*$/.exec(item);
+    if (m === null)
+      throw new RangeError(`noise weights: expected category=weight, got ${JSON.stringify(item)}`);
+    const [, name, value] = m as unknown as [string, string, string];
+    if (!(NOISE_CATEGORIES as readonly string[]).includes(name))
+      throw new RangeError(`noise weights: unknown category ${name} (one of ${NOISE_CATEGORIES.join(', ')})`);
+    const category = name as NoiseCategory;
+    if (out[category] !== undefined) throw new RangeError(`noise weights: ${name} given twice`);
+    const w = Number(value);
+    if (!(Number.isFinite(w) && w >= 0))
+      throw new RangeError(`noise weights: the weight of ${name} must be a number ≥ 0, got ${value}`);
+    out[category] = w;
+  }
+  return out;
 }
 
 /** `MixerOptions.extraShare` when not given: half the training mixtures from the extra speech. */
@@ -296,11 +354,14 @@ export class SpeechMixer {
     for (const f of options.speedFactors ?? [])
       if (!(f > 0.5 && f < 2)) throw new RangeError(`speed factor ${f} outside (0.5, 2)`);
     this.extraShare = options.extraShare ?? DEFAULT_EXTRA_SHARE;
+    this.categoryCdf = categoryCumulative(this.pools.categories, options.categoryWeights);
     if (!(this.extraShare >= 0 && this.extraShare <= 1))
       throw new RangeError(`extra speech share ${options.extraShare} outside [0, 1]`);
   }
 
   private readonly extraShare: number;
+  /** Cumulative category weights; undefined: uniform. */
+  private readonly categoryCdf: Float64Array | undefined;
 
   /** Perturbed utterances, made once per (utterance, factor): the corpus is small. */
   private readonly perturbed = new Map<string, LoadedUtterance>();
@@ -329,7 +390,15 @@ export class SpeechMixer {
       factors === undefined || factors.length === 0
         ? drawn
         : this.speedOf(drawn, factors[rng.int(factors.length)]!);
-    const category = categories[rng.int(categories.length)]!;
+    const cdf = this.categoryCdf;
+    let ci: number;
+    if (cdf === undefined) ci = rng.int(categories.length);
+    else {
+      const x = rng.next() * cdf[cdf.length - 1]!;
+      ci = 0;
+      while (ci < cdf.length - 1 && x >= cdf[ci]!) ci++;
+    }
+    const category = categories[ci]!;
     const inCat = spans.filter((s) => s.span.category === category);
     const s = inCat[rng.int(inCat.length)]!;
     const snr = rng.uniform(this.snrRange[0], this.snrRange[1]);

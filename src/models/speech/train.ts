@@ -111,6 +111,7 @@ import { DEFAULT_EXTRA_SHARE, SpeechMixer, buildEvaluationSet, fnv1a } from './m
 import { contextSpecOf, logGainFloor, speechModelMeta } from './speech-model-meta.ts';
 import type { SpeechModelMeta, SpeechNoiseAware, SpeechTarget } from './speech-model-meta.ts';
 import type { MixerPools, Mixture } from './mixing.ts';
+import type { NoiseCategory } from './corpus.ts';
 import { assertDisjoint, canonicalJson } from './splits.ts';
 import type { SpeechDataSplit } from './splits.ts';
 
@@ -164,6 +165,11 @@ export interface SpeechTrainOptions {
    * (mixing.ts `extraShare`). Default 0.5. The extra utterances' ids and lengths are part of the fingerprint.
    */
   readonly extraShare?: number;
+  /**
+   * Relative weights of the noise categories in the training draw (mixing.ts `categoryWeights`; a category
+   * left out weighs 1). Default: uniform. Given, they are part of the fingerprint and the report.
+   */
+  readonly noiseWeights?: Readonly<Partial<Record<NoiseCategory, number>>>;
   /**
    * Decay d of an exponential moving average of the weights (0 < d < 1; weight-average.ts): validation,
    * the best checkpoint and the export use the average. Default none (the raw weights).
@@ -741,6 +747,8 @@ interface Resolved {
   readonly validationSnrsDb: readonly number[];
   readonly gainDb: number;
   readonly speedFactors: readonly number[];
+  /** Noise category weights (undefined: uniform). */
+  readonly noiseWeights: Readonly<Partial<Record<NoiseCategory, number>>> | undefined;
   /** Extra speech: its share and a hash of its utterances' ids and lengths (undefined: none). */
   readonly extraSpeech:
     { readonly share: number; readonly utterances: number; readonly hash: string } | undefined;
@@ -798,6 +806,7 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     validationSnrsDb: o.validationSnrsDb ?? [-5, 0, 5],
     gainDb,
     speedFactors: o.speedFactors ?? [],
+    noiseWeights: o.noiseWeights,
     extraSpeech: extraSpeechOf(o),
     averageDecay: o.averageDecay !== undefined ? checkAverageDecay(o.averageDecay) : undefined,
     roundMixtures: int(o.roundMixtures, 64, 'roundMixtures'),
@@ -838,6 +847,8 @@ function fingerprintOf(r: Resolved, splitHash: string, initFrom?: SpeechInitSour
       ...(r.target.kind !== 'ln-power' ? { target: r.target } : {}),
       // Absent without speed perturbation, so earlier runs keep their fingerprint.
       ...(r.speedFactors.length > 0 ? { speedFactors: r.speedFactors } : {}),
+      // Absent without category weights, so earlier runs keep their fingerprint.
+      ...(r.noiseWeights !== undefined ? { noiseWeights: r.noiseWeights } : {}),
       // Absent without extra speech, so earlier runs keep their fingerprint.
       ...(r.extraSpeech !== undefined ? { extraSpeech: r.extraSpeech } : {}),
       // Absent without weight averaging, so earlier runs keep their fingerprint.
@@ -966,6 +977,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     const nm = new SpeechMixer(o.split, 'train', o.train, {
       seed: normSeed,
       snrRangeDb: r.snrRangeDb,
+      ...(r.noiseWeights !== undefined ? { categoryWeights: r.noiseWeights } : {}),
       ...(r.extraSpeech !== undefined ? { extraShare: r.extraSpeech.share } : {}),
     });
     const mixtures = Array.from({ length: r.normMixtures }, () => {
@@ -1072,6 +1084,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     position: extra.roundMixerPosition,
     snrRangeDb: r.snrRangeDb,
     ...(r.speedFactors.length > 0 ? { speedFactors: r.speedFactors } : {}),
+    ...(r.noiseWeights !== undefined ? { categoryWeights: r.noiseWeights } : {}),
     ...(r.extraSpeech !== undefined ? { extraShare: r.extraSpeech.share } : {}),
   });
   let roundRng = extra.roundRng;
