@@ -3,17 +3,25 @@
  * that `scripts/speech-serving.ts` records in each model's sidecar (training.serving), so that the decision
  * is mechanical and reads the validation split only:
  *
- *   node --import tsx scripts/speech-compare.ts CANDIDATE.onnx INCUMBENT.onnx
+ *   node --import tsx scripts/speech-compare.ts CANDIDATE.onnx INCUMBENT.onnx [--all-categories] [--data DIR]
  *
  * At each model's served strength, the six comparisons (STOI, SI-SDR, OVRL × 0 and 5 dB, car interior,
  * audio-only) are counted; the candidate replaces the incumbent only if it wins more than it loses AND its
  * mean STOI gain over the noisy input is at least the incumbent's less `STOI_GUARD` (the guard added after
  * runs 24/25, where a model that won four comparisons on SI-SDR and OVRL lost intelligibility). A tie keeps
- * the incumbent. Prints the verdict as JSON; exit 0 either way (it is a report, not a check).
+ * the incumbent.
+ *
+ * With `--all-categories` (the rule for runs 28 on): both models are also evaluated in-process on the
+ * validation split with all five noise categories pooled (audio-only, 0 and 5 dB, each at its served
+ * strength), and the candidate must in addition win at least half of those six comparisons and keep its
+ * pooled mean STOI gain within `STOI_GUARD` of the incumbent's, so that a model better in the car but worse
+ * on every other noise (run 26 against run 18) does not pass on car noise alone.
+ *
+ * Prints the verdict as JSON; exit 0 either way (it is a report, not a check).
  */
 import { parseArgs } from 'node:util';
 import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
-import { METRICS, SNRS } from './speech-serving.ts';
+import { METRICS, SNRS, scoreStrength, validationAggregates } from './speech-serving.ts';
 import type { ServingScore } from './speech-serving.ts';
 
 /** How much mean STOI gain over the noisy input a candidate may give up and still replace the incumbent. */
@@ -66,6 +74,29 @@ export function compareServing(candidate: ServingScore, incumbent: ServingScore)
   };
 }
 
+/** The all-categories condition over the pooled validation scores: at least half the comparisons, and the guard. */
+export interface PooledVerdict extends Verdict {
+  readonly passed: boolean;
+}
+
+export function comparePooled(candidate: ServingScore, incumbent: ServingScore): PooledVerdict {
+  const v = compareServing(candidate, incumbent);
+  return { ...v, passed: v.guardPassed && 2 * v.wins >= v.comparisons.length };
+}
+
+/** A model's audio-only score at its served strength on the validation split, every noise category pooled. */
+export async function pooledScoreOf(model: string, dataDir: string): Promise<ServingScore> {
+  const { meta } = await readSpeechModelMeta(model);
+  const strength = meta.maskStrength ?? 1;
+  const rows = await validationAggregates(model, dataDir, {
+    snrsDb: SNRS,
+    systems: ['noisy', 'avdcnn-audio'],
+    maskStrength: strength,
+    allCategories: true,
+  });
+  return scoreStrength(strength, rows);
+}
+
 /** The chosen serving score recorded in a model's sidecar by scripts/speech-serving.ts. */
 export async function servingScoreOf(model: string): Promise<ServingScore> {
   const { meta } = await readSpeechModelMeta(model);
@@ -78,12 +109,26 @@ export async function servingScoreOf(model: string): Promise<ServingScore> {
 }
 
 async function main(): Promise<void> {
-  const { positionals } = parseArgs({ allowPositionals: true });
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { 'all-categories': { type: 'boolean' }, data: { type: 'string' } },
+  });
   const [candidate, incumbent] = positionals;
   if (candidate === undefined || incumbent === undefined)
-    throw new Error('usage: scripts/speech-compare.ts CANDIDATE.onnx INCUMBENT.onnx');
-  const verdict = compareServing(await servingScoreOf(candidate), await servingScoreOf(incumbent));
-  console.log(JSON.stringify({ candidate, incumbent, ...verdict }, null, 2));
+    throw new Error(
+      'usage: scripts/speech-compare.ts CANDIDATE.onnx INCUMBENT.onnx [--all-categories] [--data DIR]',
+    );
+  const car = compareServing(await servingScoreOf(candidate), await servingScoreOf(incumbent));
+  if (values['all-categories'] !== true) {
+    console.log(JSON.stringify({ candidate, incumbent, ...car }, null, 2));
+    return;
+  }
+  const data = values.data ?? '../shared/data';
+  const pooled = comparePooled(await pooledScoreOf(candidate, data), await pooledScoreOf(incumbent, data));
+  const replace = car.replace && pooled.passed;
+  console.log(
+    JSON.stringify({ candidate, incumbent, replace, carInterior: car, allCategories: pooled }, null, 2),
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -49,8 +49,9 @@ export const SNRS = [0, 5] as const;
 export const METRICS = ['stoi', 'siSdr', 'ovrl'] as const;
 
 /**
- * `drivesense eval speech` on the VALIDATION split of `dataDir`, car-interior noise, run in-process: the
- * aggregate rows of its JSON for `systems` at `snrsDb`, with the model at mask strength `maskStrength`.
+ * `drivesense eval speech` on the VALIDATION split of `dataDir`, car-interior noise (or every category, with
+ * `allCategories`), run in-process: the aggregate rows of its JSON for `systems` at `snrsDb`, with the model
+ * at mask strength `maskStrength`.
  */
 export async function validationAggregates(
   model: string,
@@ -61,6 +62,8 @@ export async function validationAggregates(
     readonly maskStrength: number;
     /** The audio-visual mode's strength (default: `maskStrength`, as eval speech's). */
     readonly maskStrengthVisual?: number;
+    /** Every noise category of the split instead of car interior only. */
+    readonly allCategories?: boolean;
   },
 ): Promise<Aggregate[]> {
   const data = resolve(dataDir);
@@ -71,7 +74,7 @@ export async function validationAggregates(
     `--noise=${resolve(data, 'audio/noise')}`,
     `--video=${resolve(data, 'av/grid')}`,
     `--snr=${o.snrsDb.join(',')}`,
-    '--categories=car-interior',
+    ...(o.allCategories === true ? [] : ['--categories=car-interior']),
     '--split=validation',
     `--systems=${o.systems.join(',')}`,
     `--model=${model}`,

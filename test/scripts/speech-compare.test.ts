@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { STOI_GUARD, compareServing } from '../../scripts/speech-compare.ts';
+import { STOI_GUARD, comparePooled, compareServing } from '../../scripts/speech-compare.ts';
 import type { ServingScore } from '../../scripts/speech-serving.ts';
 
 /** A serving score from audio-only means at 0 and 5 dB: [STOI, SI-SDR, OVRL] each. */
@@ -42,4 +42,20 @@ it('a candidate within the guard replaces on a majority; a tie or a minority kee
   assert.equal(compareServing(threeThree, run18).replace, false);
   const broken: ServingScore = { ...run18, means: { '0': run18.means['0']! } };
   assert.throws(() => compareServing(broken, run18), /no stoi at 5 dB/);
+});
+
+it('the all-categories condition passes at half the comparisons with the guard, fails below half or outside the guard', () => {
+  // Pooled over every category: the candidate wins STOI and SI-SDR at 0 dB and STOI at 5 dB (3 of 6).
+  const incumbent = score([0.83, 6.0, 2.3], [0.86, 9.0, 2.45], 0.006);
+  const half = score([0.831, 6.1, 2.2], [0.861, 8.9, 2.4], 0.007);
+  const v = comparePooled(half, incumbent);
+  assert.equal(v.wins, 3);
+  assert.equal(v.passed, true);
+  assert.equal(compareServing(half, incumbent).replace, false); // the majority rule alone would refuse it
+  const two = score([0.831, 5.9, 2.2], [0.861, 8.9, 2.4], 0.007);
+  assert.equal(comparePooled(two, incumbent).wins, 2);
+  assert.equal(comparePooled(two, incumbent).passed, false);
+  const lostStoi = score([0.831, 6.1, 2.4], [0.861, 9.1, 2.5], 0.006 - 2 * STOI_GUARD);
+  assert.equal(comparePooled(lostStoi, incumbent).wins, 6);
+  assert.equal(comparePooled(lostStoi, incumbent).passed, false);
 });
