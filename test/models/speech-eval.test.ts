@@ -24,7 +24,7 @@ import {
 import type { EvalItem, SpeechSystem } from '../../src/models/speech/evaluate.ts';
 import { crc32, encodePng, renderSpeechReportHtml } from '../../src/models/speech/report-html.ts';
 import { splitOfUtterance } from '../../src/models/speech/splits.ts';
-import { createEvalSpeechCommand } from '../../src/cli/commands/eval-speech.ts';
+import { createEvalSpeechCommand, servingInfo } from '../../src/cli/commands/eval-speech.ts';
 import type { AvdcnnLoader, AvdcnnServing } from '../../src/cli/commands/eval-speech.ts';
 import { parseCommandArgs, UsageError } from '../../src/cli/command.ts';
 import { writeWavFile } from '../../src/streams/readers/wav.ts';
@@ -347,6 +347,36 @@ describe('eval speech on synthetic pairs', () => {
     assert.ok(width > 100 && width <= 360);
     assert.equal(inflateSync(Buffer.concat(idat)).length, height * (width + 1));
     assert.match(html, /<h2>Means and improvements over the noisy input<\/h2>/);
+  });
+});
+
+describe('eval speech: the serving settings named in the report', () => {
+  const model = { maskFloorDb: -Infinity, maskStrength: 0.7, maskStrengthVisual: 1 };
+  it("names the values in force, the model's own when not given", () => {
+    assert.equal(servingInfo(false, {}, model), ", mask strength 0.7 (the model's)");
+    assert.equal(
+      servingInfo(true, {}, model),
+      ", mask strength 0.7 (the model's), mask strength with the camera 1 (the model's)",
+    );
+  });
+  it('marks given values; a given --mask-strength stands for the camera too; no loaded values: only the given', () => {
+    assert.equal(
+      servingInfo(
+        true,
+        { maskStrength: 0.5, maskFloorDb: -12 },
+        { ...model, maskFloorDb: -12, maskStrengthVisual: 0.5 },
+      ),
+      ', mask floor -12 dB (given), mask strength 0.5 (given), mask strength with the camera 0.5 (given)',
+    );
+    assert.equal(
+      servingInfo(true, { maskStrengthVisual: 0.8 }, { ...model, maskStrengthVisual: 0.8 }),
+      ", mask strength 0.7 (the model's), mask strength with the camera 0.8 (given)",
+    );
+    assert.equal(
+      servingInfo(true, { maskStrength: 0.9 }, undefined),
+      ', mask strength 0.9 (given), mask strength with the camera 0.9 (given)',
+    );
+    assert.equal(servingInfo(true, {}, undefined), '');
   });
 });
 

@@ -48,6 +48,12 @@ export const DEFAULT_DNSMOS_DIR = resolve(REPO_ROOT, '../shared/peers/dnsmos');
 export interface AvdcnnEnhancer {
   enhance(noisy16k: Float32Array, mouth?: MouthFrames): Promise<Float32Array>;
   release?(): Promise<void>;
+  /** The serving settings in force (given or the model's own), named in the report when known. */
+  readonly serving?: {
+    readonly maskFloorDb: number;
+    readonly maskStrength: number;
+    readonly maskStrengthVisual: number;
+  };
 }
 
 /** Loads AVDCNN from a model file; injected so the command does not depend on how the model is served. */
@@ -132,6 +138,30 @@ interface BuiltSystems {
   readonly info: Record<string, string>;
 }
 
+/**
+ * The AVDCNN serving settings for the report: each value in force, marked "given" when the command line set
+ * it and "the model's" otherwise; without the loaded values (an injected loader), only the given ones.
+ */
+export function servingInfo(
+  visual: boolean,
+  given: AvdcnnServing,
+  inForce: AvdcnnEnhancer['serving'],
+): string {
+  const part = (label: string, g: number | undefined, v: number | undefined, unit = ''): string =>
+    v === undefined || v === -Infinity
+      ? ''
+      : `, ${label} ${v}${unit} (${g !== undefined ? 'given' : "the model's"})`;
+  // With the camera, a given --mask-strength stands for both modes (the enhancer's precedence).
+  const givenVisual = given.maskStrengthVisual ?? given.maskStrength;
+  return (
+    part('mask floor', given.maskFloorDb, given.maskFloorDb ?? inForce?.maskFloorDb, ' dB') +
+    part('mask strength', given.maskStrength, given.maskStrength ?? inForce?.maskStrength) +
+    (visual
+      ? part('mask strength with the camera', givenVisual, givenVisual ?? inForce?.maskStrengthVisual)
+      : '')
+  );
+}
+
 async function buildSystems(
   names: readonly SystemName[],
   items: readonly EvalItem[],
@@ -192,11 +222,7 @@ async function buildSystems(
           systems.push(enhancerSystem(name, (x, m) => model.enhance(x, m), name === 'avdcnn-av', release));
           info[name] =
             `AVDCNN ${opts.modelFile}, ${name === 'avdcnn-av' ? 'with mouth frames' : 'audio only (no video)'}` +
-            (opts.serving.maskFloorDb !== undefined ? `, mask floor ${opts.serving.maskFloorDb} dB` : '') +
-            (opts.serving.maskStrength !== undefined ? `, mask strength ${opts.serving.maskStrength}` : '') +
-            (name === 'avdcnn-av' && opts.serving.maskStrengthVisual !== undefined
-              ? `, mask strength with the camera ${opts.serving.maskStrengthVisual}`
-              : '');
+            servingInfo(name === 'avdcnn-av', opts.serving, model.serving);
           break;
         }
       }

@@ -133,6 +133,8 @@ export interface EvalMouthFrames {
 export interface EvalEnhancer {
   enhance(noisy16k: Float32Array, mouth?: EvalMouthFrames): Promise<Float32Array>;
   release(): Promise<void>;
+  /** The serving settings every `enhance` uses (the options given, else the model's metadata). */
+  readonly serving: SpeechEnhancer['serving'];
 }
 
 /** Chunk size of the whole-signal runs: 20 ms, as `drivesense enhance`. */
@@ -150,6 +152,7 @@ export async function loadEvalEnhancer(
 ): Promise<EvalEnhancer> {
   const model = await loadSpeechEnhancerModel(modelFile);
   return {
+    serving: model.createEnhancer(options).serving,
     async enhance(noisy16k, mouth) {
       const frames =
         mouth === undefined

@@ -357,6 +357,16 @@ export class SpeechEnhancer {
   }
 
   /** A copy of the counters. */
+  /** The serving settings in force: options given to this enhancer, else the model's metadata, else defaults. */
+  get serving(): {
+    readonly maskFloorDb: number;
+    readonly maskStrength: number;
+    readonly maskStrengthVisual: number;
+  } {
+    const { maskFloorDb, maskStrength, maskStrengthVisual } = this.opts;
+    return { maskFloorDb, maskStrength, maskStrengthVisual };
+  }
+
   stats(): SpeechEnhancerStats {
     return { ...this.s, camera: { ...this.s.camera } };
   }
