@@ -23,6 +23,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseCommandArgs } from '../src/cli/command.ts';
 import { createEvalSpeechCommand } from '../src/cli/commands/eval-speech.ts';
+import type { AvdcnnLoader } from '../src/cli/commands/eval-speech.ts';
 import { sidecarPathFor } from '../src/models/common/onnx-export.ts';
 import type { OnnxSidecar } from '../src/models/common/onnx-export.ts';
 import { readSpeechModelMeta, validateSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
@@ -64,11 +65,17 @@ export async function validationAggregates(
     readonly maskStrengthVisual?: number;
     /** Every noise category of the split instead of car interior only. */
     readonly allCategories?: boolean;
+    /** How AVDCNN is loaded (default: the command's own loader; e.g. an ensemble). */
+    readonly loadAvdcnn?: AvdcnnLoader;
   },
 ): Promise<Aggregate[]> {
   const data = resolve(dataDir);
   const out: string[] = [];
-  const cmd = createEvalSpeechCommand({ out: (t) => out.push(t), progress: () => undefined });
+  const cmd = createEvalSpeechCommand({
+    out: (t) => out.push(t),
+    progress: () => undefined,
+    ...(o.loadAvdcnn !== undefined ? { loadAvdcnn: o.loadAvdcnn } : {}),
+  });
   const argv = [
     `--speech=${resolve(data, 'audio/speech')}`,
     `--noise=${resolve(data, 'audio/noise')}`,
