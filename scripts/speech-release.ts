@@ -53,8 +53,11 @@ export function compareVariants(
 ): ReleaseDifference[] {
   const out: ReleaseDifference[] = [];
   for (const a of float) {
-    if (a.subset !== 'all' || a.snrDb === null || !a.system.startsWith('avdcnn')) continue;
-    const b = int8.find((x) => x.system === a.system && x.snrDb === a.snrDb && x.subset === 'all');
+    if (a.category !== 'all' || a.subset !== 'all' || a.snrDb === null || !a.system.startsWith('avdcnn'))
+      continue;
+    const b = int8.find(
+      (x) => x.system === a.system && x.snrDb === a.snrDb && x.category === 'all' && x.subset === 'all',
+    );
     if (b === undefined) throw new Error(`int8 evaluation lacks ${a.system} at ${a.snrDb} dB`);
     for (const [metric, bound] of Object.entries(INT8_THRESHOLDS)) {
       const f = a.mean[metric];

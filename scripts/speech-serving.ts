@@ -33,6 +33,8 @@ import type { SpeechModelMeta } from '../src/models/speech/speech-model-meta.ts'
 export interface Aggregate {
   system: string;
   snrDb: number | null;
+  /** A noise category, or 'all' (the rows the rules read: every category of the evaluation pooled). */
+  category: string;
   subset: string;
   mean: Record<string, number | null>;
 }
@@ -111,7 +113,9 @@ export function scoreStrength(strength: number, aggregates: readonly Aggregate[]
   let stoiGain = 0;
   for (const snr of SNRS) {
     const row = (system: string) =>
-      aggregates.find((a) => a.system === system && a.snrDb === snr && a.subset === 'all');
+      aggregates.find(
+        (a) => a.system === system && a.snrDb === snr && a.category === 'all' && a.subset === 'all',
+      );
     const noisy = row('noisy');
     const avdcnn = row('avdcnn-audio');
     if (noisy === undefined || avdcnn === undefined)
@@ -193,7 +197,7 @@ export function scoreVisualStrength(
   let wins = 0;
   for (const snr of SNRS) {
     const row = (rows: readonly Aggregate[], system: string) =>
-      rows.find((a) => a.system === system && a.snrDb === snr && a.subset === 'av');
+      rows.find((a) => a.system === system && a.snrDb === snr && a.category === 'all' && a.subset === 'av');
     const a = row(audio, 'avdcnn-audio');
     const v = row(av, 'avdcnn-av');
     if (a === undefined || v === undefined)

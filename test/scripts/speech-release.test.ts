@@ -9,9 +9,11 @@ const row = (
   siSdr: number,
   ovrl: number | null,
   subset = 'all',
+  category = 'all',
 ) => ({
   system,
   snrDb,
+  category,
   subset,
   mean: { stoi, estoi: stoi - 0.1, siSdr, ovrl },
 });
@@ -22,6 +24,7 @@ it('compares int8 with float on every AVDCNN row and metric against the written 
     row('avdcnn-av', 0, 0.88, 9.0, null), // no DNSMOS: OVRL not compared
     row('noisy', 0, 0.88, 0, 2.5), // the input is not a variant
     row('avdcnn-audio', 0, 0.5, 1, 1, 'av'), // only the 'all' subset
+    row('avdcnn-audio', 0, 0.5, 1, 1, 'all', 'car-interior'), // only the pooled rows
   ];
   const int8 = [row('avdcnn-audio', 0, 0.8915, 10.05, 2.69), row('avdcnn-av', 0, 0.88, 9.0, null)];
   const d = compareVariants(float, int8);
