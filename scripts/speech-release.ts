@@ -22,6 +22,7 @@ import { quantizeCommand } from '../src/cli/commands/quantize.ts';
 import { quantizedPathFor } from '../src/models/common/onnx-quantize.ts';
 import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 import {
+  pooledRow,
   chooseServingStrength,
   chooseVisualServingStrength,
   validationAggregates,
@@ -53,11 +54,13 @@ export function compareVariants(
 ): ReleaseDifference[] {
   const out: ReleaseDifference[] = [];
   for (const a of float) {
-    if (a.category !== 'all' || a.subset !== 'all' || a.snrDb === null || !a.system.startsWith('avdcnn'))
+    if (
+      a.snrDb === null ||
+      !a.system.startsWith('avdcnn') ||
+      pooledRow(float, a.system, a.snrDb, 'all') !== a
+    )
       continue;
-    const b = int8.find(
-      (x) => x.system === a.system && x.snrDb === a.snrDb && x.category === 'all' && x.subset === 'all',
-    );
+    const b = pooledRow(int8, a.system, a.snrDb, 'all');
     if (b === undefined) throw new Error(`int8 evaluation lacks ${a.system} at ${a.snrDb} dB`);
     for (const [metric, bound] of Object.entries(INT8_THRESHOLDS)) {
       const f = a.mean[metric];

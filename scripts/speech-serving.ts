@@ -33,7 +33,7 @@ import type { SpeechModelMeta } from '../src/models/speech/speech-model-meta.ts'
 export interface Aggregate {
   system: string;
   snrDb: number | null;
-  /** A noise category, or 'all' (the rows the rules read: every category of the evaluation pooled). */
+  /** A noise category, or 'all' (every category of the evaluation pooled; see `pooledRow`). */
   category: string;
   subset: string;
   mean: Record<string, number | null>;
@@ -45,6 +45,21 @@ export interface ServingScore {
   readonly means: Record<string, Record<string, { noisy: number | null; avdcnn: number | null }>>;
   readonly wins: number;
   readonly meanStoiGain: number;
+}
+
+/**
+ * The row of `system` at `snr` over every noise category of the evaluation: eval speech writes a pooled row
+ * (category 'all') when it ran more than one category and only the category's own row when it ran one; the
+ * 'av' subset is always pooled. Undefined when there is no such row.
+ */
+export function pooledRow(
+  rows: readonly Aggregate[],
+  system: string,
+  snr: number,
+  subset: 'all' | 'av',
+): Aggregate | undefined {
+  const matching = rows.filter((a) => a.system === system && a.snrDb === snr && a.subset === subset);
+  return matching.find((a) => a.category === 'all') ?? (matching.length === 1 ? matching[0] : undefined);
 }
 
 /** The SNRs (dB) and metrics of the audio-only grid: the comparisons every rule over it counts. */
@@ -112,10 +127,7 @@ export function scoreStrength(strength: number, aggregates: readonly Aggregate[]
   let wins = 0;
   let stoiGain = 0;
   for (const snr of SNRS) {
-    const row = (system: string) =>
-      aggregates.find(
-        (a) => a.system === system && a.snrDb === snr && a.category === 'all' && a.subset === 'all',
-      );
+    const row = (system: string) => pooledRow(aggregates, system, snr, 'all');
     const noisy = row('noisy');
     const avdcnn = row('avdcnn-audio');
     if (noisy === undefined || avdcnn === undefined)
@@ -196,8 +208,7 @@ export function scoreVisualStrength(
   const means: VisualServingScore['means'] = {};
   let wins = 0;
   for (const snr of SNRS) {
-    const row = (rows: readonly Aggregate[], system: string) =>
-      rows.find((a) => a.system === system && a.snrDb === snr && a.category === 'all' && a.subset === 'av');
+    const row = (rows: readonly Aggregate[], system: string) => pooledRow(rows, system, snr, 'av');
     const a = row(audio, 'avdcnn-audio');
     const v = row(av, 'avdcnn-av');
     if (a === undefined || v === undefined)

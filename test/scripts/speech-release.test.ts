@@ -24,7 +24,7 @@ it('compares int8 with float on every AVDCNN row and metric against the written 
     row('avdcnn-av', 0, 0.88, 9.0, null), // no DNSMOS: OVRL not compared
     row('noisy', 0, 0.88, 0, 2.5), // the input is not a variant
     row('avdcnn-audio', 0, 0.5, 1, 1, 'av'), // only the 'all' subset
-    row('avdcnn-audio', 0, 0.5, 1, 1, 'all', 'car-interior'), // only the pooled rows
+    row('avdcnn-audio', 0, 0.5, 1, 1, 'all', 'car-interior'), // only the pooled rows (category 'all')
   ];
   const int8 = [row('avdcnn-audio', 0, 0.8915, 10.05, 2.69), row('avdcnn-av', 0, 0.88, 9.0, null)];
   const d = compareVariants(float, int8);
@@ -46,4 +46,7 @@ it('compares int8 with float on every AVDCNN row and metric against the written 
   assert.equal(INT8_THRESHOLDS['siSdr'], 0.2);
   assert.throws(() => compareVariants(float, int8.slice(0, 1)), /lacks avdcnn-av at 0 dB/);
   assert.throws(() => compareVariants([row('noisy', 0, 0.9, 0, 2)], []), /no AVDCNN rows/);
+  // A car-only evaluation has no pooled row: its one category's rows are compared.
+  const car = (siSdr: number) => [row('avdcnn-audio', 0, 0.89, siSdr, 2.7, 'all', 'car-interior')];
+  assert.equal(compareVariants(car(9.8), car(9.7)).length, 4);
 });

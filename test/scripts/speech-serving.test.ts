@@ -25,6 +25,14 @@ it('scores a strength by the comparisons won over the noisy input and the mean S
   assert.ok(Math.abs(s.meanStoiGain - (-0.02 + 0.01) / 2) < 1e-12);
   assert.equal(s.means['0']!['siSdr']!.avdcnn, 5);
   assert.throws(() => scoreStrength(1, rows(0, [0.9, 0, 2.5], [0.9, 0, 2.5])), /at 5 dB/);
+  // One category evaluated: eval speech writes only that category's rows, and they are the pooled ones.
+  const carOnly = [...rows(0, [0.9, 0, 2.5], [0.88, 5, 2.7]), ...rows(5, [0.92, 5, 2.6], [0.93, 8, 2.5])].map(
+    (r) => ({ ...r, category: 'car-interior' }),
+  );
+  assert.equal(scoreStrength(0.7, carOnly).wins, 4);
+  // Two categories without their pooled row: refused rather than one category taken for both.
+  const street = carOnly.map((r) => ({ ...r, category: 'street' }));
+  assert.throws(() => scoreStrength(0.7, [...carOnly, ...street]), /at 0 dB/);
 });
 
 it('chooses the most wins, then the higher STOI gain, then the larger strength', () => {
