@@ -1,5 +1,9 @@
 import type { Config } from '../config/schema.ts';
-import type { MouthFrame, SpeechEnhancer, SpeechEnhancerOptions } from '../models/speech/enhancer.ts';
+import type {
+  MouthFrame,
+  SpeechEnhancerOptions,
+  StreamingSpeechEnhancer,
+} from '../models/speech/enhancer.ts';
 import type { SpeechModelMeta } from '../models/speech/speech-model-meta.ts';
 import { encodeAudio } from './contracts/audio.ts';
 import { newSessionId } from './contracts/header.ts';
@@ -53,7 +57,7 @@ import { MouthExtractor } from './features/camera/mouth-extractor.ts';
 /** What the operator needs of a model (SpeechEnhancerModel fits; tests wrap its runner). */
 export interface SpeechModel {
   readonly meta: SpeechModelMeta;
-  createEnhancer(options?: SpeechEnhancerOptions): SpeechEnhancer;
+  createEnhancer(options?: SpeechEnhancerOptions): StreamingSpeechEnhancer;
 }
 
 export type SpeechOptions = Config['features']['speech'];
@@ -127,7 +131,7 @@ interface Retired {
 }
 
 export class VehicleSpeechOperator {
-  private enhancer: SpeechEnhancer;
+  private enhancer: StreamingSpeechEnhancer;
   private readonly conditioner = new AudioConditioner();
   private readonly mouth: MouthExtractor | undefined;
   private readonly topic: string;

@@ -5,7 +5,7 @@
  * Also converts the corpus's per-video-frame mouth crops (`MouthTrack`) into the enhancer's `MouthFrame`s.
  */
 import type { AlignedMouth, MouthTrack } from './corpus.ts';
-import type { MouthFrame, SpeechEnhancer } from './enhancer.ts';
+import type { MouthFrame, StreamingSpeechEnhancer } from './enhancer.ts';
 import { frameCount } from '../../streams/features/audio/stft.ts';
 import type { StftConfig } from '../../streams/features/audio/stft.ts';
 
@@ -52,7 +52,7 @@ export function mouthFramesFromAligned(
  * Returns exactly `samples.length` enhanced samples.
  */
 export async function enhanceSamples(
-  enhancer: SpeechEnhancer,
+  enhancer: StreamingSpeechEnhancer,
   samples: Float32Array,
   chunkSamples: number,
   mouthFrames: readonly MouthFrame[] = [],

@@ -4,7 +4,8 @@
  * Shared by the pipeline operator and `drivesense enhance`, so both run exactly the same thing.
  *
  * Lifecycle: `loadSpeechEnhancerModel` → `createEnhancer()` per audio stream (each its own state; they share
- * the session) → `release()`.
+ * the session) → `release()`. The path may also name an ensemble manifest (`*.ensemble.json`, ensemble.ts):
+ * its members are loaded and served together, their outputs averaged.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -15,7 +16,8 @@ import { OnnxSession } from '../common/onnx-session.ts';
 import type { OnnxSessionConfig } from '../common/onnx-session.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
 import { SpeechEnhancer } from './enhancer.ts';
-import type { SpeechEnhancerOptions, SpeechModelRunner } from './enhancer.ts';
+import type { SpeechEnhancerOptions, SpeechModelRunner, StreamingSpeechEnhancer } from './enhancer.ts';
+import { EnsembleEnhancer, isEnsembleManifest, parseEnsembleManifest } from './ensemble.ts';
 import { enhanceSamples, mouthFramesFromAligned, mouthFramesFromTrack } from './enhance-samples.ts';
 import type { AlignedMouth, MouthTrack } from './corpus.ts';
 import { AVDCNN_STFT } from '../../streams/features/audio/stft.ts';
@@ -84,12 +86,63 @@ export function onnxSpeechRunner(
 
 export interface SpeechEnhancerModel {
   readonly path: string;
+  /** The model's metadata; of an ensemble, its first member's (the members share the STFT and context). */
   readonly meta: SpeechModelMeta;
+  /** The ONNX session; of an ensemble, its first member's (all on the same execution providers). */
   readonly session: OnnxSession;
+  /** The model runner; of an ensemble, its first member's (the ensemble averages outputs, not runners). */
   readonly runner: SpeechModelRunner;
+  /** The model files served: this one, or an ensemble's members. */
+  readonly members: readonly string[];
   /** A new enhancer (one per audio stream) on this model. */
-  createEnhancer(options?: SpeechEnhancerOptions): SpeechEnhancer;
+  createEnhancer(options?: SpeechEnhancerOptions): StreamingSpeechEnhancer;
   release(): Promise<void>;
+}
+
+/**
+ * Loads an ensemble manifest (ensemble.ts) and its members. The members must share the STFT (rate, window,
+ * hop) and the context (causal or symmetric, frames), so their outputs line up; each keeps its own
+ * normalisation, input channels and serving strengths. Options given to `createEnhancer` apply to every member.
+ */
+async function loadSpeechEnsemble(path: string, session: OnnxSessionConfig): Promise<SpeechEnhancerModel> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`ensemble manifest ${path}: ${(e as Error).message}`);
+  }
+  const manifest = parseEnsembleManifest(raw, path);
+  const models: SpeechEnhancerModel[] = [];
+  try {
+    for (const m of manifest.members)
+      models.push(await loadSpeechEnhancerModel(resolve(dirname(path), m), session));
+    const first = models[0]!;
+    const shape = (x: SpeechEnhancerModel): string =>
+      JSON.stringify({
+        stft: x.meta.stft,
+        context: x.meta.model.context,
+        frames: x.meta.model.contextFrames,
+      });
+    for (const x of models)
+      if (shape(x) !== shape(first))
+        throw new Error(
+          `ensemble manifest ${path}: ${x.path} (${shape(x)}) does not line up with ${first.path} (${shape(first)})`,
+        );
+    return {
+      path,
+      meta: first.meta,
+      session: first.session,
+      runner: first.runner,
+      members: models.map((x) => x.path),
+      createEnhancer: (options = {}) => new EnsembleEnhancer(models.map((x) => x.createEnhancer(options))),
+      release: async () => {
+        await Promise.all(models.map((x) => x.release()));
+      },
+    };
+  } catch (e) {
+    await Promise.all(models.map((x) => x.release()));
+    throw e;
+  }
 }
 
 /** Loads a speech model; a missing file gets an error that names it and how to make one. */
@@ -97,6 +150,7 @@ export async function loadSpeechEnhancerModel(
   onnxPath: string = DEFAULT_SPEECH_MODEL_PATH,
   session: OnnxSessionConfig = {},
 ): Promise<SpeechEnhancerModel> {
+  if (existsSync(onnxPath) && isEnsembleManifest(onnxPath)) return loadSpeechEnsemble(onnxPath, session);
   if (!existsSync(onnxPath))
     throw new Error(
       `speech model ${onnxPath} not found: train one with \`drivesense train speech\` ` +
@@ -118,6 +172,7 @@ export async function loadSpeechEnhancerModel(
     meta,
     session: s,
     runner,
+    members: [onnxPath],
     createEnhancer: (options = {}) => new SpeechEnhancer(meta, runner, options),
     release: () => s.release(),
   };

@@ -233,7 +233,35 @@ interface Segment {
 }
 
 /** See the file comment. */
-export class SpeechEnhancer {
+/**
+ * What the live path, `drivesense enhance` and the evaluation use of an enhancer: `SpeechEnhancer` (one model)
+ * and `EnsembleEnhancer` (ensemble.ts: several models, their outputs averaged) both provide it.
+ */
+export interface StreamingSpeechEnhancer {
+  readonly sampleRateHz: number;
+  readonly mode: EnhancementMode;
+  readonly delay: AlgorithmicDelay;
+  readonly outputLagSamples: number;
+  readonly serving: {
+    readonly maskFloorDb: number;
+    readonly maskStrength: number;
+    readonly maskStrengthVisual: number;
+  };
+  stats(): SpeechEnhancerStats;
+  push(samples: Float32Array, tUs: number, mouthFrames?: readonly MouthFrame[]): Promise<EnhancedChunk[]>;
+  pushChunk(
+    chunk: {
+      readonly samples: Float32Array;
+      readonly sampleRateHz: number;
+      readonly channels?: number;
+      readonly tUs: number;
+    },
+    mouthFrames?: readonly MouthFrame[],
+  ): Promise<{ chunks: EnhancedChunk[]; refused?: string }>;
+  flush(): Promise<EnhancedChunk[]>;
+}
+
+export class SpeechEnhancer implements StreamingSpeechEnhancer {
   readonly meta: SpeechModelMeta;
   readonly sampleRateHz: number;
   readonly mode: EnhancementMode;
@@ -358,11 +386,7 @@ export class SpeechEnhancer {
 
   /** A copy of the counters. */
   /** The serving settings in force: options given to this enhancer, else the model's metadata, else defaults. */
-  get serving(): {
-    readonly maskFloorDb: number;
-    readonly maskStrength: number;
-    readonly maskStrengthVisual: number;
-  } {
+  get serving(): StreamingSpeechEnhancer['serving'] {
     const { maskFloorDb, maskStrength, maskStrengthVisual } = this.opts;
     return { maskFloorDb, maskStrength, maskStrengthVisual };
   }

@@ -1,0 +1,237 @@
+/**
+ * The ensemble of speech enhancers (src/models/speech/ensemble.ts): its manifest, the averaging of the
+ * members' chunks and statistics, and the whole path through ONNX Runtime (two small random models: the
+ * ensemble's output is the mean of the members' own outputs, in one chunk or in 20 ms chunks; `drivesense
+ * enhance` takes the manifest like a model file).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { saveOnnxModel } from '../../src/models/common/onnx-export.ts';
+import { buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
+import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
+import type { EnhancedChunk, SpeechEnhancerStats } from '../../src/models/speech/enhancer.ts';
+import { loadSpeechEnhancerModel } from '../../src/models/speech/enhancer-onnx.ts';
+import {
+  EnsembleEnhancer,
+  averageChunks,
+  mergeStats,
+  parseEnsembleManifest,
+} from '../../src/models/speech/ensemble.ts';
+import { speechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
+import { enhanceFile } from '../../src/cli/commands/enhance.ts';
+import { LIVE_STFT_512_128 } from '../../src/streams/features/audio/stft.ts';
+import { readWavFile, writeWavFile } from '../../src/streams/readers/wav.ts';
+import { noisySpeechFixture } from '../support/speech-fixtures.ts';
+import { maxAbsDiff, randomizeWeights } from './helpers.ts';
+
+const chunk = (tUs: number, samples: number[], startSample = 0, segment = 0): EnhancedChunk => ({
+  tUs,
+  sampleRateHz: 16_000,
+  samples: Float32Array.from(samples),
+  segment,
+  startSample,
+});
+
+describe('speech ensemble: manifest, averaging, statistics', () => {
+  it('reads a manifest and refuses a wrong format, version, fewer than two members, a nested or repeated member', () => {
+    const ok = { format: 'drivesense.speech-ensemble', version: 1, members: ['a.onnx', 'b.onnx'] };
+    assert.deepEqual(parseEnsembleManifest(ok, 'm.json').members, ['a.onnx', 'b.onnx']);
+    const bad = (v: unknown, re: RegExp) => assert.throws(() => parseEnsembleManifest(v, 'm.json'), re);
+    bad([], /m\.json: not a JSON object/);
+    bad({ ...ok, format: 'x' }, /format must be "drivesense\.speech-ensemble"/);
+    bad({ ...ok, version: 2 }, /version must be 1/);
+    bad({ ...ok, members: 'a.onnx' }, /members must be a list of model file names/);
+    bad({ ...ok, members: ['a.onnx', ''] }, /members must be a list/);
+    bad({ ...ok, members: ['a.onnx'] }, /at least two members, got 1/);
+    bad({ ...ok, members: ['a.onnx', 'b.ensemble.json'] }, /b\.ensemble\.json is itself an ensemble/);
+    bad({ ...ok, members: ['a.onnx', 'a.onnx'] }, /a\.onnx is listed twice/);
+  });
+
+  it('averages lined-up chunks sample by sample and throws when they do not line up', () => {
+    const a = [chunk(0, [1, 2]), chunk(125, [3, 4], 2)];
+    const b = [chunk(0, [3, 0]), chunk(125, [-3, 0], 2)];
+    const out = averageChunks([a, b]);
+    assert.deepEqual(
+      out.map((c) => [c.tUs, c.startSample, ...c.samples]),
+      [
+        [0, 0, 2, 1],
+        [125, 2, 0, 2],
+      ],
+    );
+    assert.deepEqual(averageChunks([[], []]), []);
+    assert.throws(() => averageChunks([a, b.slice(1)]), /do not line up/);
+    assert.throws(() => averageChunks([a, [chunk(1, [3, 0]), b[1]!]]), /chunk 0/);
+    assert.throws(() => averageChunks([a, [b[0]!, chunk(125, [-3], 2)]]), /chunk 1/);
+    assert.throws(() => averageChunks([a, [chunk(0, [3, 0], 0, 1), b[1]!]]), /do not line up/);
+    assert.throws(() => averageChunks([]), /no members/);
+  });
+
+  it('keeps the first member’s stream counters and sums the model counters', () => {
+    const base: SpeechEnhancerStats = {
+      chunks: 10,
+      refused: 1,
+      inputSamples: 3200,
+      outputSamples: 2816,
+      frames: 22,
+      modelRuns: 10,
+      modelErrors: 0,
+      modelNonFinite: 0,
+      nonFinite: 2,
+      clipped: 0,
+      gaps: 1,
+      gapFillSamples: 16,
+      resets: 0,
+      duplicates: 0,
+      overlapSamples: 0,
+      segments: 1,
+      camera: {
+        received: 5,
+        accepted: 5,
+        late: 0,
+        outOfOrder: 0,
+        badSize: 0,
+        withoutAudio: 0,
+        audioFramesWithVisual: 20,
+        audioFramesWithoutVisual: 2,
+      },
+    };
+    const failing = { ...base, modelErrors: 2, modelNonFinite: 3, lastModelError: 'boom' };
+    const s = mergeStats([base, failing]);
+    assert.equal(s.modelRuns, 20);
+    assert.equal(s.modelErrors, 2);
+    assert.equal(s.modelNonFinite, 3);
+    assert.equal(s.lastModelError, 'boom');
+    assert.equal(s.chunks, 10);
+    assert.equal(s.camera.audioFramesWithVisual, 20);
+    assert.equal(mergeStats([base, base]).lastModelError, undefined);
+  });
+});
+
+describe('speech ensemble: through ONNX Runtime', () => {
+  let dir = '';
+  const paths: string[] = [];
+  let manifest = '';
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ensemble-'));
+    const config = resolveAvdcnnConfig({
+      context: 'causal',
+      fc1Units: 64,
+      fc2Units: 64,
+      fcAudioUnits: 64,
+      fcVisualUnits: 64,
+    });
+    for (const seed of [3, 4]) {
+      const m = buildAvdcnn(config, seed);
+      randomizeWeights(m, seed + 10);
+      const path = join(dir, `small-${seed}.onnx`);
+      await saveOnnxModel(m, path, {
+        metadata: {
+          speech: speechModelMeta(config, LIVE_STFT_512_128, {
+            kind: 'running',
+            timeConstantS: 3,
+            stdFloor: 0.01,
+          }),
+        },
+      });
+      m.dispose();
+      paths.push(path);
+    }
+    manifest = join(dir, 'pair.ensemble.json');
+    await writeFile(
+      manifest,
+      JSON.stringify({
+        format: 'drivesense.speech-ensemble',
+        version: 1,
+        members: ['small-3.onnx', 'small-4.onnx'],
+      }),
+    );
+  });
+
+  after(async () => {
+    if (dir !== '') await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves the mean of its members’ outputs, chunked or whole, and counts both members’ model runs', async () => {
+    const x = (await noisySpeechFixture()).subarray(0, 32_000);
+    const ensemble = await loadSpeechEnhancerModel(manifest);
+    const singles = await Promise.all(paths.map((p) => loadSpeechEnhancerModel(p)));
+    try {
+      assert.deepEqual(ensemble.members, paths);
+      const own = await Promise.all(singles.map((m) => enhanceSamples(m.createEnhancer(), x, 320)));
+      assert.ok(maxAbsDiff(own[0]!, own[1]!) > 1e-3, 'the two members differ');
+      const mean = own[0]!.map((v, i) => (v + own[1]![i]!) / 2);
+      const e = ensemble.createEnhancer();
+      assert.ok(e instanceof EnsembleEnhancer);
+      const by20 = await enhanceSamples(e, x, 320);
+      assert.ok(maxAbsDiff(by20, mean) <= 1e-6, `20 ms chunks: ${maxAbsDiff(by20, mean)}`);
+      const whole = await enhanceSamples(ensemble.createEnhancer(), x, x.length);
+      assert.ok(maxAbsDiff(whole, mean) <= 1e-6, `one chunk: ${maxAbsDiff(whole, mean)}`);
+      const s = e.stats();
+      const one = singles[0]!.createEnhancer();
+      await enhanceSamples(one, x, 320);
+      assert.equal(s.modelRuns, 2 * one.stats().modelRuns);
+      assert.equal(s.inputSamples, x.length);
+      assert.equal(e.delay.ms, one.delay.ms);
+      // A refused chunk is refused once, with the members' reason.
+      const r = await ensemble.createEnhancer().pushChunk({ samples: x, sampleRateHz: 48_000, tUs: 0 });
+      assert.match(r.refused ?? '', /48000 Hz refused/);
+    } finally {
+      await ensemble.release();
+      await Promise.all(singles.map((m) => m.release()));
+    }
+  });
+
+  it('drivesense enhance takes the manifest as its model', async () => {
+    const x = (await noisySpeechFixture()).subarray(0, 16_000);
+    const input = join(dir, 'in.wav');
+    await writeWavFile(input, { sampleRateHz: 16_000, channels: 1, samples: x });
+    const outputs: Float32Array[] = [];
+    for (const model of [manifest, ...paths]) {
+      const output = join(dir, `out-${outputs.length}.wav`);
+      const report = await enhanceFile({ input, output, model });
+      assert.equal(report.stats.modelErrors, 0);
+      outputs.push((await readWavFile(output)).samples);
+    }
+    const mean = outputs[1]!.map((v, i) => (v + outputs[2]![i]!) / 2);
+    assert.ok(maxAbsDiff(outputs[0]!, mean) <= 1e-6);
+  });
+
+  it('refuses a missing member by name and members whose STFT does not line up', async () => {
+    const missing = join(dir, 'missing.ensemble.json');
+    await writeFile(
+      missing,
+      JSON.stringify({
+        format: 'drivesense.speech-ensemble',
+        version: 1,
+        members: ['small-3.onnx', 'nope.onnx'],
+      }),
+    );
+    await assert.rejects(loadSpeechEnhancerModel(missing), /nope\.onnx not found/);
+    // A copy of member 4 whose sidecar says another hop.
+    const other = join(dir, 'hop160.onnx');
+    await copyFile(paths[1]!, other);
+    const sidecar = JSON.parse(await readFile(`${paths[1]!}.json`, 'utf8')) as {
+      metadata: { speech: { stft: { hop: number } } };
+    };
+    sidecar.metadata.speech.stft.hop = 160;
+    await writeFile(`${other}.json`, JSON.stringify(sidecar));
+    const mismatched = join(dir, 'mismatch.ensemble.json');
+    await writeFile(
+      mismatched,
+      JSON.stringify({
+        format: 'drivesense.speech-ensemble',
+        version: 1,
+        members: ['small-3.onnx', 'hop160.onnx'],
+      }),
+    );
+    await assert.rejects(loadSpeechEnhancerModel(mismatched), /hop160\.onnx .* does not line up with/);
+    const broken = join(dir, 'broken.ensemble.json');
+    await writeFile(broken, '{ not json');
+    await assert.rejects(loadSpeechEnhancerModel(broken), /ensemble manifest .*broken\.ensemble\.json: /);
+    assert.throws(() => new EnsembleEnhancer([]), /at least two members, got 0/);
+  });
+});
