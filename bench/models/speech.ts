@@ -11,7 +11,8 @@
  * - AVDCNN causal, the live path: a fresh `SpeechEnhancer` (the class the pipeline and `drivesense enhance`
  *   run) fed 20 ms chunks with their event times, then flushed (`enhanceSamples`), on ONNX Runtime (CPU EP,
  *   one intra-op and one inter-op thread). The committed float model (SPEECH_FLOAT_MODEL_PATH) when present,
- *   and beside it its int8 variant, the live path's default (DEFAULT_SPEECH_MODEL_PATH), when committed;
+ *   and beside it its int8 variant (SPEECH_INT8_MODEL_PATH) and the live path's default, the ensemble of
+ *   int8 models (DEFAULT_SPEECH_MODEL_PATH; every member runs on every chunk), when committed;
  *   otherwise an untrained model of the intended committed size (FC 500/400/300/500, seeded Glorot weights,
  *   the trained models' serving settings: 512/128 STFT, global normalisation, log-gain target, mask output)
  *   is exported to a temp dir and timed instead, and the result says so: the cost depends on the
@@ -49,6 +50,7 @@ import type { MouthFrame } from '../../src/models/speech/enhancer.ts';
 import {
   DEFAULT_SPEECH_MODEL_PATH,
   SPEECH_FLOAT_MODEL_PATH,
+  SPEECH_INT8_MODEL_PATH,
   WHOLE_SIGNAL_CHUNK_SAMPLES,
   loadSpeechEnhancerModel,
 } from '../../src/models/speech/enhancer-onnx.ts';
@@ -307,20 +309,25 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
     rows.push(
       ...(await avdcnnRows(model, '', weights === 'committed' ? ', float32' : ' (untrained weights)', delay)),
     );
-    // The int8 CPU variant of the committed model (`drivesense quantize`), when committed beside it.
-    const int8Path = resolve(ROOT, DEFAULT_SPEECH_MODEL_PATH);
-    if (weights === 'committed' && existsSync(int8Path)) {
-      const int8 = await loadSpeechEnhancerModel(int8Path, { intraOpThreads: 1, interOpThreads: 1 });
-      try {
-        rows.push(...(await avdcnnRows(int8, '-int8', ', int8 dense layers (served by default)', delay)));
-      } finally {
-        await int8.release();
+    // The int8 CPU variant of the committed model (`drivesense quantize`), when committed beside it, and
+    // the ensemble served by default (each member's int8 variant, outputs averaged), when committed.
+    for (const [path, suffix, label] of [
+      [SPEECH_INT8_MODEL_PATH, '-int8', ', int8 dense layers'],
+      [DEFAULT_SPEECH_MODEL_PATH, '-ensemble-int8', ', ensemble of int8 models (served by default)'],
+    ] as const) {
+      const full = resolve(ROOT, path);
+      if (weights !== 'committed' || !existsSync(full)) {
+        unavailable.push({ system: `avdcnn${suffix}`, reason: `no ${path}` });
+        continue;
       }
-    } else
-      unavailable.push({
-        system: 'avdcnn-int8',
-        reason: `no ${DEFAULT_SPEECH_MODEL_PATH}`,
-      });
+      const m = await loadSpeechEnhancerModel(full, { intraOpThreads: 1, interOpThreads: 1 });
+      try {
+        const n = m.members.length;
+        rows.push(...(await avdcnnRows(m, suffix, n > 1 ? `${label}, ${n} members` : label, delay)));
+      } finally {
+        await m.release();
+      }
+    }
   } finally {
     await model.release();
     await cleanup();

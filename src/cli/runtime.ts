@@ -115,7 +115,7 @@ export async function loadSpeechModel(
   const m = model.meta.model;
   const st = model.meta.stft;
   log(
-    `speech model ${path}: ${m.context}, ${st.windowLength}/${st.hop} STFT at ${st.sampleRateHz} Hz on ${model.session.provider}; ` +
+    `speech model ${path}${model.members.length > 1 ? ` (ensemble of ${model.members.length}: ${model.members.join(', ')})` : ''}: ${m.context}, ${st.windowLength}/${st.hop} STFT at ${st.sampleRateHz} Hz on ${model.session.provider}; ` +
       `camera ${s.useCamera ? 'on (fixed mouth region)' : 'off'}, backlog at most ${s.maxPendingMs} ms`,
   );
   return model;

@@ -65,10 +65,10 @@ export function resolveStressModelPath(model: string): { path: string; isDefault
 }
 
 /**
- * The live (causal) speech model served by default: the committed model's int8 CPU variant
- * (docs/models/quantization.md); resolved like the stress model's default.
+ * The live (causal) speech model served by default: the committed ensemble of int8 CPU variants
+ * (docs/models/speech.md, docs/models/quantization.md); resolved like the stress model's default.
  */
-export const DEFAULT_SPEECH_MODEL = 'src/models/speech/model/avdcnn-causal.int8.onnx';
+export const DEFAULT_SPEECH_MODEL = 'src/models/speech/model/avdcnn-causal.int8.ensemble.json';
 
 /** The file `features.speech.model` names (the default path against the package root, as for stress). */
 export function resolveSpeechModelPath(model: string): { path: string; isDefault: boolean } {
@@ -295,7 +295,7 @@ export const configSchema = z
               .nullable()
               .default(DEFAULT_SPEECH_MODEL)
               .describe(
-                'Speech enhancement model (.onnx with its .onnx.json sidecar) for per-vehicle cabin speech enhancement (topic `…/audio/enhanced`); the default path is relative to the package root and, while that file does not exist, enhancement is off with a warning; any other path must exist; null: off',
+                'Speech enhancement model (.onnx with its .onnx.json sidecar, or an ensemble manifest *.ensemble.json naming several such models whose outputs are averaged) for per-vehicle cabin speech enhancement (topic `…/audio/enhanced`); the default path is relative to the package root and, while that file does not exist, enhancement is off with a warning; any other path must exist; null: off',
               ),
             executionProviders: executionProvidersSchema,
             useCamera: z

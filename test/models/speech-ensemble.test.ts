@@ -6,6 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,13 @@ import { saveOnnxModel } from '../../src/models/common/onnx-export.ts';
 import { buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import type { EnhancedChunk, SpeechEnhancerStats } from '../../src/models/speech/enhancer.ts';
-import { loadSpeechEnhancerModel } from '../../src/models/speech/enhancer-onnx.ts';
+import {
+  DEFAULT_SPEECH_MODEL_PATH,
+  SPEECH_ENSEMBLE_PATH,
+  loadSpeechEnhancerModel,
+} from '../../src/models/speech/enhancer-onnx.ts';
+import { quantizedPathFor } from '../../src/models/common/onnx-quantize.ts';
+import { DEFAULT_SPEECH_MODEL } from '../../src/config/schema.ts';
 import {
   EnsembleEnhancer,
   averageChunks,
@@ -233,5 +240,24 @@ describe('speech ensemble: through ONNX Runtime', () => {
     await writeFile(broken, '{ not json');
     await assert.rejects(loadSpeechEnhancerModel(broken), /ensemble manifest .*broken\.ensemble\.json: /);
     assert.throws(() => new EnsembleEnhancer([]), /at least two members, got 0/);
+  });
+});
+
+describe('speech ensemble: the committed ones', () => {
+  it('the served ensemble is the float ensemble with every member in its int8 variant, in the same order', async (t) => {
+    assert.equal(DEFAULT_SPEECH_MODEL, DEFAULT_SPEECH_MODEL_PATH);
+    if (!existsSync(SPEECH_ENSEMBLE_PATH) || !existsSync(DEFAULT_SPEECH_MODEL_PATH)) {
+      t.skip('the ensembles are not committed');
+      return;
+    }
+    const float = await loadSpeechEnhancerModel(SPEECH_ENSEMBLE_PATH);
+    const int8 = await loadSpeechEnhancerModel(DEFAULT_SPEECH_MODEL_PATH);
+    try {
+      assert.ok(float.members.length >= 2);
+      assert.deepEqual(int8.members, float.members.map(quantizedPathFor));
+    } finally {
+      await float.release();
+      await int8.release();
+    }
   });
 });

@@ -35,7 +35,8 @@ Cleans the speech in IN (WAV, or any format ffmpeg reads; any rate and channel c
 resampled to 16 kHz) with the live speech enhancer and writes OUT, a 16 kHz mono WAV of the same length.
 
   --video CLIP     a video of the talker's face: mouth crops feed the audio-visual model (default: audio only)
-  --model FILE     the ONNX model with its FILE.json sidecar (default ${DEFAULT_SPEECH_MODEL_PATH})
+  --model FILE     the ONNX model with its FILE.json sidecar, or an ensemble manifest (*.ensemble.json: several
+                   models, their outputs averaged); default ${DEFAULT_SPEECH_MODEL_PATH}
   --format F       float32 (default, lossless) or pcm16 (rounded, clipped)
   --mode M         spectrum (the predicted magnitude with the noisy phase) or mask (the prediction bounded by
                    the noisy magnitude); default: the model's metadata, else spectrum

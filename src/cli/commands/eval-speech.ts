@@ -41,7 +41,7 @@ import { RnnoisePeer } from '../../../bench/speech/rnnoise.ts';
 import { DeepFilterNet3Peer, DFN3_DIR_DEFAULT } from '../../../bench/speech/deepfilternet3.ts';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-export const DEFAULT_AVDCNN_MODEL = 'src/models/speech/model/avdcnn-causal.onnx';
+export const DEFAULT_AVDCNN_MODEL = 'src/models/speech/model/avdcnn-causal.ensemble.json';
 export const DEFAULT_DNSMOS_DIR = resolve(REPO_ROOT, '../shared/peers/dnsmos');
 
 /** AVDCNN as the evaluation sees it: noisy 16 kHz (and mouth frames) in, enhanced 16 kHz out. */
@@ -95,7 +95,7 @@ non-WAV).
 
   --snr LIST         mixing SNRs, dB (default ${DEFAULT_EVAL_SNRS_DB.join(',')})
   --systems LIST     of ${SYSTEM_NAMES.join(',')} (default all; unavailable ones are listed with the reason)
-  --model FILE       AVDCNN model (default ${DEFAULT_AVDCNN_MODEL})
+  --model FILE       AVDCNN model, .onnx or an ensemble manifest *.ensemble.json (default ${DEFAULT_AVDCNN_MODEL})
   --mask-floor-db G  AVDCNN's lowest mask gain, dB ≤ 0 (default: the model's metadata, else none)
   --mask-strength A  AVDCNN's mask applied as G^A, A in (0, 1] (default: the model's metadata, else 1)
   --mask-strength-av A

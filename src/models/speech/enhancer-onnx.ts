@@ -30,11 +30,20 @@ import type { SpeechModelMeta, SpeechModelShape } from './speech-model-meta.ts';
  */
 export const SPEECH_FLOAT_MODEL_PATH = 'src/models/speech/model/avdcnn-causal.onnx';
 
+/** Its int8 CPU variant (`drivesense quantize`; docs/models/quantization.md: the same scores, half the time). */
+export const SPEECH_INT8_MODEL_PATH = quantizedPathFor(SPEECH_FLOAT_MODEL_PATH);
+
 /**
- * The model the live path serves by default (the pipeline, `drivesense enhance`, the demo): the float model's
- * int8 CPU variant (`drivesense quantize`; docs/models/quantization.md: the same scores, half the time).
+ * The committed ensemble of float models (ensemble.ts; docs/models/speech.md: two seeds, their outputs
+ * averaged), what `drivesense eval speech` scores by default.
  */
-export const DEFAULT_SPEECH_MODEL_PATH = quantizedPathFor(SPEECH_FLOAT_MODEL_PATH);
+export const SPEECH_ENSEMBLE_PATH = 'src/models/speech/model/avdcnn-causal.ensemble.json';
+
+/**
+ * What the live path serves by default (the pipeline, `drivesense enhance`, the demo): the ensemble of the
+ * members' int8 variants.
+ */
+export const DEFAULT_SPEECH_MODEL_PATH = 'src/models/speech/model/avdcnn-causal.int8.ensemble.json';
 
 /**
  * An int8 variant must come from the float model beside it: when its sidecar's `quantization.source` names a
@@ -154,7 +163,7 @@ export async function loadSpeechEnhancerModel(
   if (!existsSync(onnxPath))
     throw new Error(
       `speech model ${onnxPath} not found: train one with \`drivesense train speech\` ` +
-        `(it writes ${SPEECH_FLOAT_MODEL_PATH}) and \`drivesense quantize\` it (${DEFAULT_SPEECH_MODEL_PATH}), ` +
+        `(it writes ${SPEECH_FLOAT_MODEL_PATH}) and \`drivesense quantize\` it (${SPEECH_INT8_MODEL_PATH}), ` +
         'or pass --model FILE.onnx',
     );
   const { meta, sidecar } = await readSpeechModelMeta(onnxPath);
