@@ -3,7 +3,10 @@
  * that `scripts/speech-serving.ts` records in each model's sidecar (training.serving), so that the decision
  * is mechanical and reads the validation split only:
  *
- *   node --import tsx scripts/speech-compare.ts CANDIDATE.onnx INCUMBENT.onnx [--all-categories] [--data DIR]
+ *   node --import tsx scripts/speech-compare.ts CANDIDATE INCUMBENT [--all-categories] [--data DIR]
+ *
+ * CANDIDATE and INCUMBENT are model files (.onnx with a serving grid in the sidecar) or ensemble manifests
+ * (*.ensemble.json), which are evaluated on the validation split as served, each member at its own strengths.
  *
  * At each model's served strength, the six comparisons (STOI, SI-SDR, OVRL × 0 and 5 dB, car interior,
  * audio-only) are counted; the candidate replaces the incumbent only if it wins more than it loses AND its
@@ -20,6 +23,7 @@
  * Prints the verdict as JSON; exit 0 either way (it is a report, not a check).
  */
 import { parseArgs } from 'node:util';
+import { isEnsembleManifest } from '../src/models/speech/ensemble.ts';
 import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 import { METRICS, SNRS, scoreStrength, validationAggregates } from './speech-serving.ts';
 import type { ServingScore } from './speech-serving.ts';
@@ -84,17 +88,31 @@ export function comparePooled(candidate: ServingScore, incumbent: ServingScore):
   return { ...v, passed: v.guardPassed && 2 * v.wins >= v.comparisons.length };
 }
 
-/** A model's audio-only score at its served strength on the validation split, every noise category pooled. */
-export async function pooledScoreOf(model: string, dataDir: string): Promise<ServingScore> {
+/**
+ * A model's audio-only score on the validation split at its served strength(s), car interior only or every
+ * noise category pooled. An ensemble manifest is evaluated as it is served, each member at its own strengths
+ * (its `strength` is then NaN: there is no one value); a model file's car-interior score is the chosen row of
+ * its sidecar's serving grid (scripts/speech-serving.ts), its pooled score is evaluated at that strength.
+ */
+export async function validationScoreOf(
+  model: string,
+  dataDir: string,
+  allCategories: boolean,
+): Promise<ServingScore> {
+  const evaluate = async (strength: number | undefined): Promise<ServingScore> =>
+    scoreStrength(
+      strength ?? Number.NaN,
+      await validationAggregates(model, dataDir, {
+        snrsDb: SNRS,
+        systems: ['noisy', 'avdcnn-audio'],
+        maskStrength: strength,
+        allCategories,
+      }),
+    );
+  if (isEnsembleManifest(model)) return evaluate(undefined);
+  if (!allCategories) return servingScoreOf(model);
   const { meta } = await readSpeechModelMeta(model);
-  const strength = meta.maskStrength ?? 1;
-  const rows = await validationAggregates(model, dataDir, {
-    snrsDb: SNRS,
-    systems: ['noisy', 'avdcnn-audio'],
-    maskStrength: strength,
-    allCategories: true,
-  });
-  return scoreStrength(strength, rows);
+  return evaluate(meta.maskStrength ?? 1);
 }
 
 /** The chosen serving score recorded in a model's sidecar by scripts/speech-serving.ts. */
@@ -118,13 +136,19 @@ async function main(): Promise<void> {
     throw new Error(
       'usage: scripts/speech-compare.ts CANDIDATE.onnx INCUMBENT.onnx [--all-categories] [--data DIR]',
     );
-  const car = compareServing(await servingScoreOf(candidate), await servingScoreOf(incumbent));
+  const data = values.data ?? '../shared/data';
+  const car = compareServing(
+    await validationScoreOf(candidate, data, false),
+    await validationScoreOf(incumbent, data, false),
+  );
   if (values['all-categories'] !== true) {
     console.log(JSON.stringify({ candidate, incumbent, ...car }, null, 2));
     return;
   }
-  const data = values.data ?? '../shared/data';
-  const pooled = comparePooled(await pooledScoreOf(candidate, data), await pooledScoreOf(incumbent, data));
+  const pooled = comparePooled(
+    await validationScoreOf(candidate, data, true),
+    await validationScoreOf(incumbent, data, true),
+  );
   const replace = car.replace && pooled.passed;
   console.log(
     JSON.stringify({ candidate, incumbent, replace, carInterior: car, allCategories: pooled }, null, 2),

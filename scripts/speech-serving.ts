@@ -77,7 +77,8 @@ export async function validationAggregates(
   o: {
     readonly snrsDb: readonly number[];
     readonly systems: readonly string[];
-    readonly maskStrength: number;
+    /** Undefined: the model's own (of an ensemble: each member's own). */
+    readonly maskStrength: number | undefined;
     /** The audio-visual mode's strength (default: `maskStrength`, as eval speech's). */
     readonly maskStrengthVisual?: number;
     /** Every noise category of the split instead of car interior only. */
@@ -102,7 +103,7 @@ export async function validationAggregates(
     '--split=validation',
     `--systems=${o.systems.join(',')}`,
     `--model=${model}`,
-    `--mask-strength=${o.maskStrength}`,
+    ...(o.maskStrength !== undefined ? [`--mask-strength=${o.maskStrength}`] : []),
     ...(o.maskStrengthVisual !== undefined ? [`--mask-strength-av=${o.maskStrengthVisual}`] : []),
     '--json',
   ];
