@@ -13,13 +13,20 @@
  *
  * Writes MODEL.release.json (the grid, the chosen strength, both evaluations' means and every difference);
  * exits 1 when a threshold is exceeded (the int8 file is then left for inspection, not to be served).
+ *
+ *   node --import tsx scripts/speech-release.ts NAME.ensemble.json [--data ../shared/data]
+ *
+ * checks a released ensemble: NAME.int8.ensemble.json must list the int8 variants of NAME.ensemble.json's
+ * members in the same order, and the two are compared as in step 3, each member at its own strengths
+ * (writes NAME.ensemble.release.json).
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseCommandArgs } from '../src/cli/command.ts';
 import { quantizeCommand } from '../src/cli/commands/quantize.ts';
 import { quantizedPathFor } from '../src/models/common/onnx-quantize.ts';
+import { isEnsembleManifest, parseEnsembleManifest } from '../src/models/speech/ensemble.ts';
 import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 import {
   pooledRow,
@@ -88,9 +95,15 @@ async function main(): Promise<void> {
     options: { data: { type: 'string' }, 'keep-strength': { type: 'boolean' } },
   });
   const model = positionals[0];
-  if (model === undefined || !model.endsWith('.onnx'))
-    throw new Error('usage: scripts/speech-release.ts MODEL.onnx [--data DIR] [--keep-strength]');
   const data = resolve(values.data ?? '../shared/data');
+  if (model !== undefined && isEnsembleManifest(model)) {
+    await checkEnsemble(model, data);
+    return;
+  }
+  if (model === undefined || !model.endsWith('.onnx'))
+    throw new Error(
+      'usage: scripts/speech-release.ts MODEL.onnx [--data DIR] [--keep-strength] | NAME.ensemble.json [--data DIR]',
+    );
   let serving: { chosen: ServingScore; grid: ServingScore[] } | null = null;
   let servingVisual: { chosen: VisualServingScore; grid: VisualServingScore[] } | null = null;
   if (values['keep-strength'] !== true) {
@@ -112,6 +125,42 @@ async function main(): Promise<void> {
     maskStrength: strength,
     maskStrengthVisual: strengthVisual,
   };
+  await checkVariant(model, int8, data, variant, model.replace(/\.onnx$/, '.release.json'), {
+    maskStrength: strength,
+    maskStrengthVisual: strengthVisual,
+    serving,
+    servingVisual,
+  });
+}
+
+/** The int8 ensemble manifest beside a float one: NAME.ensemble.json → NAME.int8.ensemble.json. */
+export function int8EnsemblePathFor(manifest: string): string {
+  return manifest.replace(/\.ensemble\.json$/, '.int8.ensemble.json');
+}
+
+async function checkEnsemble(model: string, data: string): Promise<void> {
+  const int8 = int8EnsemblePathFor(model);
+  const read = async (p: string) => parseEnsembleManifest(JSON.parse(await readFile(p, 'utf8')), p).members;
+  const floatMembers = await read(model);
+  const int8Members = await read(int8);
+  if (JSON.stringify(int8Members) !== JSON.stringify(floatMembers.map(quantizedPathFor)))
+    throw new Error(`${int8} does not list the int8 variants of ${model}'s members in their order`);
+  const variant = { snrsDb: [-5, 0, 5], systems: ['avdcnn-audio', 'avdcnn-av'], maskStrength: undefined };
+  await checkVariant(model, int8, data, variant, model.replace(/\.json$/, '.release.json'), {
+    members: floatMembers,
+    strengths: "each member's own",
+  });
+}
+
+/** Step 3 of the file comment: both evaluated on validation, compared, the report written, the verdict printed. */
+async function checkVariant(
+  model: string,
+  int8: string,
+  data: string,
+  variant: Parameters<typeof validationAggregates>[2],
+  path: string,
+  extra: Record<string, unknown>,
+): Promise<void> {
   const floatMeans = await validationAggregates(model, data, variant);
   const int8Means = await validationAggregates(int8, data, variant);
   const differences = compareVariants(floatMeans, int8Means);
@@ -119,15 +168,11 @@ async function main(): Promise<void> {
   const report = {
     model,
     int8,
-    maskStrength: strength,
-    maskStrengthVisual: strengthVisual,
-    serving,
-    servingVisual,
+    ...extra,
     thresholds: INT8_THRESHOLDS,
     differences,
     passed: failed.length === 0,
   };
-  const path = model.replace(/\.onnx$/, '.release.json');
   await writeFile(path, JSON.stringify(report, null, 2) + '\n');
   for (const d of failed)
     console.error(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { compareVariants, INT8_THRESHOLDS } from '../../scripts/speech-release.ts';
+import { compareVariants, INT8_THRESHOLDS, int8EnsemblePathFor } from '../../scripts/speech-release.ts';
 
 const row = (
   system: string,
@@ -49,4 +49,8 @@ it('compares int8 with float on every AVDCNN row and metric against the written 
   // A car-only evaluation has no pooled row: its one category's rows are compared.
   const car = (siSdr: number) => [row('avdcnn-audio', 0, 0.89, siSdr, 2.7, 'all', 'car-interior')];
   assert.equal(compareVariants(car(9.8), car(9.7)).length, 4);
+});
+
+it('the int8 ensemble manifest sits beside the float one', () => {
+  assert.equal(int8EnsemblePathFor('m/avdcnn-causal.ensemble.json'), 'm/avdcnn-causal.int8.ensemble.json');
 });
