@@ -353,23 +353,21 @@ describe('eval speech on synthetic pairs', () => {
 describe('eval speech: the serving settings named in the report', () => {
   const model = { maskFloorDb: -Infinity, maskStrength: 0.7, maskStrengthVisual: 1 };
   it("names the values in force, the model's own when not given", () => {
-    assert.equal(servingInfo(false, {}, model), ", mask strength 0.7 (the model's)");
+    assert.equal(servingInfo(false, {}, [model]), ", mask strength 0.7 (the model's)");
     assert.equal(
-      servingInfo(true, {}, model),
+      servingInfo(true, {}, [model]),
       ", mask strength 0.7 (the model's), mask strength with the camera 1 (the model's)",
     );
   });
   it('marks given values; a given --mask-strength stands for the camera too; no loaded values: only the given', () => {
     assert.equal(
-      servingInfo(
-        true,
-        { maskStrength: 0.5, maskFloorDb: -12 },
+      servingInfo(true, { maskStrength: 0.5, maskFloorDb: -12 }, [
         { ...model, maskFloorDb: -12, maskStrengthVisual: 0.5 },
-      ),
+      ]),
       ', mask floor -12 dB (given), mask strength 0.5 (given), mask strength with the camera 0.5 (given)',
     );
     assert.equal(
-      servingInfo(true, { maskStrengthVisual: 0.8 }, { ...model, maskStrengthVisual: 0.8 }),
+      servingInfo(true, { maskStrengthVisual: 0.8 }, [{ ...model, maskStrengthVisual: 0.8 }]),
       ", mask strength 0.7 (the model's), mask strength with the camera 0.8 (given)",
     );
     assert.equal(
@@ -377,6 +375,12 @@ describe('eval speech: the serving settings named in the report', () => {
       ', mask strength 0.9 (given), mask strength with the camera 0.9 (given)',
     );
     assert.equal(servingInfo(true, {}, undefined), '');
+  });
+  it("an ensemble: each member's values, in member order", () => {
+    assert.equal(
+      servingInfo(true, {}, [model, { ...model, maskStrengthVisual: 0.9 }]),
+      ", ensemble of 2, mask strength 0.7 / 0.7 (the members' own), mask strength with the camera 1 / 0.9 (the members' own)",
+    );
   });
 });
 

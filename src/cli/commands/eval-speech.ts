@@ -48,12 +48,17 @@ export const DEFAULT_DNSMOS_DIR = resolve(REPO_ROOT, '../shared/peers/dnsmos');
 export interface AvdcnnEnhancer {
   enhance(noisy16k: Float32Array, mouth?: MouthFrames): Promise<Float32Array>;
   release?(): Promise<void>;
-  /** The serving settings in force (given or the model's own), named in the report when known. */
-  readonly serving?: {
-    readonly maskFloorDb: number;
-    readonly maskStrength: number;
-    readonly maskStrengthVisual: number;
-  };
+  /**
+   * The serving settings in force (given or the model's own; one per member of an ensemble), named in the
+   * report when known.
+   */
+  readonly serving?: readonly ServingValues[];
+}
+
+export interface ServingValues {
+  readonly maskFloorDb: number;
+  readonly maskStrength: number;
+  readonly maskStrengthVisual: number;
 }
 
 /** Loads AVDCNN from a model file; injected so the command does not depend on how the model is served. */
@@ -147,18 +152,22 @@ export function servingInfo(
   given: AvdcnnServing,
   inForce: AvdcnnEnhancer['serving'],
 ): string {
-  const part = (label: string, g: number | undefined, v: number | undefined, unit = ''): string =>
-    v === undefined || v === -Infinity
-      ? ''
-      : `, ${label} ${v}${unit} (${g !== undefined ? 'given' : "the model's"})`;
+  const own = inForce !== undefined && inForce.length > 1 ? "the members' own" : "the model's";
+  const values = (key: keyof ServingValues): string | undefined => {
+    const v = inForce?.map((x) => x[key]).filter((x) => x !== -Infinity);
+    return v === undefined || v.length === 0 ? undefined : v.join(' / ');
+  };
+  const part = (label: string, g: number | undefined, key: keyof ServingValues, unit = ''): string => {
+    const v = g !== undefined ? String(g) : values(key);
+    return v === undefined ? '' : `, ${label} ${v}${unit} (${g !== undefined ? 'given' : own})`;
+  };
   // With the camera, a given --mask-strength stands for both modes (the enhancer's precedence).
   const givenVisual = given.maskStrengthVisual ?? given.maskStrength;
   return (
-    part('mask floor', given.maskFloorDb, given.maskFloorDb ?? inForce?.maskFloorDb, ' dB') +
-    part('mask strength', given.maskStrength, given.maskStrength ?? inForce?.maskStrength) +
-    (visual
-      ? part('mask strength with the camera', givenVisual, givenVisual ?? inForce?.maskStrengthVisual)
-      : '')
+    (inForce !== undefined && inForce.length > 1 ? `, ensemble of ${inForce.length}` : '') +
+    part('mask floor', given.maskFloorDb, 'maskFloorDb', ' dB') +
+    part('mask strength', given.maskStrength, 'maskStrength') +
+    (visual ? part('mask strength with the camera', givenVisual, 'maskStrengthVisual') : '')
   );
 }
 

@@ -197,8 +197,15 @@ export interface EvalMouthFrames {
 export interface EvalEnhancer {
   enhance(noisy16k: Float32Array, mouth?: EvalMouthFrames): Promise<Float32Array>;
   release(): Promise<void>;
-  /** The serving settings every `enhance` uses (the options given, else the model's metadata). */
-  readonly serving: SpeechEnhancer['serving'];
+  /**
+   * The serving settings every `enhance` uses (the options given, else the model's metadata): one entry,
+   * or one per member of an ensemble.
+   */
+  readonly serving: readonly SpeechEnhancer['serving'][];
+}
+
+function servingOf(e: StreamingSpeechEnhancer): SpeechEnhancer['serving'][] {
+  return e instanceof EnsembleEnhancer ? e.memberServing : [e.serving];
 }
 
 /** Chunk size of the whole-signal runs: 20 ms, as `drivesense enhance`. */
@@ -216,7 +223,7 @@ export async function loadEvalEnhancer(
 ): Promise<EvalEnhancer> {
   const model = await loadSpeechEnhancerModel(modelFile);
   return {
-    serving: model.createEnhancer(options).serving,
+    serving: servingOf(model.createEnhancer(options)),
     async enhance(noisy16k, mouth) {
       const frames =
         mouth === undefined

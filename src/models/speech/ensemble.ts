@@ -125,7 +125,12 @@ export class EnsembleEnhancer implements StreamingSpeechEnhancer {
     this.outputLagSamples = first.outputLagSamples;
   }
 
-  /** The first member's settings (each member applies its own; `members` has them all). */
+  /** Every member's settings, in member order. */
+  get memberServing(): StreamingSpeechEnhancer['serving'][] {
+    return this.members.map((m) => m.serving);
+  }
+
+  /** The first member's settings (each member applies its own; `memberServing` has them all). */
   get serving(): StreamingSpeechEnhancer['serving'] {
     const first = this.members[0];
     if (first === undefined) throw new Error('ensemble: no members');
