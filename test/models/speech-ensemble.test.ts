@@ -5,6 +5,7 @@
  * enhance` takes the manifest like a model file).
  */
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -55,6 +56,33 @@ describe('speech ensemble: manifest, averaging, statistics', () => {
     bad({ ...ok, members: ['a.onnx'] }, /at least two members, got 1/);
     bad({ ...ok, members: ['a.onnx', 'b.ensemble.json'] }, /b\.ensemble\.json is itself an ensemble/);
     bad({ ...ok, members: ['a.onnx', 'a.onnx'] }, /a\.onnx is listed twice/);
+  });
+
+  it('fuzz: any JSON value is read as a valid manifest or refused with an error that names the manifest', () => {
+    const member = fc.oneof(fc.constantFrom('a.onnx', 'b.onnx', 'c.ensemble.json', ''), fc.string());
+    const candidate = fc.oneof(
+      fc.jsonValue(),
+      fc.record(
+        {
+          format: fc.oneof(fc.constant('drivesense.speech-ensemble'), fc.jsonValue()),
+          version: fc.oneof(fc.constant(1), fc.jsonValue()),
+          members: fc.oneof(fc.array(member, { maxLength: 4 }), fc.jsonValue()),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    fc.assert(
+      fc.property(candidate, (v) => {
+        try {
+          const m = parseEnsembleManifest(v, 'fuzz.json');
+          assert.ok(m.members.length >= 2 && new Set(m.members).size === m.members.length);
+          assert.ok(m.members.every((x) => x !== '' && !x.endsWith('.ensemble.json')));
+        } catch (e) {
+          assert.ok(e instanceof Error && e.message.startsWith('ensemble manifest fuzz.json: '), String(e));
+        }
+      }),
+      { numRuns: 2000, seed: 5 },
+    );
   });
 
   it('averages lined-up chunks sample by sample and throws when they do not line up', () => {
