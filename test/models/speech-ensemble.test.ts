@@ -235,7 +235,7 @@ describe('speech ensemble: through ONNX Runtime', () => {
     assert.ok(maxAbsDiff(outputs[0]!, mean) <= 1e-6);
   });
 
-  it('refuses a missing member by name and members whose STFT does not line up', async () => {
+  it('refuses a missing member by name and members whose STFT or mouth size does not line up', async () => {
     const missing = join(dir, 'missing.ensemble.json');
     await writeFile(
       missing,
@@ -264,6 +264,40 @@ describe('speech ensemble: through ONNX Runtime', () => {
       }),
     );
     await assert.rejects(loadSpeechEnhancerModel(mismatched), /hop160\.onnx .* does not line up with/);
+    // A model with another mouth crop size (its own graph).
+    const mouthConfig = resolveAvdcnnConfig({
+      context: 'causal',
+      fc1Units: 16,
+      fc2Units: 16,
+      fcAudioUnits: 16,
+      fcVisualUnits: 16,
+      mouthHeight: 8,
+      mouthWidth: 12,
+    });
+    const m = buildAvdcnn(mouthConfig, 7);
+    await saveOnnxModel(m, join(dir, 'mouth8.onnx'), {
+      metadata: {
+        speech: speechModelMeta(mouthConfig, LIVE_STFT_512_128, {
+          kind: 'running',
+          timeConstantS: 3,
+          stdFloor: 0.01,
+        }),
+      },
+    });
+    m.dispose();
+    const mouth = join(dir, 'mouth.ensemble.json');
+    await writeFile(
+      mouth,
+      JSON.stringify({
+        format: 'drivesense.speech-ensemble',
+        version: 1,
+        members: ['small-3.onnx', 'mouth8.onnx'],
+      }),
+    );
+    await assert.rejects(
+      loadSpeechEnhancerModel(mouth),
+      /mouth8\.onnx .*"mouth":\[8,12\].* does not line up/,
+    );
     const broken = join(dir, 'broken.ensemble.json');
     await writeFile(broken, '{ not json');
     await assert.rejects(loadSpeechEnhancerModel(broken), /ensemble manifest .*broken\.ensemble\.json: /);

@@ -110,7 +110,8 @@ export interface SpeechEnhancerModel {
 
 /**
  * Loads an ensemble manifest (ensemble.ts) and its members. The members must share the STFT (rate, window,
- * hop) and the context (causal or symmetric, frames), so their outputs line up; each keeps its own
+ * hop), the context (causal or symmetric, frames) and the mouth crop size, so their outputs line up and the
+ * camera path prepares one crop for all; each keeps its own
  * normalisation, input channels and serving strengths. Options given to `createEnhancer` apply to every member.
  */
 async function loadSpeechEnsemble(path: string, session: OnnxSessionConfig): Promise<SpeechEnhancerModel> {
@@ -131,6 +132,7 @@ async function loadSpeechEnsemble(path: string, session: OnnxSessionConfig): Pro
         stft: x.meta.stft,
         context: x.meta.model.context,
         frames: x.meta.model.contextFrames,
+        mouth: [x.meta.model.mouthHeight, x.meta.model.mouthWidth],
       });
     for (const x of models)
       if (shape(x) !== shape(first))
