@@ -10,7 +10,7 @@
  * Systems, each on the whole clip from a fresh state per run, as `drivesense eval speech` runs them:
  * - AVDCNN causal, the live path: a fresh `SpeechEnhancer` (the class the pipeline and `drivesense enhance`
  *   run) fed 20 ms chunks with their event times, then flushed (`enhanceSamples`), on ONNX Runtime (CPU EP,
- *   one intra-op and one inter-op thread). The committed float model (SPEECH_FLOAT_MODEL_PATH) when present,
+ *   one intra-op and one inter-op thread), each model file timed in a fresh Node process (same affinity). The committed float model (SPEECH_FLOAT_MODEL_PATH) when present,
  *   and beside it its int8 variant (SPEECH_INT8_MODEL_PATH) and the live path's default, the ensemble of
  *   int8 models (DEFAULT_SPEECH_MODEL_PATH; every member runs on every chunk), when committed;
  *   otherwise an untrained model of the intended committed size (FC 500/400/300/500, seeded Glorot weights,
@@ -35,12 +35,14 @@
  *
  * Run alone: `taskset -c 0 node --import tsx bench/models/speech.ts` prints the JSON.
  */
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { forceTrainingBackend } from '../../src/models/common/backend.ts';
 import { saveOnnxModel } from '../../src/models/common/onnx-export.ts';
 import { avdcnnParameterCount, buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
@@ -200,9 +202,16 @@ function fullConfig(model: Readonly<Record<string, unknown>>): AvdcnnConfig | un
   }
 }
 
-export async function benchSpeech(): Promise<Record<string, unknown>> {
+interface BenchClip {
+  readonly clip: Float32Array;
+  readonly durationS: number;
+  readonly mouth: MouthFrame[];
+}
+
+/** The bench clip and the audio-visual run's mouth crops (see the file comment); null without the audio. */
+async function loadBenchClip(): Promise<BenchClip | null> {
   const wavPath = resolve(ROOT, AUDIO);
-  if (!existsSync(wavPath)) return { skipped: `no audio at ${AUDIO}` };
+  if (!existsSync(wavPath)) return null;
   const wav = await readWavFile(wavPath);
   if (wav.sampleRateHz !== RATE_HZ || wav.channels !== 1)
     throw new Error(`${AUDIO}: ${wav.sampleRateHz} Hz × ${wav.channels}, 16 kHz mono expected`);
@@ -210,11 +219,75 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
   const clip = wav.samples.slice(start, start + CLIP_S * RATE_HZ);
   const durationS = clip.length / RATE_HZ;
   if (durationS < CLIP_S) throw new Error(`${AUDIO}: only ${durationS} s from ${CLIP_START_S} s`);
-
   const mouth: MouthFrame[] = Array.from({ length: Math.floor(durationS * MOUTH_FPS) }, (_, i) => ({
     tUs: Math.round((i * 1e6) / MOUTH_FPS),
     data: new Float32Array(16 * 24).fill(MOUTH_GRAY),
   }));
+  return { clip, durationS, mouth };
+}
+
+/** One AVDCNN model file's timing, audio-only and audio-visual, with the last pass's statistics. */
+interface ModelTiming {
+  readonly provider: string;
+  readonly modes: {
+    readonly mode: 'audio' | 'av';
+    readonly timing: Timing;
+    readonly frames: number;
+    readonly modelRuns: number;
+    readonly withVisual: number;
+    readonly withoutVisual: number;
+  }[];
+}
+
+/** Times one model file through the live path in this process (the child side of `timeInFreshProcess`). */
+async function timeModel(path: string, b: BenchClip): Promise<ModelTiming> {
+  const model = await loadSpeechEnhancerModel(path, { intraOpThreads: 1, interOpThreads: 1 });
+  try {
+    const modes: ModelTiming['modes'][number][] = [];
+    for (const [mode, frames] of [
+      ['audio', []],
+      ['av', b.mouth],
+    ] as const) {
+      let last = model.createEnhancer().stats();
+      const timing = await timePasses(async () => {
+        const enhancer = model.createEnhancer();
+        await enhanceSamples(enhancer, b.clip, WHOLE_SIGNAL_CHUNK_SAMPLES, frames);
+        last = enhancer.stats();
+        if (last.modelErrors > 0) throw new Error(`AVDCNN failed: ${last.lastModelError ?? '?'}`);
+      }, b.durationS);
+      modes.push({
+        mode,
+        timing,
+        frames: last.frames,
+        modelRuns: last.modelRuns,
+        withVisual: last.camera.audioFramesWithVisual,
+        withoutVisual: last.camera.audioFramesWithoutVisual,
+      });
+    }
+    return { provider: model.session.describe(), modes };
+  } finally {
+    await model.release();
+  }
+}
+
+/**
+ * Times a model file in a fresh Node process (this file with `--time-model PATH`; the CPU affinity is
+ * inherited), so that no variant's figure depends on what ran before it in the same process: the ensemble
+ * measured about 0.06 after the float and int8 models had run in the process and about 0.04 alone.
+ */
+async function timeInFreshProcess(path: string): Promise<ModelTiming> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), '--time-model', path],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  return JSON.parse(stdout) as ModelTiming;
+}
+
+export async function benchSpeech(): Promise<Record<string, unknown>> {
+  const b = await loadBenchClip();
+  if (b === null) return { skipped: `no audio at ${AUDIO}` };
+  const { clip, durationS, mouth } = b;
 
   const rows: SystemRow[] = [];
   const unavailable: { system: string; reason: string }[] = [];
@@ -224,40 +297,27 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
     meetsDelayBudget: r.algorithmicDelayMs <= DELAY_BUDGET_MS,
   });
 
-  // The live path's rows of one AVDCNN model file, audio-only and audio-visual (see the file comment).
+  // The live path's rows of one AVDCNN model file, audio-only and audio-visual (see the file comment),
+  // timed in a fresh process.
   const avdcnnRows = async (
-    model: SpeechEnhancerModel,
+    path: string,
     suffix: string,
     labelSuffix: string,
     delay: Delay,
   ): Promise<SystemRow[]> => {
-    const provider = model.session.describe();
-    const out: SystemRow[] = [];
-    for (const [mode, frames] of [
-      ['audio', []],
-      ['av', mouth],
-    ] as const) {
-      let last = model.createEnhancer().stats();
-      const timing = await timePasses(async () => {
-        const enhancer = model.createEnhancer();
-        await enhanceSamples(enhancer, clip, WHOLE_SIGNAL_CHUNK_SAMPLES, frames);
-        last = enhancer.stats();
-        if (last.modelErrors > 0) throw new Error(`AVDCNN failed: ${last.lastModelError ?? '?'}`);
-      }, durationS);
-      out.push(
-        row({
-          system: `avdcnn${suffix}-${mode}`,
-          label: `AVDCNN causal, ${mode === 'av' ? 'audio-visual' : 'audio-only'}${labelSuffix}`,
-          runtime: `live path (SpeechEnhancer, 20 ms chunks), ${provider}`,
-          ...timing,
-          ...delay,
-          notes:
-            `${last.frames} STFT frames in ${last.modelRuns} model runs per pass; audio frames with a mouth ` +
-            `crop ${last.camera.audioFramesWithVisual}, without ${last.camera.audioFramesWithoutVisual}`,
-        }),
-      );
-    }
-    return out;
+    const t = await timeInFreshProcess(path);
+    return t.modes.map((m) =>
+      row({
+        system: `avdcnn${suffix}-${m.mode}`,
+        label: `AVDCNN causal, ${m.mode === 'av' ? 'audio-visual' : 'audio-only'}${labelSuffix}`,
+        runtime: `live path (SpeechEnhancer, 20 ms chunks), ${t.provider}, a fresh process`,
+        ...m.timing,
+        ...delay,
+        notes:
+          `${m.frames} STFT frames in ${m.modelRuns} model runs per pass; audio frames with a mouth ` +
+          `crop ${m.withVisual}, without ${m.withoutVisual}`,
+      }),
+    );
   };
 
   // AVDCNN, the live path.
@@ -307,7 +367,12 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
       },
     };
     rows.push(
-      ...(await avdcnnRows(model, '', weights === 'committed' ? ', float32' : ' (untrained weights)', delay)),
+      ...(await avdcnnRows(
+        model.path,
+        '',
+        weights === 'committed' ? ', float32' : ' (untrained weights)',
+        delay,
+      )),
     );
     // The int8 CPU variant of the committed model (`drivesense quantize`), when committed beside it, and
     // the ensemble served by default (each member's int8 variant, outputs averaged), when committed.
@@ -320,13 +385,10 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
         unavailable.push({ system: `avdcnn${suffix}`, reason: `no ${path}` });
         continue;
       }
-      const m = await loadSpeechEnhancerModel(full, { intraOpThreads: 1, interOpThreads: 1 });
-      try {
-        const n = m.members.length;
-        rows.push(...(await avdcnnRows(m, suffix, n > 1 ? `${label}, ${n} members` : label, delay)));
-      } finally {
-        await m.release();
-      }
+      const m = await loadSpeechEnhancerModel(full);
+      const n = m.members.length;
+      await m.release();
+      rows.push(...(await avdcnnRows(full, suffix, n > 1 ? `${label}, ${n} members` : label, delay)));
     }
   } finally {
     await model.release();
@@ -433,5 +495,12 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
   };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url))
-  console.log(JSON.stringify(await benchSpeech(), null, 2));
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const i = process.argv.indexOf('--time-model');
+  const path = i > 0 ? process.argv[i + 1] : undefined;
+  if (path !== undefined) {
+    const b = await loadBenchClip();
+    if (b === null) throw new Error(`no audio at ${AUDIO}`);
+    console.log(JSON.stringify(await timeModel(path, b)));
+  } else console.log(JSON.stringify(await benchSpeech(), null, 2));
+}
