@@ -111,8 +111,8 @@ export interface SpeechEnhancerModel {
 /**
  * Loads an ensemble manifest (ensemble.ts) and its members. The members must share the STFT (rate, window,
  * hop), the context (causal or symmetric, frames) and the mouth crop size, so their outputs line up and the
- * camera path prepares one crop for all; each keeps its own
- * normalisation, input channels and serving strengths. Options given to `createEnhancer` apply to every member.
+ * camera path prepares one crop for all; each keeps its own normalisation, input channels and serving
+ * strengths. Options given to `createEnhancer` apply to every member.
  */
 async function loadSpeechEnsemble(path: string, session: OnnxSessionConfig): Promise<SpeechEnhancerModel> {
   let raw: unknown;
