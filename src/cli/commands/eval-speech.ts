@@ -5,7 +5,7 @@
  * The adapter: arguments, which systems can run, DNSMOS, output. The work is in models/speech/evaluate.ts.
  */
 import { loadEvalEnhancer } from '../../models/speech/enhancer-onnx.ts';
-import type { SpeechEnhancerOptions } from '../../models/speech/enhancer.ts';
+import type { SpeechEnhancerOptions, SpeechServingSettings } from '../../models/speech/enhancer.ts';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -52,13 +52,7 @@ export interface AvdcnnEnhancer {
    * The serving settings in force (given or the model's own; one per member of an ensemble), named in the
    * report when known.
    */
-  readonly serving?: readonly ServingValues[];
-}
-
-export interface ServingValues {
-  readonly maskFloorDb: number;
-  readonly maskStrength: number;
-  readonly maskStrengthVisual: number;
+  readonly serving?: readonly SpeechServingSettings[];
 }
 
 /** Loads AVDCNN from a model file; injected so the command does not depend on how the model is served. */
@@ -153,11 +147,16 @@ export function servingInfo(
   inForce: AvdcnnEnhancer['serving'],
 ): string {
   const own = inForce !== undefined && inForce.length > 1 ? "the members' own" : "the model's";
-  const values = (key: keyof ServingValues): string | undefined => {
+  const values = (key: keyof SpeechServingSettings): string | undefined => {
     const v = inForce?.map((x) => x[key]).filter((x) => x !== -Infinity);
     return v === undefined || v.length === 0 ? undefined : v.join(' / ');
   };
-  const part = (label: string, g: number | undefined, key: keyof ServingValues, unit = ''): string => {
+  const part = (
+    label: string,
+    g: number | undefined,
+    key: keyof SpeechServingSettings,
+    unit = '',
+  ): string => {
     const v = g !== undefined ? String(g) : values(key);
     return v === undefined ? '' : `, ${label} ${v}${unit} (${g !== undefined ? 'given' : own})`;
   };

@@ -16,7 +16,12 @@ import { OnnxSession } from '../common/onnx-session.ts';
 import type { OnnxSessionConfig } from '../common/onnx-session.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
 import { SpeechEnhancer } from './enhancer.ts';
-import type { SpeechEnhancerOptions, SpeechModelRunner, StreamingSpeechEnhancer } from './enhancer.ts';
+import type {
+  SpeechEnhancerOptions,
+  SpeechModelRunner,
+  SpeechServingSettings,
+  StreamingSpeechEnhancer,
+} from './enhancer.ts';
 import { EnsembleEnhancer, isEnsembleManifest, parseEnsembleManifest } from './ensemble.ts';
 import { enhanceSamples, mouthFramesFromAligned, mouthFramesFromTrack } from './enhance-samples.ts';
 import type { AlignedMouth, MouthTrack } from './corpus.ts';
@@ -203,10 +208,10 @@ export interface EvalEnhancer {
    * The serving settings every `enhance` uses (the options given, else the model's metadata): one entry,
    * or one per member of an ensemble.
    */
-  readonly serving: readonly SpeechEnhancer['serving'][];
+  readonly serving: readonly SpeechServingSettings[];
 }
 
-function servingOf(e: StreamingSpeechEnhancer): SpeechEnhancer['serving'][] {
+function servingOf(e: StreamingSpeechEnhancer): SpeechServingSettings[] {
   return e instanceof EnsembleEnhancer ? e.memberServing : [e.serving];
 }
 

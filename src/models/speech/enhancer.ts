@@ -233,6 +233,13 @@ interface Segment {
 }
 
 /** See the file comment. */
+/** The mask settings an enhancer applies (given options, else the model's metadata, else defaults). */
+export interface SpeechServingSettings {
+  readonly maskFloorDb: number;
+  readonly maskStrength: number;
+  readonly maskStrengthVisual: number;
+}
+
 /**
  * What the live path, `drivesense enhance` and the evaluation use of an enhancer: `SpeechEnhancer` (one model)
  * and `EnsembleEnhancer` (ensemble.ts: several models, their outputs averaged) both provide it.
@@ -242,11 +249,7 @@ export interface StreamingSpeechEnhancer {
   readonly mode: EnhancementMode;
   readonly delay: AlgorithmicDelay;
   readonly outputLagSamples: number;
-  readonly serving: {
-    readonly maskFloorDb: number;
-    readonly maskStrength: number;
-    readonly maskStrengthVisual: number;
-  };
+  readonly serving: SpeechServingSettings;
   stats(): SpeechEnhancerStats;
   push(samples: Float32Array, tUs: number, mouthFrames?: readonly MouthFrame[]): Promise<EnhancedChunk[]>;
   pushChunk(
@@ -386,7 +389,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
 
   /** A copy of the counters. */
   /** The serving settings in force: options given to this enhancer, else the model's metadata, else defaults. */
-  get serving(): StreamingSpeechEnhancer['serving'] {
+  get serving(): SpeechServingSettings {
     const { maskFloorDb, maskStrength, maskStrengthVisual } = this.opts;
     return { maskFloorDb, maskStrength, maskStrengthVisual };
   }

@@ -18,7 +18,13 @@
  * "version": 1, "members": ["a.onnx", "b.onnx"] }`, members relative to the manifest's folder, at least two,
  * each a model file (not another manifest), none twice.
  */
-import type { EnhancedChunk, MouthFrame, SpeechEnhancerStats, StreamingSpeechEnhancer } from './enhancer.ts';
+import type {
+  EnhancedChunk,
+  MouthFrame,
+  SpeechEnhancerStats,
+  SpeechServingSettings,
+  StreamingSpeechEnhancer,
+} from './enhancer.ts';
 
 export const ENSEMBLE_MANIFEST_FORMAT = 'drivesense.speech-ensemble';
 export const ENSEMBLE_MANIFEST_SUFFIX = '.ensemble.json';
@@ -126,12 +132,12 @@ export class EnsembleEnhancer implements StreamingSpeechEnhancer {
   }
 
   /** Every member's settings, in member order. */
-  get memberServing(): StreamingSpeechEnhancer['serving'][] {
+  get memberServing(): SpeechServingSettings[] {
     return this.members.map((m) => m.serving);
   }
 
   /** The first member's settings (each member applies its own; `memberServing` has them all). */
-  get serving(): StreamingSpeechEnhancer['serving'] {
+  get serving(): SpeechServingSettings {
     const first = this.members[0];
     if (first === undefined) throw new Error('ensemble: no members');
     return first.serving;
