@@ -20,13 +20,14 @@
  * members in the same order, and the two are compared as in step 3, each member at its own strengths
  * (writes NAME.ensemble.release.json).
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseCommandArgs } from '../src/cli/command.ts';
 import { quantizeCommand } from '../src/cli/commands/quantize.ts';
 import { quantizedPathFor } from '../src/models/common/onnx-quantize.ts';
-import { isEnsembleManifest, parseEnsembleManifest } from '../src/models/speech/ensemble.ts';
+import { readEnsembleManifest } from '../src/models/speech/enhancer-onnx.ts';
+import { isEnsembleManifest } from '../src/models/speech/ensemble.ts';
 import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 import {
   pooledRow,
@@ -35,6 +36,9 @@ import {
   validationAggregates,
 } from './speech-serving.ts';
 import type { Aggregate, ServingScore, VisualServingScore } from './speech-serving.ts';
+
+/** What step 3 evaluates, for a model and for an ensemble alike (see the file comment). */
+const RELEASE_EVALUATION = { snrsDb: [-5, 0, 5], systems: ['avdcnn-audio', 'avdcnn-av'] } as const;
 
 /** The largest differences int8 may make to the validation means (docs/models/quantization.md). */
 export const INT8_THRESHOLDS: Readonly<Record<string, number>> = {
@@ -119,12 +123,7 @@ async function main(): Promise<void> {
   const { meta } = await readSpeechModelMeta(model);
   const strength = meta.maskStrength ?? 1;
   const strengthVisual = meta.maskStrengthVisual ?? strength;
-  const variant = {
-    snrsDb: [-5, 0, 5],
-    systems: ['avdcnn-audio', 'avdcnn-av'],
-    maskStrength: strength,
-    maskStrengthVisual: strengthVisual,
-  };
+  const variant = { ...RELEASE_EVALUATION, maskStrength: strength, maskStrengthVisual: strengthVisual };
   await checkVariant(model, int8, data, variant, model.replace(/\.onnx$/, '.release.json'), {
     maskStrength: strength,
     maskStrengthVisual: strengthVisual,
@@ -140,12 +139,11 @@ export function int8EnsemblePathFor(manifest: string): string {
 
 async function checkEnsemble(model: string, data: string): Promise<void> {
   const int8 = int8EnsemblePathFor(model);
-  const read = async (p: string) => parseEnsembleManifest(JSON.parse(await readFile(p, 'utf8')), p).members;
-  const floatMembers = await read(model);
-  const int8Members = await read(int8);
+  const floatMembers = (await readEnsembleManifest(model)).members;
+  const int8Members = (await readEnsembleManifest(int8)).members;
   if (JSON.stringify(int8Members) !== JSON.stringify(floatMembers.map(quantizedPathFor)))
     throw new Error(`${int8} does not list the int8 variants of ${model}'s members in their order`);
-  const variant = { snrsDb: [-5, 0, 5], systems: ['avdcnn-audio', 'avdcnn-av'], maskStrength: undefined };
+  const variant = { ...RELEASE_EVALUATION, maskStrength: undefined };
   await checkVariant(model, int8, data, variant, model.replace(/\.json$/, '.release.json'), {
     members: floatMembers,
     strengths: "each member's own",

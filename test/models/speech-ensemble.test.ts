@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveOnnxModel } from '../../src/models/common/onnx-export.ts';
 import { buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
+import type { AvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import type { EnhancedChunk, SpeechEnhancerStats } from '../../src/models/speech/enhancer.ts';
 import {
@@ -150,6 +151,30 @@ describe('speech ensemble: through ONNX Runtime', () => {
   const paths: string[] = [];
   let manifest = '';
 
+  /** A small causal AVDCNN of `config` with seeded random weights, saved as DIR/NAME with its speech sidecar. */
+  const saveModel = async (config: AvdcnnConfig, seed: number, name: string): Promise<string> => {
+    const m = buildAvdcnn(config, seed);
+    randomizeWeights(m, seed + 10);
+    const path = join(dir, name);
+    await saveOnnxModel(m, path, {
+      metadata: {
+        speech: speechModelMeta(config, LIVE_STFT_512_128, {
+          kind: 'running',
+          timeConstantS: 3,
+          stdFloor: 0.01,
+        }),
+      },
+    });
+    m.dispose();
+    return path;
+  };
+  /** DIR/NAME: an ensemble manifest of `members` (relative to DIR). */
+  const writeManifest = async (name: string, members: readonly string[]): Promise<string> => {
+    const path = join(dir, name);
+    await writeFile(path, JSON.stringify({ format: 'drivesense.speech-ensemble', version: 1, members }));
+    return path;
+  };
+
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ensemble-'));
     const config = resolveAvdcnnConfig({
@@ -159,31 +184,8 @@ describe('speech ensemble: through ONNX Runtime', () => {
       fcAudioUnits: 64,
       fcVisualUnits: 64,
     });
-    for (const seed of [3, 4]) {
-      const m = buildAvdcnn(config, seed);
-      randomizeWeights(m, seed + 10);
-      const path = join(dir, `small-${seed}.onnx`);
-      await saveOnnxModel(m, path, {
-        metadata: {
-          speech: speechModelMeta(config, LIVE_STFT_512_128, {
-            kind: 'running',
-            timeConstantS: 3,
-            stdFloor: 0.01,
-          }),
-        },
-      });
-      m.dispose();
-      paths.push(path);
-    }
-    manifest = join(dir, 'pair.ensemble.json');
-    await writeFile(
-      manifest,
-      JSON.stringify({
-        format: 'drivesense.speech-ensemble',
-        version: 1,
-        members: ['small-3.onnx', 'small-4.onnx'],
-      }),
-    );
+    for (const seed of [3, 4]) paths.push(await saveModel(config, seed, `small-${seed}.onnx`));
+    manifest = await writeManifest('pair.ensemble.json', ['small-3.onnx', 'small-4.onnx']);
   });
 
   after(async () => {
@@ -236,15 +238,7 @@ describe('speech ensemble: through ONNX Runtime', () => {
   });
 
   it('refuses a missing member by name and members whose STFT or mouth size does not line up', async () => {
-    const missing = join(dir, 'missing.ensemble.json');
-    await writeFile(
-      missing,
-      JSON.stringify({
-        format: 'drivesense.speech-ensemble',
-        version: 1,
-        members: ['small-3.onnx', 'nope.onnx'],
-      }),
-    );
+    const missing = await writeManifest('missing.ensemble.json', ['small-3.onnx', 'nope.onnx']);
     await assert.rejects(loadSpeechEnhancerModel(missing), /nope\.onnx not found/);
     // A copy of member 4 whose sidecar says another hop.
     const other = join(dir, 'hop160.onnx');
@@ -254,15 +248,7 @@ describe('speech ensemble: through ONNX Runtime', () => {
     };
     sidecar.metadata.speech.stft.hop = 160;
     await writeFile(`${other}.json`, JSON.stringify(sidecar));
-    const mismatched = join(dir, 'mismatch.ensemble.json');
-    await writeFile(
-      mismatched,
-      JSON.stringify({
-        format: 'drivesense.speech-ensemble',
-        version: 1,
-        members: ['small-3.onnx', 'hop160.onnx'],
-      }),
-    );
+    const mismatched = await writeManifest('mismatch.ensemble.json', ['small-3.onnx', 'hop160.onnx']);
     await assert.rejects(loadSpeechEnhancerModel(mismatched), /hop160\.onnx .* does not line up with/);
     // A model with another mouth crop size (its own graph).
     const mouthConfig = resolveAvdcnnConfig({
@@ -274,26 +260,8 @@ describe('speech ensemble: through ONNX Runtime', () => {
       mouthHeight: 8,
       mouthWidth: 12,
     });
-    const m = buildAvdcnn(mouthConfig, 7);
-    await saveOnnxModel(m, join(dir, 'mouth8.onnx'), {
-      metadata: {
-        speech: speechModelMeta(mouthConfig, LIVE_STFT_512_128, {
-          kind: 'running',
-          timeConstantS: 3,
-          stdFloor: 0.01,
-        }),
-      },
-    });
-    m.dispose();
-    const mouth = join(dir, 'mouth.ensemble.json');
-    await writeFile(
-      mouth,
-      JSON.stringify({
-        format: 'drivesense.speech-ensemble',
-        version: 1,
-        members: ['small-3.onnx', 'mouth8.onnx'],
-      }),
-    );
+    await saveModel(mouthConfig, 7, 'mouth8.onnx');
+    const mouth = await writeManifest('mouth.ensemble.json', ['small-3.onnx', 'mouth8.onnx']);
     await assert.rejects(
       loadSpeechEnhancerModel(mouth),
       /mouth8\.onnx .*"mouth":\[8,12\].* does not line up/,

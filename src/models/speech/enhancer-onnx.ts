@@ -23,6 +23,7 @@ import type {
   StreamingSpeechEnhancer,
 } from './enhancer.ts';
 import { EnsembleEnhancer, isEnsembleManifest, parseEnsembleManifest } from './ensemble.ts';
+import type { EnsembleManifest } from './ensemble.ts';
 import { enhanceSamples, mouthFramesFromAligned, mouthFramesFromTrack } from './enhance-samples.ts';
 import type { AlignedMouth, MouthTrack } from './corpus.ts';
 import { AVDCNN_STFT } from '../../streams/features/audio/stft.ts';
@@ -113,6 +114,17 @@ export interface SpeechEnhancerModel {
   release(): Promise<void>;
 }
 
+/** Reads and checks an ensemble manifest file (ensemble.ts); errors name the file. */
+export async function readEnsembleManifest(path: string): Promise<EnsembleManifest> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`ensemble manifest ${path}: ${(e as Error).message}`);
+  }
+  return parseEnsembleManifest(raw, path);
+}
+
 /**
  * Loads an ensemble manifest (ensemble.ts) and its members. The members must share the STFT (rate, window,
  * hop), the context (causal or symmetric, frames) and the mouth crop size, so their outputs line up and the
@@ -120,13 +132,7 @@ export interface SpeechEnhancerModel {
  * strengths. Options given to `createEnhancer` apply to every member.
  */
 async function loadSpeechEnsemble(path: string, session: OnnxSessionConfig): Promise<SpeechEnhancerModel> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`ensemble manifest ${path}: ${(e as Error).message}`);
-  }
-  const manifest = parseEnsembleManifest(raw, path);
+  const manifest = await readEnsembleManifest(path);
   const models: SpeechEnhancerModel[] = [];
   try {
     for (const m of manifest.members)
