@@ -3,7 +3,7 @@
  * that `scripts/speech-serving.ts` records in each model's sidecar (training.serving), so that the decision
  * is mechanical and reads the validation split only:
  *
- *   node --import tsx scripts/speech-compare.ts CANDIDATE INCUMBENT [--all-categories] [--data DIR]
+ *   node --import tsx scripts/speech-compare.ts CANDIDATE INCUMBENT [--all-categories | --pool LIST] [--data DIR]
  *
  * CANDIDATE and INCUMBENT are model files (.onnx with a serving grid in the sidecar) or ensemble manifests
  * (*.ensemble.json), which are evaluated on the validation split as served, each member at its own strengths.
@@ -20,9 +20,14 @@
  * pooled mean STOI gain within `STOI_GUARD` of the incumbent's, so that a model better in the car but worse
  * on every other noise (run 26 against run 18) does not pass on car noise alone.
  *
+ * With `--pool LIST` (the car profile's rule, runs 32 on: `--pool car-interior,engine,street,babble`, the
+ * in-car set) the same pooled condition is applied over the listed categories only.
+ *
  * Prints the verdict as JSON; exit 0 either way (it is a report, not a check).
  */
 import { parseArgs } from 'node:util';
+import { NOISE_CATEGORIES } from '../src/models/speech/corpus.ts';
+import type { NoiseCategory } from '../src/models/speech/corpus.ts';
 import { isEnsembleManifest } from '../src/models/speech/ensemble.ts';
 import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 import { METRICS, SNRS, scoreStrength, validationAggregates } from './speech-serving.ts';
@@ -88,17 +93,30 @@ export function comparePooled(candidate: ServingScore, incumbent: ServingScore):
   return { ...v, passed: v.guardPassed && 2 * v.wins >= v.comparisons.length };
 }
 
+/** Which noise the pooled condition covers: every category of the split, or the listed ones. */
+export type Pool = readonly NoiseCategory[] | 'all';
+
+/** `--pool LIST`: two or more distinct known noise categories, so that the evaluation pools them. */
+export function parsePool(text: string): NoiseCategory[] {
+  const names = text.split(',').map((x) => x.trim());
+  const known = NOISE_CATEGORIES as readonly string[];
+  for (const n of names)
+    if (!known.includes(n))
+      throw new RangeError(`--pool: unknown noise category '${n}' (one of ${known.join(', ')})`);
+  if (new Set(names).size !== names.length)
+    throw new RangeError(`--pool: a category is named twice in '${text}'`);
+  if (names.length < 2) throw new RangeError('--pool: name at least two categories to pool');
+  return NOISE_CATEGORIES.filter((c) => names.includes(c));
+}
+
 /**
- * A model's audio-only score on the validation split at its served strength(s), car interior only or every
- * noise category pooled. An ensemble manifest is evaluated as it is served, each member at its own strengths
- * (its `strength` is then NaN: there is no one value); a model file's car-interior score is the chosen row of
- * its sidecar's serving grid (scripts/speech-serving.ts), its pooled score is evaluated at that strength.
+ * A model's audio-only score on the validation split at its served strength(s), car interior only
+ * (`pool` undefined) or the categories of `pool` pooled. An ensemble manifest is evaluated as it is served,
+ * each member at its own strengths (its `strength` is then NaN: there is no one value); a model file's
+ * car-interior score is the chosen row of its sidecar's serving grid (scripts/speech-serving.ts), its pooled
+ * score is evaluated at that strength.
  */
-export async function validationScoreOf(
-  model: string,
-  dataDir: string,
-  allCategories: boolean,
-): Promise<ServingScore> {
+export async function validationScoreOf(model: string, dataDir: string, pool?: Pool): Promise<ServingScore> {
   const evaluate = async (strength: number | undefined): Promise<ServingScore> =>
     scoreStrength(
       strength ?? Number.NaN,
@@ -106,11 +124,11 @@ export async function validationScoreOf(
         snrsDb: SNRS,
         systems: ['noisy', 'avdcnn-audio'],
         maskStrength: strength,
-        allCategories,
+        ...(pool !== undefined ? { categories: pool } : {}),
       }),
     );
   if (isEnsembleManifest(model)) return evaluate(undefined);
-  if (!allCategories) return servingScoreOf(model);
+  if (pool === undefined) return servingScoreOf(model);
   const { meta } = await readSpeechModelMeta(model);
   return evaluate(meta.maskStrength ?? 1);
 }
@@ -129,29 +147,45 @@ export async function servingScoreOf(model: string): Promise<ServingScore> {
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { 'all-categories': { type: 'boolean' }, data: { type: 'string' } },
+    options: {
+      'all-categories': { type: 'boolean' },
+      pool: { type: 'string' },
+      data: { type: 'string' },
+    },
   });
   const [candidate, incumbent] = positionals;
-  if (candidate === undefined || incumbent === undefined)
-    throw new Error(
-      'usage: scripts/speech-compare.ts CANDIDATE.onnx INCUMBENT.onnx [--all-categories] [--data DIR]',
-    );
+  const usage =
+    'usage: scripts/speech-compare.ts CANDIDATE INCUMBENT [--all-categories | --pool LIST] [--data DIR]';
+  if (candidate === undefined || incumbent === undefined) throw new Error(usage);
+  if (values['all-categories'] === true && values.pool !== undefined)
+    throw new Error(`--all-categories and --pool exclude each other; ${usage}`);
+  const pool: Pool | undefined =
+    values['all-categories'] === true
+      ? 'all'
+      : values.pool !== undefined
+        ? parsePool(values.pool)
+        : undefined;
   const data = values.data ?? '../shared/data';
   const car = compareServing(
-    await validationScoreOf(candidate, data, false),
-    await validationScoreOf(incumbent, data, false),
+    await validationScoreOf(candidate, data),
+    await validationScoreOf(incumbent, data),
   );
-  if (values['all-categories'] !== true) {
+  if (pool === undefined) {
     console.log(JSON.stringify({ candidate, incumbent, ...car }, null, 2));
     return;
   }
   const pooled = comparePooled(
-    await validationScoreOf(candidate, data, true),
-    await validationScoreOf(incumbent, data, true),
+    await validationScoreOf(candidate, data, pool),
+    await validationScoreOf(incumbent, data, pool),
   );
   const replace = car.replace && pooled.passed;
+  const key = pool === 'all' ? 'allCategories' : 'pooled';
   console.log(
-    JSON.stringify({ candidate, incumbent, replace, carInterior: car, allCategories: pooled }, null, 2),
+    JSON.stringify(
+      { candidate, incumbent, replace, carInterior: car, ...(pool !== 'all' ? { pool } : {}), [key]: pooled },
+      null,
+      2,
+    ),
   );
 }
 

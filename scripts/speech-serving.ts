@@ -26,6 +26,7 @@ import { createEvalSpeechCommand } from '../src/cli/commands/eval-speech.ts';
 import type { AvdcnnLoader } from '../src/cli/commands/eval-speech.ts';
 import { sidecarPathFor } from '../src/models/common/onnx-export.ts';
 import type { OnnxSidecar } from '../src/models/common/onnx-export.ts';
+import type { NoiseCategory } from '../src/models/speech/corpus.ts';
 import { readSpeechModelMeta, validateSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 
@@ -67,8 +68,8 @@ export const SNRS = [0, 5] as const;
 export const METRICS = ['stoi', 'siSdr', 'ovrl'] as const;
 
 /**
- * `drivesense eval speech` on the VALIDATION split of `dataDir`, car-interior noise (or every category, with
- * `allCategories`), run in-process: the aggregate rows of its JSON for `systems` at `snrsDb`, with the model
+ * `drivesense eval speech` on the VALIDATION split of `dataDir`, car-interior noise (or the noise categories of
+ * `categories`, pooled in the 'all' rows), run in-process: the aggregate rows of its JSON for `systems` at `snrsDb`, with the model
  * at mask strength `maskStrength`.
  */
 export async function validationAggregates(
@@ -81,8 +82,8 @@ export async function validationAggregates(
     readonly maskStrength: number | undefined;
     /** The audio-visual mode's strength (default: `maskStrength`, as eval speech's). */
     readonly maskStrengthVisual?: number;
-    /** Every noise category of the split instead of car interior only. */
-    readonly allCategories?: boolean;
+    /** The noise categories (default car interior only; 'all': every category of the split). */
+    readonly categories?: readonly NoiseCategory[] | 'all';
     /** How AVDCNN is loaded (default: the command's own loader; e.g. an ensemble). */
     readonly loadAvdcnn?: AvdcnnLoader;
   },
@@ -99,7 +100,7 @@ export async function validationAggregates(
     `--noise=${resolve(data, 'audio/noise')}`,
     `--video=${resolve(data, 'av/grid')}`,
     `--snr=${o.snrsDb.join(',')}`,
-    ...(o.allCategories === true ? [] : ['--categories=car-interior']),
+    ...(o.categories === 'all' ? [] : [`--categories=${(o.categories ?? ['car-interior']).join(',')}`]),
     '--split=validation',
     `--systems=${o.systems.join(',')}`,
     `--model=${model}`,

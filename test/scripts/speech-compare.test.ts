@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { STOI_GUARD, comparePooled, compareServing } from '../../scripts/speech-compare.ts';
+import { STOI_GUARD, comparePooled, compareServing, parsePool } from '../../scripts/speech-compare.ts';
 import type { ServingScore } from '../../scripts/speech-serving.ts';
 
 /** A serving score from audio-only means at 0 and 5 dB: [STOI, SI-SDR, OVRL] each. */
@@ -58,4 +58,17 @@ it('the all-categories condition passes at half the comparisons with the guard, 
   const lostStoi = score([0.831, 6.1, 2.4], [0.861, 9.1, 2.5], 0.006 - 2 * STOI_GUARD);
   assert.equal(comparePooled(lostStoi, incumbent).wins, 6);
   assert.equal(comparePooled(lostStoi, incumbent).passed, false);
+});
+
+it('--pool takes two or more distinct known categories, in the corpus order', () => {
+  assert.deepEqual(parsePool('babble,car-interior,street,engine'), [
+    'car-interior',
+    'engine',
+    'street',
+    'babble',
+  ]);
+  assert.throws(() => parsePool('car-interior,kitchen'), /unknown noise category 'kitchen'/);
+  assert.throws(() => parsePool('car-interior,car-interior'), /named twice/);
+  assert.throws(() => parsePool('car-interior'), /at least two/);
+  assert.throws(() => parsePool(''), /unknown noise category ''/);
 });
