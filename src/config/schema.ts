@@ -65,10 +65,10 @@ export function resolveStressModelPath(model: string): { path: string; isDefault
 }
 
 /**
- * The live (causal) speech model served by default: the committed ensemble of int8 CPU variants
+ * The live (causal) speech model served by default: the car profile's committed ensemble of int8 CPU variants
  * (docs/models/speech.md, docs/models/quantization.md); resolved like the stress model's default.
  */
-export const DEFAULT_SPEECH_MODEL = 'src/models/speech/model/avdcnn-causal.int8.ensemble.json';
+export const DEFAULT_SPEECH_MODEL = 'src/models/speech/model/avdcnn-causal-car.int8.ensemble.json';
 
 /** The file `features.speech.model` names (the default path against the package root, as for stress). */
 export function resolveSpeechModelPath(model: string): { path: string; isDefault: boolean } {

@@ -19,6 +19,8 @@ import type { EnhancedChunk, SpeechEnhancerStats } from '../../src/models/speech
 import {
   DEFAULT_SPEECH_MODEL_PATH,
   SPEECH_ENSEMBLE_PATH,
+  SPEECH_GENERAL_ENSEMBLE_PATH,
+  SPEECH_GENERAL_INT8_ENSEMBLE_PATH,
   loadSpeechEnhancerModel,
 } from '../../src/models/speech/enhancer-onnx.ts';
 import { quantizedPathFor } from '../../src/models/common/onnx-quantize.ts';
@@ -274,20 +276,25 @@ describe('speech ensemble: through ONNX Runtime', () => {
 });
 
 describe('speech ensemble: the committed ones', () => {
-  it('the served ensemble is the float ensemble with every member in its int8 variant, in the same order', async (t) => {
-    assert.equal(DEFAULT_SPEECH_MODEL, DEFAULT_SPEECH_MODEL_PATH);
-    if (!existsSync(SPEECH_ENSEMBLE_PATH) || !existsSync(DEFAULT_SPEECH_MODEL_PATH)) {
-      t.skip('the ensembles are not committed');
-      return;
-    }
-    const float = await loadSpeechEnhancerModel(SPEECH_ENSEMBLE_PATH);
-    const int8 = await loadSpeechEnhancerModel(DEFAULT_SPEECH_MODEL_PATH);
-    try {
-      assert.ok(float.members.length >= 2);
-      assert.deepEqual(int8.members, float.members.map(quantizedPathFor));
-    } finally {
-      await float.release();
-      await int8.release();
-    }
-  });
+  const pairs = [
+    ['the served car ensemble', SPEECH_ENSEMBLE_PATH, DEFAULT_SPEECH_MODEL_PATH],
+    ['the general ensemble', SPEECH_GENERAL_ENSEMBLE_PATH, SPEECH_GENERAL_INT8_ENSEMBLE_PATH],
+  ] as const;
+  for (const [what, floatPath, int8Path] of pairs)
+    it(`${what} is its float ensemble with every member in its int8 variant, in the same order`, async (t) => {
+      assert.equal(DEFAULT_SPEECH_MODEL, DEFAULT_SPEECH_MODEL_PATH);
+      if (!existsSync(floatPath) || !existsSync(int8Path)) {
+        t.skip('the ensembles are not committed');
+        return;
+      }
+      const float = await loadSpeechEnhancerModel(floatPath);
+      const int8 = await loadSpeechEnhancerModel(int8Path);
+      try {
+        assert.ok(float.members.length >= 2);
+        assert.deepEqual(int8.members, float.members.map(quantizedPathFor));
+      } finally {
+        await float.release();
+        await int8.release();
+      }
+    });
 });

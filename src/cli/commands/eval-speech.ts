@@ -4,7 +4,7 @@
  * at fixed SNRs (the TEST split when the folders are the project's corpora) or on ready clean/noisy pairs.
  * The adapter: arguments, which systems can run, DNSMOS, output. The work is in models/speech/evaluate.ts.
  */
-import { loadEvalEnhancer } from '../../models/speech/enhancer-onnx.ts';
+import { SPEECH_ENSEMBLE_PATH, loadEvalEnhancer } from '../../models/speech/enhancer-onnx.ts';
 import type { SpeechEnhancerOptions, SpeechServingSettings } from '../../models/speech/enhancer.ts';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -41,7 +41,7 @@ import { RnnoisePeer } from '../../../bench/speech/rnnoise.ts';
 import { DeepFilterNet3Peer, DFN3_DIR_DEFAULT } from '../../../bench/speech/deepfilternet3.ts';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-export const DEFAULT_AVDCNN_MODEL = 'src/models/speech/model/avdcnn-causal.ensemble.json';
+export const DEFAULT_AVDCNN_MODEL = SPEECH_ENSEMBLE_PATH;
 export const DEFAULT_DNSMOS_DIR = resolve(REPO_ROOT, '../shared/peers/dnsmos');
 
 /** AVDCNN as the evaluation sees it: noisy 16 kHz (and mouth frames) in, enhanced 16 kHz out. */

@@ -40,16 +40,24 @@ export const SPEECH_FLOAT_MODEL_PATH = 'src/models/speech/model/avdcnn-causal.on
 export const SPEECH_INT8_MODEL_PATH = quantizedPathFor(SPEECH_FLOAT_MODEL_PATH);
 
 /**
- * The committed ensemble of float models (ensemble.ts; docs/models/speech.md: two seeds, their outputs
- * averaged), what `drivesense eval speech` scores by default.
+ * The committed ensembles (ensemble.ts; docs/models/speech.md: two seeds, their outputs averaged). The car
+ * profile (trained with car noise in 3 of 7 mixtures, judged on the in-car noises) is the default; its float
+ * manifest is what `drivesense eval speech` scores by default.
  */
-export const SPEECH_ENSEMBLE_PATH = 'src/models/speech/model/avdcnn-causal.ensemble.json';
+export const SPEECH_ENSEMBLE_PATH = 'src/models/speech/model/avdcnn-causal-car.ensemble.json';
 
 /**
- * What the live path serves by default (the pipeline, `drivesense enhance`, the demo): the ensemble of the
- * members' int8 variants.
+ * What the live path serves by default (the pipeline, `drivesense enhance`, the demo): the car profile's
+ * ensemble of the members' int8 variants.
  */
-export const DEFAULT_SPEECH_MODEL_PATH = 'src/models/speech/model/avdcnn-causal.int8.ensemble.json';
+export const DEFAULT_SPEECH_MODEL_PATH = 'src/models/speech/model/avdcnn-causal-car.int8.ensemble.json';
+
+/**
+ * The general ensemble (trained on the five noise categories drawn alike), float and as served in int8: for
+ * cabins or rooms whose noise is not a car's (`features.speech.model`, `--model`).
+ */
+export const SPEECH_GENERAL_ENSEMBLE_PATH = 'src/models/speech/model/avdcnn-causal.ensemble.json';
+export const SPEECH_GENERAL_INT8_ENSEMBLE_PATH = 'src/models/speech/model/avdcnn-causal.int8.ensemble.json';
 
 /**
  * An int8 variant must come from the float model beside it: when its sidecar's `quantization.source` names a
