@@ -273,7 +273,8 @@ async function timeModel(path: string, b: BenchClip): Promise<ModelTiming> {
 /**
  * Times a model file in a fresh Node process (this file with `--time-model PATH`; the CPU affinity is
  * inherited), so that no variant's figure depends on what ran before it in the same process: the ensemble
- * measured about 0.06 after the float and int8 models had run in the process and about 0.04 alone.
+ * measured about 0.06 after the float and int8 models had run in the process and about 0.04 alone: after a
+ * full garbage collection V8 marks almost without pause (docs/performance.md, scripts/speech-gc-probe.ts).
  */
 async function timeInFreshProcess(path: string): Promise<ModelTiming> {
   const { stdout } = await promisify(execFile)(
