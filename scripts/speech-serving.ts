@@ -27,7 +27,11 @@ import type { AvdcnnLoader } from '../src/cli/commands/eval-speech.ts';
 import { sidecarPathFor } from '../src/models/common/onnx-export.ts';
 import type { OnnxSidecar } from '../src/models/common/onnx-export.ts';
 import type { NoiseCategory } from '../src/models/speech/corpus.ts';
-import { readSpeechModelMeta, validateSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
+import {
+  MASK_STRENGTH_VISUAL_MAX,
+  readSpeechModelMeta,
+  validateSpeechModelMeta,
+} from '../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 
 /** One aggregate row of `drivesense eval speech --json`. */
@@ -251,7 +255,8 @@ export async function chooseVisualServingStrength(
   dataDir: string,
   strengths: readonly number[] = [0.5, 0.6, 0.7, 0.8, 0.9, 1],
 ): Promise<{ chosen: VisualServingScore; grid: VisualServingScore[] }> {
-  if (strengths.some((a) => !(a > 0 && a <= 1))) throw new Error('visual strengths: numbers in (0, 1]');
+  if (strengths.some((a) => !(a > 0 && a <= MASK_STRENGTH_VISUAL_MAX)))
+    throw new Error(`visual strengths: numbers in (0, ${MASK_STRENGTH_VISUAL_MAX}]`);
   const { meta } = await readSpeechModelMeta(model);
   const audioStrength = meta.maskStrength ?? 1;
   const audio = await validationAggregates(model, dataDir, {

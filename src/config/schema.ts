@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { fixedRoiSchema } from '../streams/features/camera/roi.ts';
 import { stressAlertOptionsSchema } from '../streams/rules/stress-alert.ts';
+import { MASK_STRENGTH_VISUAL_MAX } from '../models/speech/speech-model-meta.ts';
 
 /**
  * The configuration schema: the single source of truth. Parsed and validated at start-up
@@ -334,10 +335,10 @@ export const configSchema = z
             maskStrengthVisual: z
               .number()
               .gt(0)
-              .max(1)
+              .max(MASK_STRENGTH_VISUAL_MAX)
               .optional()
               .describe(
-                "Strength of the mask while the camera sees the mouth (the audio-visual mode), in (0, 1]; default: maskStrength when set here, else the model's metadata (its maskStrengthVisual, else its maskStrength), else 1",
+                "Strength of the mask while the camera sees the mouth (the audio-visual mode), in (0, 2] (above 1 the gain is deepened, never below the model's training gain floor); default: maskStrength when set here, else the model's metadata (its maskStrengthVisual, else its maskStrength), else 1",
               ),
             maxPendingMs: ms(
               1000,

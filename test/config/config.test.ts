@@ -131,9 +131,17 @@ it('defaults features.speech to the committed live model path; a missing file is
     parseConfig({ features: { speech: { maskStrengthVisual: 0.8 } } }).features.speech.maskStrengthVisual,
     0.8,
   );
+  assert.equal(
+    parseConfig({ features: { speech: { maskStrengthVisual: 1.2 } } }).features.speech.maskStrengthVisual,
+    1.2,
+  ); // above 1: the camera mode's gain deepened
   assert.throws(
-    () => parseConfig({ features: { speech: { maskStrengthVisual: 1.2 } } }),
+    () => parseConfig({ features: { speech: { maskStrengthVisual: 2.5 } } }),
     /features\.speech\.maskStrengthVisual/,
+  );
+  assert.throws(
+    () => parseConfig({ features: { speech: { maskStrength: 1.2 } } }),
+    /features\.speech\.maskStrength/,
   );
   assert.throws(
     () => parseConfig({ features: { speech: { maskFloorDb: 3 } } }),

@@ -653,7 +653,39 @@ describe('speech enhancer: stub model', () => {
     assert.ok(Math.abs(ratio(own, 100, 400) - 0.5) < 1e-3);
     assert.ok(Math.abs(ratio(own, 650, 950) - 0.5) < 1e-3);
     assert.throws(() => new SpeechEnhancer(meta, quarter, { maskStrengthVisual: 0 }), /maskStrengthVisual 0/);
-    assert.throws(() => validateSpeechModelMeta({ ...meta, maskStrengthVisual: 2 }), /maskStrengthVisual 2/);
+    // Above 1 the camera's gain is deepened (0.25^1.5 = 0.125), never below the training floor (−25 dB).
+    const deeper = await run({ maskStrengthVisual: 1.5 });
+    assert.ok(Math.abs(ratio(deeper, 100, 400) - 0.125) < 1e-3, `α_v 1.5: ${ratio(deeper, 100, 400)}`);
+    assert.ok(Math.abs(ratio(deeper, 650, 950) - 0.5) < 1e-3); // the audio-only α is untouched
+    const floor = 10 ** (-25 / 20);
+    const tiny: SpeechModelRunner = (b) =>
+      Promise.resolve({ clean: new Float32Array(b.size * 257).fill(0.1) });
+    const e = new SpeechEnhancer(meta, tiny, { maskStrengthVisual: 2 }); // 0.1² = 0.01 < floor ≈ 0.056
+    const chunks: EnhancedChunk[] = [];
+    for (let i = 0; i < x.length; i += 320) {
+      const t = (i * 1e6) / 16_000;
+      chunks.push(
+        ...(await e.push(
+          x.subarray(i, i + 320),
+          t,
+          mouth.filter((m) => m.tUs >= t && m.tUs < t + 20_000),
+        )),
+      );
+    }
+    chunks.push(...(await e.flush()));
+    const floored = ratio(concatChunks(chunks), 100, 400);
+    assert.ok(Math.abs(floored - floor) < 1e-3, `α_v 2 at the floor: ${floored}`);
+    assert.throws(
+      () => new SpeechEnhancer(meta, quarter, { maskStrengthVisual: 2.5 }),
+      /maskStrengthVisual 2\.5/,
+    );
+    assert.throws(() => new SpeechEnhancer(meta, quarter, { maskStrength: 1.5 }), /maskStrength 1\.5/);
+    assert.throws(
+      () => validateSpeechModelMeta({ ...meta, maskStrengthVisual: 2.5 }),
+      /maskStrengthVisual 2\.5/,
+    );
+    assert.throws(() => validateSpeechModelMeta({ ...meta, maskStrength: 1.5 }), /maskStrength 1\.5/);
+    validateSpeechModelMeta({ ...meta, maskStrengthVisual: 1.5 });
   });
 
   it('camera: late, out-of-order and wrong-size frames dropped and counted; missing → zeros', async () => {

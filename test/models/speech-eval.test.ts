@@ -296,8 +296,12 @@ describe('eval speech on synthetic pairs', () => {
     await assert.rejects(runCli([...pairs, '--mask-floor-db', '3']), /--mask-floor-db must be a number ≤ 0/);
     await assert.rejects(runCli([...pairs, '--mask-strength', '0']), /--mask-strength must be a number in/);
     await assert.rejects(
-      runCli([...pairs, '--mask-strength-av', '1.1']),
-      /--mask-strength-av must be a number in/,
+      runCli([...pairs, '--mask-strength', '1.1']),
+      /--mask-strength must be a number in \(0, 1\]/,
+    );
+    await assert.rejects(
+      runCli([...pairs, '--mask-strength-av', '2.5']),
+      /--mask-strength-av must be a number in \(0, 2\]/,
     );
   });
 

@@ -5,6 +5,7 @@
  * The adapter: arguments, which systems can run, DNSMOS, output. The work is in models/speech/evaluate.ts.
  */
 import { SPEECH_ENSEMBLE_PATH, loadEvalEnhancer } from '../../models/speech/enhancer-onnx.ts';
+import { MASK_STRENGTH_VISUAL_MAX } from '../../models/speech/speech-model-meta.ts';
 import type { SpeechEnhancerOptions, SpeechServingSettings } from '../../models/speech/enhancer.ts';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -98,7 +99,8 @@ non-WAV).
   --mask-floor-db G  AVDCNN's lowest mask gain, dB ≤ 0 (default: the model's metadata, else none)
   --mask-strength A  AVDCNN's mask applied as G^A, A in (0, 1] (default: the model's metadata, else 1)
   --mask-strength-av A
-                     the same for frames with mouth crops (avdcnn-av); default: --mask-strength when
+                     the same for frames with mouth crops (avdcnn-av), A in (0, 2] (above 1 deeper than
+                     the model's gain, never below its floor); default: --mask-strength when
                      given, else the model's metadata (maskStrengthVisual, else maskStrength)
   --split NAME       test (default) or validation: the held-out part of the project's corpora; use
                      validation for choices made before testing (e.g. --mask-floor-db), test for scores
@@ -341,15 +343,15 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       const maskFloorDb = floorOpt === undefined ? undefined : Number(floorOpt);
       if (maskFloorDb !== undefined && !(Number.isFinite(maskFloorDb) && maskFloorDb <= 0))
         throw new UsageError(`--mask-floor-db must be a number ≤ 0, got ${JSON.stringify(floorOpt)}`);
-      const strengthOf = (flag: 'mask-strength' | 'mask-strength-av'): number | undefined => {
+      const strengthOf = (flag: 'mask-strength' | 'mask-strength-av', max: number): number | undefined => {
         const text = stringOpt(args, flag);
         const v = text === undefined ? undefined : Number(text);
-        if (v !== undefined && !(v > 0 && v <= 1))
-          throw new UsageError(`--${flag} must be a number in (0, 1], got ${JSON.stringify(text)}`);
+        if (v !== undefined && !(v > 0 && v <= max))
+          throw new UsageError(`--${flag} must be a number in (0, ${max}], got ${JSON.stringify(text)}`);
         return v;
       };
-      const maskStrength = strengthOf('mask-strength');
-      const maskStrengthVisual = strengthOf('mask-strength-av');
+      const maskStrength = strengthOf('mask-strength', 1);
+      const maskStrengthVisual = strengthOf('mask-strength-av', MASK_STRENGTH_VISUAL_MAX);
       const split = stringOpt(args, 'split') ?? 'test';
       if (split !== 'test' && split !== 'validation')
         throw new UsageError(`--split must be test or validation, got ${JSON.stringify(split)}`);

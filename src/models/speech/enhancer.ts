@@ -29,8 +29,9 @@
  *    - a 'gain' model predicts the amplitude gain: ŷ = x + 2·ln clamp(pred, G_min, 1) (default mode 'mask');
  *    - mask mode's strength α (`maskStrength`, in (0, 1], default 1) applies the gain as G^α: ŷ' = x + α·(ŷ − x),
  *      before the floor. α < 1 trades noise removal for less speech attenuation where the model is unsure.
- *      The audio-visual mode may have its own α_v (`maskStrengthVisual`; docs/models/speech.md: with the
- *      camera the model suppresses less): a frame whose context holds m of its N mouth frames as crops (not
+ *      The audio-visual mode may have its own α_v (`maskStrengthVisual`, in (0, 2]; docs/models/speech.md:
+ *      with the camera the model suppresses less; above 1 it deepens the gain, never below the model's
+ *      training gain floor): a frame whose context holds m of its N mouth frames as crops (not
  *      all zeros, the model's "camera absent") takes α + (α_v − α)·m/N, so a camera that starts or stops
  *      moves the strength over the context instead of stepping it;
  *    A non-finite prediction (a broken model) is replaced by the noisy x (counted, `modelNonFinite`); a model
@@ -94,6 +95,7 @@ import { visualInputFromFrames } from './avdcnn.ts';
 import {
   audioChannelsOf,
   contextSpecOf,
+  MASK_STRENGTH_VISUAL_MAX,
   logGainFloor,
   stftOf,
   validateSpeechModelMeta,
@@ -338,8 +340,12 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     if (!Number.isInteger(o.maxBatchFrames) || o.maxBatchFrames < 1)
       throw new RangeError(`enhancer: maxBatchFrames ${o.maxBatchFrames}`);
     if (!(o.maskFloorDb <= 0)) throw new RangeError(`enhancer: maskFloorDb ${o.maskFloorDb} must be ≤ 0`);
-    for (const key of ['maskStrength', 'maskStrengthVisual'] as const)
-      if (!(o[key] > 0 && o[key] <= 1)) throw new RangeError(`enhancer: ${key} ${o[key]} must be in (0, 1]`);
+    for (const [key, max] of [
+      ['maskStrength', 1],
+      ['maskStrengthVisual', MASK_STRENGTH_VISUAL_MAX],
+    ] as const)
+      if (!(o[key] > 0 && o[key] <= max))
+        throw new RangeError(`enhancer: ${key} ${o[key]} must be in (0, ${max}]`);
     const n = meta.normalization;
     this.normalizer =
       n.kind === 'running'
@@ -721,8 +727,10 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   ): Float32Array {
     if (predicted === undefined) return x;
     const target = this.meta.target ?? { kind: 'raw' };
-    const gainFloor =
-      target.kind === 'log-gain' || target.kind === 'gain' ? logGainFloor(target.gainFloorDb) : 0;
+    const gainTarget = target.kind === 'log-gain' || target.kind === 'gain';
+    const gainFloor = gainTarget ? logGainFloor(target.gainFloorDb) : 0;
+    // A strength above 1 deepens the gain, never below the model's training floor (none without one).
+    const deepest = strength > 1 && gainTarget ? gainFloor : -Infinity;
     const out = new Float32Array(this.bins);
     let bad = 0;
     for (let k = 0; k < this.bins; k++) {
@@ -737,9 +745,10 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
         bad++;
         y = x[k]!;
       }
-      if (this.mode === 'mask')
-        y = Math.max(x[k]! + strength * (Math.min(y, x[k]!) - x[k]!), x[k]! + this.maskFloorLog);
-      else if (y > this.maxLogPower) y = this.maxLogPower;
+      if (this.mode === 'mask') {
+        const d = Math.min(y, x[k]!) - x[k]!;
+        y = x[k]! + Math.max(strength * d, Math.min(d, deepest), this.maskFloorLog);
+      } else if (y > this.maxLogPower) y = this.maxLogPower;
       out[k] = y;
     }
     this.s.modelNonFinite += bad;

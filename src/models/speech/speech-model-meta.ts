@@ -83,6 +83,13 @@ export type SpeechModelShape = Pick<
   'context' | 'contextFrames' | 'bins' | 'mouthHeight' | 'mouthWidth'
 >;
 
+/**
+ * The largest audio-visual mask strength α_v: above 1 it deepens the model's gain (G^α_v, never below the
+ * model's training gain floor), for a camera mode that suppresses less than the audio-only one
+ * (docs/models/speech.md, "Rule for audio-visual strengths above 1"). The audio-only α stays in (0, 1].
+ */
+export const MASK_STRENGTH_VISUAL_MAX = 2;
+
 export interface SpeechModelMeta {
   readonly format: 'drivesense.speech-model';
   readonly version: 1;
@@ -241,10 +248,13 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
     fail(`output ${JSON.stringify(meta.output)} (spectrum or mask)`);
   if (meta.maskFloorDb !== undefined && !(typeof meta.maskFloorDb === 'number' && meta.maskFloorDb <= 0))
     fail(`maskFloorDb ${String(meta.maskFloorDb)} must be a number ≤ 0`);
-  for (const key of ['maskStrength', 'maskStrengthVisual'] as const) {
+  for (const [key, max] of [
+    ['maskStrength', 1],
+    ['maskStrengthVisual', MASK_STRENGTH_VISUAL_MAX],
+  ] as const) {
     const v = meta[key];
-    if (v !== undefined && !(typeof v === 'number' && v > 0 && v <= 1))
-      fail(`${key} ${String(v)} must be a number in (0, 1]`);
+    if (v !== undefined && !(typeof v === 'number' && v > 0 && v <= max))
+      fail(`${key} ${String(v)} must be a number in (0, ${max}]`);
   }
 }
 
