@@ -55,7 +55,9 @@ import {
   SPEECH_INT8_MODEL_PATH,
   WHOLE_SIGNAL_CHUNK_SAMPLES,
   loadSpeechEnhancerModel,
+  readEnsembleManifest,
 } from '../../src/models/speech/enhancer-onnx.ts';
+import { isEnsembleManifest } from '../../src/models/speech/ensemble.ts';
 import type { SpeechEnhancerModel } from '../../src/models/speech/enhancer-onnx.ts';
 import { LOG_GAIN_FLOOR_DB } from '../../src/models/speech/examples.ts';
 import { LOGMMSE_STFT, logMmse } from '../../src/models/speech/logmmse.ts';
@@ -386,9 +388,7 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
         unavailable.push({ system: `avdcnn${suffix}`, reason: `no ${path}` });
         continue;
       }
-      const m = await loadSpeechEnhancerModel(full);
-      const n = m.members.length;
-      await m.release();
+      const n = isEnsembleManifest(full) ? (await readEnsembleManifest(full)).members.length : 1;
       rows.push(...(await avdcnnRows(full, suffix, n > 1 ? `${label}, ${n} members` : label, delay)));
     }
   } finally {
