@@ -28,7 +28,7 @@ import { sidecarPathFor } from '../src/models/common/onnx-export.ts';
 import type { OnnxSidecar } from '../src/models/common/onnx-export.ts';
 import type { NoiseCategory } from '../src/models/speech/corpus.ts';
 import {
-  MASK_STRENGTH_VISUAL_MAX,
+  MASK_STRENGTH_MAX,
   readSpeechModelMeta,
   validateSpeechModelMeta,
 } from '../src/models/speech/speech-model-meta.ts';
@@ -160,7 +160,8 @@ export async function chooseServingStrength(
   dataDir: string,
   strengths: readonly number[] = [1, 0.7, 0.5],
 ): Promise<{ chosen: ServingScore; grid: ServingScore[] }> {
-  if (strengths.some((a) => !(a > 0 && a <= 1))) throw new Error('strengths: numbers in (0, 1]');
+  if (strengths.some((a) => !(a > 0 && a <= MASK_STRENGTH_MAX.maskStrength)))
+    throw new Error(`strengths: numbers in (0, ${MASK_STRENGTH_MAX.maskStrength}]`);
   const scores: ServingScore[] = [];
   for (const a of strengths) {
     const aggregates = await validationAggregates(model, dataDir, {
@@ -255,8 +256,8 @@ export async function chooseVisualServingStrength(
   dataDir: string,
   strengths: readonly number[] = [0.5, 0.6, 0.7, 0.8, 0.9, 1],
 ): Promise<{ chosen: VisualServingScore; grid: VisualServingScore[] }> {
-  if (strengths.some((a) => !(a > 0 && a <= MASK_STRENGTH_VISUAL_MAX)))
-    throw new Error(`visual strengths: numbers in (0, ${MASK_STRENGTH_VISUAL_MAX}]`);
+  if (strengths.some((a) => !(a > 0 && a <= MASK_STRENGTH_MAX.maskStrengthVisual)))
+    throw new Error(`visual strengths: numbers in (0, ${MASK_STRENGTH_MAX.maskStrengthVisual}]`);
   const { meta } = await readSpeechModelMeta(model);
   const audioStrength = meta.maskStrength ?? 1;
   const audio = await validationAggregates(model, dataDir, {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { fixedRoiSchema } from '../streams/features/camera/roi.ts';
 import { stressAlertOptionsSchema } from '../streams/rules/stress-alert.ts';
-import { MASK_STRENGTH_VISUAL_MAX } from '../models/speech/speech-model-meta.ts';
+import { MASK_STRENGTH_MAX } from '../models/speech/speech-model-meta.ts';
 
 /**
  * The configuration schema: the single source of truth. Parsed and validated at start-up
@@ -327,7 +327,7 @@ export const configSchema = z
             maskStrength: z
               .number()
               .gt(0)
-              .max(1)
+              .max(MASK_STRENGTH_MAX.maskStrength)
               .optional()
               .describe(
                 "Strength α of the enhancement mask, in (0, 1]: the gain G is applied as G^α (lower: less noise removed, less speech attenuated); default: the model's metadata, else 1",
@@ -335,7 +335,7 @@ export const configSchema = z
             maskStrengthVisual: z
               .number()
               .gt(0)
-              .max(MASK_STRENGTH_VISUAL_MAX)
+              .max(MASK_STRENGTH_MAX.maskStrengthVisual)
               .optional()
               .describe(
                 "Strength of the mask while the camera sees the mouth (the audio-visual mode), in (0, 2] (above 1 the gain is deepened, never below the model's training gain floor); default: maskStrength when set here, else the model's metadata (its maskStrengthVisual, else its maskStrength), else 1",

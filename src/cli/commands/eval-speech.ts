@@ -5,7 +5,7 @@
  * The adapter: arguments, which systems can run, DNSMOS, output. The work is in models/speech/evaluate.ts.
  */
 import { SPEECH_ENSEMBLE_PATH, loadEvalEnhancer } from '../../models/speech/enhancer-onnx.ts';
-import { MASK_STRENGTH_VISUAL_MAX } from '../../models/speech/speech-model-meta.ts';
+import { MASK_STRENGTH_MAX } from '../../models/speech/speech-model-meta.ts';
 import type { SpeechEnhancerOptions, SpeechServingSettings } from '../../models/speech/enhancer.ts';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -350,8 +350,8 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
           throw new UsageError(`--${flag} must be a number in (0, ${max}], got ${JSON.stringify(text)}`);
         return v;
       };
-      const maskStrength = strengthOf('mask-strength', 1);
-      const maskStrengthVisual = strengthOf('mask-strength-av', MASK_STRENGTH_VISUAL_MAX);
+      const maskStrength = strengthOf('mask-strength', MASK_STRENGTH_MAX.maskStrength);
+      const maskStrengthVisual = strengthOf('mask-strength-av', MASK_STRENGTH_MAX.maskStrengthVisual);
       const split = stringOpt(args, 'split') ?? 'test';
       if (split !== 'test' && split !== 'validation')
         throw new UsageError(`--split must be test or validation, got ${JSON.stringify(split)}`);

@@ -95,7 +95,7 @@ import { visualInputFromFrames } from './avdcnn.ts';
 import {
   audioChannelsOf,
   contextSpecOf,
-  MASK_STRENGTH_VISUAL_MAX,
+  MASK_STRENGTH_MAX,
   logGainFloor,
   stftOf,
   validateSpeechModelMeta,
@@ -340,12 +340,9 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     if (!Number.isInteger(o.maxBatchFrames) || o.maxBatchFrames < 1)
       throw new RangeError(`enhancer: maxBatchFrames ${o.maxBatchFrames}`);
     if (!(o.maskFloorDb <= 0)) throw new RangeError(`enhancer: maskFloorDb ${o.maskFloorDb} must be ≤ 0`);
-    for (const [key, max] of [
-      ['maskStrength', 1],
-      ['maskStrengthVisual', MASK_STRENGTH_VISUAL_MAX],
-    ] as const)
-      if (!(o[key] > 0 && o[key] <= max))
-        throw new RangeError(`enhancer: ${key} ${o[key]} must be in (0, ${max}]`);
+    for (const key of ['maskStrength', 'maskStrengthVisual'] as const)
+      if (!(o[key] > 0 && o[key] <= MASK_STRENGTH_MAX[key]))
+        throw new RangeError(`enhancer: ${key} ${o[key]} must be in (0, ${MASK_STRENGTH_MAX[key]}]`);
     const n = meta.normalization;
     this.normalizer =
       n.kind === 'running'

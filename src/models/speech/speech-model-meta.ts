@@ -84,11 +84,12 @@ export type SpeechModelShape = Pick<
 >;
 
 /**
- * The largest audio-visual mask strength α_v: above 1 it deepens the model's gain (G^α_v, never below the
- * model's training gain floor), for a camera mode that suppresses less than the audio-only one
- * (docs/models/speech.md, "Rule for audio-visual strengths above 1"). The audio-only α stays in (0, 1].
+ * The largest mask strengths: the audio-only α in (0, 1]; the audio-visual α_v in (0, 2], above 1 deepening
+ * the model's gain (G^α_v, never below the model's training gain floor), for a camera mode that suppresses
+ * less than the audio-only one (docs/models/speech.md, "Rule for audio-visual strengths above 1"). The one
+ * source of these bounds for the sidecar, the enhancer, the config and the command lines.
  */
-export const MASK_STRENGTH_VISUAL_MAX = 2;
+export const MASK_STRENGTH_MAX = { maskStrength: 1, maskStrengthVisual: 2 } as const;
 
 export interface SpeechModelMeta {
   readonly format: 'drivesense.speech-model';
@@ -248,11 +249,9 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
     fail(`output ${JSON.stringify(meta.output)} (spectrum or mask)`);
   if (meta.maskFloorDb !== undefined && !(typeof meta.maskFloorDb === 'number' && meta.maskFloorDb <= 0))
     fail(`maskFloorDb ${String(meta.maskFloorDb)} must be a number ≤ 0`);
-  for (const [key, max] of [
-    ['maskStrength', 1],
-    ['maskStrengthVisual', MASK_STRENGTH_VISUAL_MAX],
-  ] as const) {
+  for (const key of ['maskStrength', 'maskStrengthVisual'] as const) {
     const v = meta[key];
+    const max = MASK_STRENGTH_MAX[key];
     if (v !== undefined && !(typeof v === 'number' && v > 0 && v <= max))
       fail(`${key} ${String(v)} must be a number in (0, ${max}]`);
   }
