@@ -234,7 +234,6 @@ interface Segment {
   fillEnd: number;
 }
 
-/** See the file comment. */
 /** The mask settings an enhancer applies (given options, else the model's metadata, else defaults). */
 export interface SpeechServingSettings {
   readonly maskFloorDb: number;
@@ -266,6 +265,7 @@ export interface StreamingSpeechEnhancer {
   flush(): Promise<EnhancedChunk[]>;
 }
 
+/** See the file comment. */
 export class SpeechEnhancer implements StreamingSpeechEnhancer {
   readonly meta: SpeechModelMeta;
   readonly sampleRateHz: number;
