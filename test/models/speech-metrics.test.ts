@@ -9,6 +9,7 @@ import {
   STOI_BANDS,
   removeSilentFrames,
   stoi,
+  stoiBands,
   stoiWindow,
   thirdOctaveBands,
 } from '../../src/models/speech/metrics/stoi.ts';
@@ -189,6 +190,23 @@ describe('STOI / ESTOI properties', () => {
     const x10 = resample(tiled, RATE, 10_000);
     const y10 = resample(Float32Array.from(y), RATE, 10_000);
     assert.ok(Math.abs(stoi(x10, y10, 10_000) - stoi(tiled, y, RATE)) < 1e-6);
+  });
+
+  test('stoiBands: the mean of its band correlations is the STOI; the level shows scaling and noise', () => {
+    const y = mixAtSnr(tiled, whiteNoise(tiled.length, 11), 0);
+    const b = stoiBands(tiled, y, RATE);
+    assert.equal(b.correlation.length, STOI_BANDS);
+    const mean = b.correlation.reduce((a, v) => a + v, 0) / STOI_BANDS;
+    assert.ok(Math.abs(mean - stoi(tiled, y, RATE)) < 1e-12, `${mean} vs ${stoi(tiled, y, RATE)}`);
+    // White noise at 0 dB overall: the speech-poor high bands are the most swamped (louder, less correlated).
+    assert.ok(b.levelDb[14]! > b.levelDb[3]! && b.levelDb[3]! > 0, `${Array.from(b.levelDb).join(', ')}`);
+    assert.ok(b.correlation[14]! < b.correlation[3]!);
+    const half = stoiBands(tiled, scaled(tiled, 0.5), RATE);
+    for (let j = 0; j < STOI_BANDS; j++) {
+      assert.ok(Math.abs(half.levelDb[j]! - 20 * Math.log10(0.5)) < 1e-6, `band ${j}: ${half.levelDb[j]}`);
+      assert.ok(half.correlation[j]! > 0.999);
+    }
+    assert.throws(() => stoiBands(tiled, tiled, 0), /stoiBands: sample rate/);
   });
 
   test('errors: unequal lengths, bad rate, too little speech (the 0.5 s fixture alone)', () => {

@@ -205,13 +205,18 @@ function correlation(a: Float64Array, b: Float64Array, n: number): number {
   return sab / ((Math.sqrt(saa) + EPS) * (Math.sqrt(sbb) + EPS));
 }
 
-function stoiScore(x: Float64Array, y: Float64Array, frames: number): number {
+/** STOI's intermediate correlations summed per band (over segments), and the segment count. */
+function stoiBandSums(
+  x: Float64Array,
+  y: Float64Array,
+  frames: number,
+): { sums: Float64Array; segments: number } {
   const n = STOI_SEGMENT;
   const clip = 1 + 10 ** (-STOI_BETA_DB / 20);
   const xs = new Float64Array(n);
   const ys = new Float64Array(n);
-  let sum = 0;
-  let count = 0;
+  const sums = new Float64Array(STOI_BANDS);
+  let segments = 0;
   for (let s = 0; s + n <= frames; s++) {
     for (let j = 0; j < STOI_BANDS; j++) {
       const row = j * frames + s;
@@ -227,11 +232,11 @@ function stoiScore(x: Float64Array, y: Float64Array, frames: number): number {
       }
       const alpha = ey > 0 ? Math.sqrt(ex / ey) : 0;
       for (let i = 0; i < n; i++) ys[i] = Math.min(alpha * ys[i]!, clip * xs[i]!);
-      sum += correlation(xs, ys, n);
-      count++;
+      sums[j]! += correlation(xs, ys, n);
     }
+    segments++;
   }
-  return sum / count;
+  return { sums, segments };
 }
 
 /** Row then column normalisation (zero mean, unit norm) of a bands × n matrix, in place. */
@@ -299,20 +304,66 @@ export function stoi(
   rateHz: number,
   options: StoiOptions = {},
 ): number {
+  const { clean: ex, processed: ey, frames } = bandEnvelopes(clean, processed, rateHz, 'stoi');
+  if (options.extended === true) return estoiScore(ex, ey, frames);
+  const { sums, segments } = stoiBandSums(ex, ey, frames);
+  let sum = 0;
+  for (const v of sums) sum += v;
+  return sum / (segments * STOI_BANDS);
+}
+
+/** Steps 1–4 for both signals, checked (see `stoi`); `who` names the caller in the errors. */
+function bandEnvelopes(
+  clean: AudioSignal,
+  processed: AudioSignal,
+  rateHz: number,
+  who: string,
+): { clean: Float64Array; processed: Float64Array; frames: number } {
   if (clean.length !== processed.length)
-    throw new RangeError(`stoi: signals of ${clean.length} and ${processed.length} samples (must be equal)`);
+    throw new RangeError(
+      `${who}: signals of ${clean.length} and ${processed.length} samples (must be equal)`,
+    );
   if (!Number.isInteger(rateHz) || rateHz <= 0)
-    throw new RangeError(`stoi: sample rate ${rateHz} Hz must be a positive integer`);
+    throw new RangeError(`${who}: sample rate ${rateHz} Hz must be a positive integer`);
   const trimmed = removeSilentFrames(toRate(clean, rateHz), toRate(processed, rateHz));
   const ex = thirdOctaveEnvelopes(trimmed.clean);
   const ey = thirdOctaveEnvelopes(trimmed.processed);
   const frames = ex.frames;
   if (frames < STOI_SEGMENT)
     throw new RangeError(
-      `stoi: ${frames} frames of speech after silence removal, at least ${STOI_SEGMENT} needed ` +
+      `${who}: ${frames} frames of speech after silence removal, at least ${STOI_SEGMENT} needed ` +
         `(about ${((STOI_SEGMENT + 1) * STOI_HOP + STOI_FRAME) / STOI_RATE_HZ} s of speech)`,
     );
-  return options.extended === true
-    ? estoiScore(ex.envelopes, ey.envelopes, frames)
-    : stoiScore(ex.envelopes, ey.envelopes, frames);
+  return { clean: ex.envelopes, processed: ey.envelopes, frames };
+}
+
+/** Per one-third-octave band (centres `thirdOctaveBands().centresHz`): what STOI averages, and the level. */
+export interface StoiBandScores {
+  /** Mean intermediate correlation of each band over the segments; their mean is the STOI. */
+  readonly correlation: Float64Array;
+  /**
+   * Processed envelope energy over the clean one on the speech frames, dB (10·log10 Σ Y² / Σ X²): below 0
+   * the band comes out quieter than the clean speech (attenuated), above 0 louder (residual noise).
+   */
+  readonly levelDb: Float64Array;
+}
+
+/**
+ * STOI broken down by band (a diagnostic: where a processed signal loses intelligibility); same inputs,
+ * checks and steps as `stoi`.
+ */
+export function stoiBands(clean: AudioSignal, processed: AudioSignal, rateHz: number): StoiBandScores {
+  const { clean: ex, processed: ey, frames } = bandEnvelopes(clean, processed, rateHz, 'stoiBands');
+  const { sums, segments } = stoiBandSums(ex, ey, frames);
+  const levelDb = new Float64Array(STOI_BANDS);
+  for (let j = 0; j < STOI_BANDS; j++) {
+    let px = 0;
+    let py = 0;
+    for (let t = j * frames; t < (j + 1) * frames; t++) {
+      px += ex[t]! * ex[t]!;
+      py += ey[t]! * ey[t]!;
+    }
+    levelDb[j] = 10 * Math.log10((py + EPS) / (px + EPS));
+  }
+  return { correlation: sums.map((v) => v / segments), levelDb };
 }
