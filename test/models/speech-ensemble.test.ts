@@ -1,8 +1,9 @@
 /**
  * The ensemble of speech enhancers (src/models/speech/ensemble.ts): its manifest, the averaging of the
  * members' chunks and statistics, and the whole path through ONNX Runtime (two small random models: the
- * ensemble's output is the mean of the members' own outputs, in one chunk or in 20 ms chunks; `drivesense
- * enhance` takes the manifest like a model file).
+ * ensemble's output is the mean of the members' own outputs, in one chunk or in 20 ms chunks, whether the
+ * members share one front end, `SpeechEnhancer.ensemble`, or not, `EnsembleEnhancer`; the committed
+ * noise-aware ensemble likewise; `drivesense enhance` takes the manifest like a model file).
  */
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -15,7 +16,12 @@ import { saveOnnxModel } from '../../src/models/common/onnx-export.ts';
 import { buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import type { AvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
-import type { EnhancedChunk, SpeechEnhancerStats } from '../../src/models/speech/enhancer.ts';
+import { SpeechEnhancer, frontEndKey, sharesFrontEnd } from '../../src/models/speech/enhancer.ts';
+import type {
+  EnhancedChunk,
+  SpeechEnhancerStats,
+  StreamingSpeechEnhancer,
+} from '../../src/models/speech/enhancer.ts';
 import {
   DEFAULT_SPEECH_MODEL_PATH,
   SPEECH_ENSEMBLE_PATH,
@@ -45,6 +51,11 @@ const chunk = (tUs: number, samples: number[], startSample = 0, segment = 0): En
   segment,
   startSample,
 });
+
+async function runsOf(e: StreamingSpeechEnhancer, x: Float32Array): Promise<number> {
+  await enhanceSamples(e, x, 320);
+  return e.stats().modelRuns;
+}
 
 describe('speech ensemble: manifest, averaging, statistics', () => {
   it('reads a manifest and refuses a wrong format, version, fewer than two members, a nested or repeated member', () => {
@@ -204,7 +215,8 @@ describe('speech ensemble: through ONNX Runtime', () => {
       assert.ok(maxAbsDiff(own[0]!, own[1]!) > 1e-3, 'the two members differ');
       const mean = own[0]!.map((v, i) => (v + own[1]![i]!) / 2);
       const e = ensemble.createEnhancer();
-      assert.ok(e instanceof EnsembleEnhancer);
+      assert.ok(e instanceof SpeechEnhancer, 'members with one front end share it');
+      assert.equal(e.memberServing.length, 2);
       const by20 = await enhanceSamples(e, x, 320);
       assert.ok(maxAbsDiff(by20, mean) <= 1e-6, `20 ms chunks: ${maxAbsDiff(by20, mean)}`);
       const whole = await enhanceSamples(ensemble.createEnhancer(), x, x.length);
@@ -218,6 +230,42 @@ describe('speech ensemble: through ONNX Runtime', () => {
       // A refused chunk is refused once, with the members' reason.
       const r = await ensemble.createEnhancer().pushChunk({ samples: x, sampleRateHz: 48_000, tUs: 0 });
       assert.match(r.refused ?? '', /48000 Hz refused/);
+    } finally {
+      await ensemble.release();
+      await Promise.all(singles.map((m) => m.release()));
+    }
+  });
+
+  it('members whose front ends differ are averaged by EnsembleEnhancer, to the same mean', async () => {
+    const x = (await noisySpeechFixture()).subarray(0, 16_000);
+    // A copy of member 4 served in mask mode, member 3 in its default spectrum mode.
+    const masked = join(dir, 'mask4.onnx');
+    await copyFile(paths[1]!, masked);
+    const sidecar = JSON.parse(await readFile(`${paths[1]!}.json`, 'utf8')) as {
+      metadata: { speech: { output?: string } };
+    };
+    sidecar.metadata.speech.output = 'mask';
+    await writeFile(`${masked}.json`, JSON.stringify(sidecar));
+    const ensemble = await loadSpeechEnhancerModel(
+      await writeManifest('modes.ensemble.json', ['small-3.onnx', 'mask4.onnx']),
+    );
+    const singles = await Promise.all([paths[0]!, masked].map((p) => loadSpeechEnhancerModel(p)));
+    try {
+      assert.equal(frontEndKey(singles[0]!.meta), frontEndKey(singles[1]!.meta));
+      assert.equal(sharesFrontEnd([singles[0]!.meta, singles[1]!.meta]), false, 'the modes differ');
+      const e = ensemble.createEnhancer();
+      assert.ok(e instanceof EnsembleEnhancer);
+      assert.deepEqual(
+        e.memberServing,
+        singles.map((m) => m.createEnhancer().serving),
+      );
+      const own = await Promise.all(singles.map((m) => enhanceSamples(m.createEnhancer(), x, 320)));
+      const mean = own[0]!.map((v, i) => (v + own[1]![i]!) / 2);
+      assert.ok(maxAbsDiff(await enhanceSamples(e, x, 320), mean) <= 1e-6);
+      assert.throws(
+        () => SpeechEnhancer.ensemble(singles.map((m) => ({ meta: m.meta, runModel: m.runner }))),
+        /served in different modes/,
+      );
     } finally {
       await ensemble.release();
       await Promise.all(singles.map((m) => m.release()));
@@ -276,6 +324,30 @@ describe('speech ensemble: through ONNX Runtime', () => {
 });
 
 describe('speech ensemble: the committed ones', () => {
+  it('the served car ensemble shares its members’ front end and gives the mean of their own outputs', async (t) => {
+    if (!existsSync(DEFAULT_SPEECH_MODEL_PATH)) {
+      t.skip('the ensemble is not committed');
+      return;
+    }
+    const x = (await noisySpeechFixture()).subarray(0, 24_000);
+    const ensemble = await loadSpeechEnhancerModel(DEFAULT_SPEECH_MODEL_PATH);
+    const singles = await Promise.all(ensemble.members.map((p) => loadSpeechEnhancerModel(p)));
+    try {
+      // Noise-aware members with the a priori SNR channel: one noise floor and prior SNR for both.
+      assert.ok(singles.every((m) => m.meta.noiseAware?.prior !== undefined));
+      const e = ensemble.createEnhancer();
+      assert.ok(e instanceof SpeechEnhancer);
+      const own = await Promise.all(singles.map((m) => enhanceSamples(m.createEnhancer(), x, 320)));
+      const mean = own[0]!.map((v, i) => (v + own[1]![i]!) / 2);
+      const shared = await enhanceSamples(e, x, 320);
+      assert.ok(maxAbsDiff(shared, mean) <= 1e-6, `${maxAbsDiff(shared, mean)}`);
+      assert.equal(e.stats().modelRuns, singles.length * (await runsOf(singles[0]!.createEnhancer(), x)));
+    } finally {
+      await ensemble.release();
+      await Promise.all(singles.map((m) => m.release()));
+    }
+  });
+
   const pairs = [
     ['the served car ensemble', SPEECH_ENSEMBLE_PATH, DEFAULT_SPEECH_MODEL_PATH],
     ['the general ensemble', SPEECH_GENERAL_ENSEMBLE_PATH, SPEECH_GENERAL_INT8_ENSEMBLE_PATH],

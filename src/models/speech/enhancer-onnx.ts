@@ -5,7 +5,8 @@
  *
  * Lifecycle: `loadSpeechEnhancerModel` → `createEnhancer()` per audio stream (each its own state; they share
  * the session) → `release()`. The path may also name an ensemble manifest (`*.ensemble.json`, ensemble.ts):
- * its members are loaded and served together, their outputs averaged.
+ * its members are loaded and served together, their outputs averaged (by one enhancer sharing their front end
+ * when they have the same one, enhancer.ts `SpeechEnhancer.ensemble`; else by ensemble.ts `EnsembleEnhancer`).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { quantizedPathFor } from '../common/onnx-quantize.ts';
 import { OnnxSession } from '../common/onnx-session.ts';
 import type { OnnxSessionConfig } from '../common/onnx-session.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
-import { SpeechEnhancer } from './enhancer.ts';
+import { SpeechEnhancer, sharesFrontEnd } from './enhancer.ts';
 import type {
   SpeechEnhancerOptions,
   SpeechModelRunner,
@@ -164,7 +165,16 @@ async function loadSpeechEnsemble(path: string, session: OnnxSessionConfig): Pro
       session: first.session,
       runner: first.runner,
       members: models.map((x) => x.path),
-      createEnhancer: (options = {}) => new EnsembleEnhancer(models.map((x) => x.createEnhancer(options))),
+      createEnhancer: (options = {}) =>
+        sharesFrontEnd(
+          models.map((x) => x.meta),
+          options,
+        )
+          ? SpeechEnhancer.ensemble(
+              models.map((x) => ({ meta: x.meta, runModel: x.runner })),
+              options,
+            )
+          : new EnsembleEnhancer(models.map((x) => x.createEnhancer(options))),
       release: async () => {
         await Promise.all(models.map((x) => x.release()));
       },
@@ -225,10 +235,6 @@ export interface EvalEnhancer {
   readonly serving: readonly SpeechServingSettings[];
 }
 
-function servingOf(e: StreamingSpeechEnhancer): SpeechServingSettings[] {
-  return e instanceof EnsembleEnhancer ? e.memberServing : [e.serving];
-}
-
 /** Chunk size of the whole-signal runs: 20 ms, as `drivesense enhance`. */
 export const WHOLE_SIGNAL_CHUNK_SAMPLES = 320;
 
@@ -244,7 +250,7 @@ export async function loadEvalEnhancer(
 ): Promise<EvalEnhancer> {
   const model = await loadSpeechEnhancerModel(modelFile);
   return {
-    serving: servingOf(model.createEnhancer(options)),
+    serving: model.createEnhancer(options).memberServing,
     async enhance(noisy16k, mouth) {
       const frames =
         mouth === undefined

@@ -38,6 +38,12 @@
  *    run that throws passes its frames through unenhanced (counted, `modelErrors`, message kept), so the
  *    audio never stops and the timeline never shifts.
  *
+ * Several models (`SpeechEnhancer.ensemble`, for models with one `frontEndKey`): steps 1, 4 and the
+ * noise-aware input are computed once; each model (a "head") has its own normalisation (step 2), context
+ * stack, serving settings and prediction (step 5), and the frame synthesised has the mean of the heads'
+ * magnitudes with the noisy phase (`StreamingIstft.pushMean`): by linearity the mean of what each model alone
+ * gives. Model counters count every head's runs.
+ *
  * Batching: the frames completed by one `push` go to the model together (at most `maxBatchFrames` per run);
  * inference has no state across examples, so the output does not depend on the chunking (the tests hold 1
  * chunk, 20 ms chunks and random chunk sizes to 1e-6 through ONNX Runtime).
@@ -209,10 +215,32 @@ interface PendingFrame {
 
 interface Item {
   readonly index: number;
-  readonly audio: Float32Array;
+  /** The audio input of each head (its own normalisation and channels). */
+  readonly audio: readonly Float32Array[];
   readonly visual: Float32Array;
-  /** Mask strength of the frame (from the share of its context's mouth frames that are crops). */
-  readonly strength: number;
+  /** Mouth frames of the context that are crops (not the zero camera-absent input): sets the strengths. */
+  readonly crops: number;
+}
+
+/**
+ * One model of an enhancer: its metadata, runner, serving settings and normalisation. An enhancer has one
+ * head, or several (an ensemble, `SpeechEnhancer.ensemble`) that share its front end and synthesis.
+ */
+interface Head {
+  readonly meta: SpeechModelMeta;
+  readonly runModel: SpeechModelRunner;
+  readonly serving: SpeechServingSettings;
+  /** ln of the mask floor's power gain. */
+  readonly maskFloorLog: number;
+  /** Values per bin of the audio input (`audioChannelsOf`): 1, 2 or 3 for a noise-aware model. */
+  readonly audioChannels: 1 | 2 | 3;
+  readonly normalizer: RunningNormalizer | undefined;
+}
+
+/** A model of an ensemble: its metadata and runner. */
+export interface SpeechEnhancerMember {
+  readonly meta: SpeechModelMeta;
+  readonly runModel: SpeechModelRunner;
 }
 
 interface Segment {
@@ -223,7 +251,8 @@ interface Segment {
   outCount: number;
   readonly stft: StreamingStft;
   readonly istft: StreamingIstft;
-  readonly audioStack: ContextStacker;
+  /** One per head. */
+  readonly audioStacks: ContextStacker[];
   readonly visualStack: ContextStacker;
   readonly aligner: CausalVisualAligner;
   readonly pending: Map<number, PendingFrame>;
@@ -242,8 +271,9 @@ export interface SpeechServingSettings {
 }
 
 /**
- * What the live path, `drivesense enhance` and the evaluation use of an enhancer: `SpeechEnhancer` (one model)
- * and `EnsembleEnhancer` (ensemble.ts: several models, their outputs averaged) both provide it.
+ * What the live path, `drivesense enhance` and the evaluation use of an enhancer: `SpeechEnhancer` (one model,
+ * or several sharing its front end) and `EnsembleEnhancer` (ensemble.ts: several enhancers, their outputs
+ * averaged) both provide it.
  */
 export interface StreamingSpeechEnhancer {
   readonly sampleRateHz: number;
@@ -251,6 +281,8 @@ export interface StreamingSpeechEnhancer {
   readonly delay: AlgorithmicDelay;
   readonly outputLagSamples: number;
   readonly serving: SpeechServingSettings;
+  /** The serving settings of each model, in order (one entry unless an ensemble). */
+  readonly memberServing: SpeechServingSettings[];
   stats(): SpeechEnhancerStats;
   push(samples: Float32Array, tUs: number, mouthFrames?: readonly MouthFrame[]): Promise<EnhancedChunk[]>;
   pushChunk(
@@ -265,8 +297,61 @@ export interface StreamingSpeechEnhancer {
   flush(): Promise<EnhancedChunk[]>;
 }
 
+/**
+ * The front end a model needs (STFT, model shape, the noise-aware input's parameters without its statistics):
+ * models whose keys are equal can share one (`SpeechEnhancer.ensemble`).
+ */
+export function frontEndKey(meta: SpeechModelMeta): string {
+  const na = meta.noiseAware;
+  const { bins, contextFrames, context, mouthHeight, mouthWidth } = meta.model;
+  return JSON.stringify({
+    stft: resolveStft(stftOf(meta)),
+    model: { bins, contextFrames, context, mouthHeight, mouthWidth },
+    noiseAware:
+      na === undefined
+        ? null
+        : {
+            windowS: na.windowS,
+            subwindows: na.subwindows,
+            smoothing: na.smoothing,
+            startHoldFrames: na.startHoldFrames ?? 0,
+            prior:
+              na.prior === undefined
+                ? null
+                : { alpha: na.prior.alpha, bias: na.prior.bias, minDb: na.prior.minDb },
+          },
+  });
+}
+
+/**
+ * True when the models can be served by one enhancer (`SpeechEnhancer.ensemble`): the same front end
+ * (`frontEndKey`) and the same mode under `options`.
+ */
+export function sharesFrontEnd(
+  metas: readonly SpeechModelMeta[],
+  options: SpeechEnhancerOptions = {},
+): boolean {
+  const first = metas[0];
+  if (first === undefined) return false;
+  const key = frontEndKey(first);
+  const mode = modeOf(first, options);
+  return metas.every((m) => frontEndKey(m) === key && modeOf(m, options) === mode);
+}
+
+/** The mode a model is served in: the option, else its metadata's output, else by its target. */
+function modeOf(meta: SpeechModelMeta, options: SpeechEnhancerOptions): EnhancementMode {
+  const mode =
+    options.mode ??
+    meta.output ??
+    (meta.target?.kind === 'log-gain' || meta.target?.kind === 'gain' ? 'mask' : 'spectrum');
+  if (mode !== 'spectrum' && mode !== 'mask')
+    throw new RangeError(`enhancer: mode ${JSON.stringify(mode)} (spectrum or mask)`);
+  return mode;
+}
+
 /** See the file comment. */
 export class SpeechEnhancer implements StreamingSpeechEnhancer {
+  /** The (first) model's metadata. */
   readonly meta: SpeechModelMeta;
   readonly sampleRateHz: number;
   readonly mode: EnhancementMode;
@@ -279,55 +364,55 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   private readonly bins: number;
   private readonly frames: number;
   private readonly pixels: number;
-  /** Values per bin of the audio input (`audioChannelsOf`): 1, 2 or 3 for a noise-aware model. */
-  private readonly audioChannels: 1 | 2 | 3;
-  private readonly opts: Required<Omit<SpeechEnhancerOptions, 'mode'>>;
-  private readonly normalizer: RunningNormalizer | undefined;
+  private readonly heads: readonly Head[];
+  private readonly opts: Required<
+    Omit<SpeechEnhancerOptions, 'mode' | 'maskFloorDb' | 'maskStrength' | 'maskStrengthVisual'>
+  >;
   /**
    * Noise-aware models: the causal noise floor (and prior SNR), carried across segments like the running
-   * normaliser.
+   * normaliser; one for all heads (their parameters are equal, their statistics their own).
    */
   private readonly noiseAware: NoiseAwareInput | undefined;
   private readonly maxLogPower: number;
-  private readonly maskFloorLog: number;
   private readonly zeroMouth: Float32Array;
   private seg: Segment | null = null;
   private segments = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly s: SpeechEnhancerStats;
 
+  /**
+   * An enhancer on one model; `more` adds models that share its front end (use `SpeechEnhancer.ensemble`).
+   * `options` apply to every model (each model's serving settings otherwise come from its own metadata).
+   */
   constructor(
     meta: SpeechModelMeta,
-    private readonly runModel: SpeechModelRunner,
+    runModel: SpeechModelRunner,
     options: SpeechEnhancerOptions = {},
+    more: readonly SpeechEnhancerMember[] = [],
   ) {
-    validateSpeechModelMeta(meta);
+    const members = [{ meta, runModel }, ...more];
+    for (const m of members) validateSpeechModelMeta(m.meta);
+    const key = frontEndKey(meta);
+    for (const m of more)
+      if (frontEndKey(m.meta) !== key)
+        throw new RangeError(
+          `enhancer: the models do not share a front end (${frontEndKey(m.meta)} vs ${key})`,
+        );
     this.meta = meta;
     this.stftCfg = resolveStft(stftOf(meta));
     this.sampleRateHz = this.stftCfg.sampleRateHz;
     this.bins = meta.model.bins;
     this.frames = meta.model.contextFrames;
     this.pixels = meta.model.mouthHeight * meta.model.mouthWidth;
-    this.audioChannels = audioChannelsOf(meta);
     this.context = contextSpecOf(meta.model);
     this.delay = algorithmicDelay(stftOf(meta), this.context.future);
     this.outputLagSamples =
       this.stftCfg.windowLength - this.stftCfg.hop + this.context.future * this.stftCfg.hop;
-    this.mode =
-      options.mode ??
-      meta.output ??
-      (meta.target?.kind === 'log-gain' || meta.target?.kind === 'gain' ? 'mask' : 'spectrum');
-    if (this.mode !== 'spectrum' && this.mode !== 'mask')
-      throw new RangeError(`enhancer: mode ${JSON.stringify(this.mode)} (spectrum or mask)`);
+    this.mode = modeOf(meta, options);
+    for (const m of more)
+      if (modeOf(m.meta, options) !== this.mode)
+        throw new RangeError(`enhancer: the models are served in different modes (mask and spectrum)`);
     this.opts = {
-      maskFloorDb: options.maskFloorDb ?? meta.maskFloorDb ?? -Infinity,
-      maskStrength: options.maskStrength ?? meta.maskStrength ?? 1,
-      maskStrengthVisual:
-        options.maskStrengthVisual ??
-        options.maskStrength ??
-        meta.maskStrengthVisual ??
-        meta.maskStrength ??
-        1,
       maxGapMs: options.maxGapMs ?? 1000,
       toleranceUs: options.toleranceUs ?? 1000,
       clipLevel: options.clipLevel ?? 0.999,
@@ -339,26 +424,11 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       throw new RangeError('enhancer: maxGapMs, toleranceUs and visualMaxGapMs must be ≥ 0');
     if (!Number.isInteger(o.maxBatchFrames) || o.maxBatchFrames < 1)
       throw new RangeError(`enhancer: maxBatchFrames ${o.maxBatchFrames}`);
-    if (!(o.maskFloorDb <= 0)) throw new RangeError(`enhancer: maskFloorDb ${o.maskFloorDb} must be ≤ 0`);
-    for (const key of ['maskStrength', 'maskStrengthVisual'] as const)
-      if (!(o[key] > 0 && o[key] <= MASK_STRENGTH_MAX[key]))
-        throw new RangeError(`enhancer: ${key} ${o[key]} must be in (0, ${MASK_STRENGTH_MAX[key]}]`);
-    const n = meta.normalization;
-    this.normalizer =
-      n.kind === 'running'
-        ? new RunningNormalizer({
-            bins: this.bins,
-            frameRateHz: this.sampleRateHz / this.stftCfg.hop,
-            timeConstantS: n.timeConstantS,
-            stdFloor: n.stdFloor,
-          })
-        : undefined;
+    this.heads = members.map((m) => this.head(m, options));
     const na = meta.noiseAware;
     this.noiseAware =
       na !== undefined ? new NoiseAwareInput(this.bins, this.sampleRateHz / this.stftCfg.hop, na) : undefined;
     this.maxLogPower = 2 * Math.log(this.stftCfg.windowLength);
-    // Power gain floor: 10^(dB/10); ln of it.
-    this.maskFloorLog = (o.maskFloorDb / 10) * Math.LN10;
     this.zeroMouth = new Float32Array(this.pixels);
     this.s = {
       chunks: 0,
@@ -390,13 +460,70 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     };
   }
 
-  /** A copy of the counters. */
-  /** The serving settings in force: options given to this enhancer, else the model's metadata, else defaults. */
-  get serving(): SpeechServingSettings {
-    const { maskFloorDb, maskStrength, maskStrengthVisual } = this.opts;
-    return { maskFloorDb, maskStrength, maskStrengthVisual };
+  /**
+   * One enhancer on several models that share a front end (`frontEndKey`): the STFT, the noise-aware input,
+   * the camera path and the synthesis run once, each model runs on its own normalised input at its own
+   * serving settings, and the frame synthesised has the mean of their magnitudes — the mean of the models'
+   * outputs, as `EnsembleEnhancer` (ensemble.ts) gives for models that do not share one, at less cost.
+   */
+  static ensemble(
+    members: readonly SpeechEnhancerMember[],
+    options: SpeechEnhancerOptions = {},
+  ): SpeechEnhancer {
+    const [first, ...more] = members;
+    if (first === undefined || more.length === 0)
+      throw new RangeError(`ensemble: at least two members, got ${members.length}`);
+    return new SpeechEnhancer(first.meta, first.runModel, options, more);
   }
 
+  private head(m: SpeechEnhancerMember, options: SpeechEnhancerOptions): Head {
+    const { meta } = m;
+    const serving: SpeechServingSettings = {
+      maskFloorDb: options.maskFloorDb ?? meta.maskFloorDb ?? -Infinity,
+      maskStrength: options.maskStrength ?? meta.maskStrength ?? 1,
+      maskStrengthVisual:
+        options.maskStrengthVisual ??
+        options.maskStrength ??
+        meta.maskStrengthVisual ??
+        meta.maskStrength ??
+        1,
+    };
+    if (!(serving.maskFloorDb <= 0))
+      throw new RangeError(`enhancer: maskFloorDb ${serving.maskFloorDb} must be ≤ 0`);
+    for (const key of ['maskStrength', 'maskStrengthVisual'] as const)
+      if (!(serving[key] > 0 && serving[key] <= MASK_STRENGTH_MAX[key]))
+        throw new RangeError(`enhancer: ${key} ${serving[key]} must be in (0, ${MASK_STRENGTH_MAX[key]}]`);
+    const n = meta.normalization;
+    return {
+      meta,
+      runModel: m.runModel,
+      serving,
+      // Power gain floor: 10^(dB/10); ln of it.
+      maskFloorLog: (serving.maskFloorDb / 10) * Math.LN10,
+      audioChannels: audioChannelsOf(meta),
+      normalizer:
+        n.kind === 'running'
+          ? new RunningNormalizer({
+              bins: this.bins,
+              frameRateHz: this.sampleRateHz / this.stftCfg.hop,
+              timeConstantS: n.timeConstantS,
+              stdFloor: n.stdFloor,
+            })
+          : undefined,
+    };
+  }
+
+  /** The serving settings in force (options given, else the model's metadata, else defaults): the first model's. */
+  get serving(): SpeechServingSettings {
+    return this.heads[0]!.serving;
+  }
+
+  /** The serving settings of each model, in order (one entry unless an ensemble). */
+  get memberServing(): SpeechServingSettings[] {
+    return this.heads.map((h) => h.serving);
+  }
+
+  /** A copy of the counters. */
   stats(): SpeechEnhancerStats {
     return { ...this.s, camera: { ...this.s.camera } };
   }
@@ -538,7 +665,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       outCount: 0,
       stft: new StreamingStft(cfg),
       istft: new StreamingIstft(cfg),
-      audioStack: new ContextStacker(this.bins * this.audioChannels, this.context),
+      audioStacks: this.heads.map((h) => new ContextStacker(this.bins * h.audioChannels, this.context)),
       visualStack: new ContextStacker(this.pixels, this.context),
       aligner: new CausalVisualAligner({ maxGapUs: this.opts.visualMaxGapMs * 1000 }),
       pending: new Map(),
@@ -574,29 +701,38 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   }
 
   /**
-   * The model's audio input for frame t: the normalised ln power, interleaved per bin with the normalised a
-   * posteriori SNR (and ln a priori SNR) for a noise-aware model. Frames whose window overlaps the last
-   * zero-filled gap are held (scored without moving the noise floor), as are the segment's first
-   * `startHoldFrames` (the STFT's zero padding; `NoiseAwareInput.restart` at each segment).
+   * Each head's audio input for frame t: the normalised ln power, interleaved per bin with the normalised a
+   * posteriori SNR (and ln a priori SNR) for a noise-aware model (computed once, normalised per head).
+   * Frames whose window overlaps the last zero-filled gap are held (scored without moving the noise floor),
+   * as are the segment's first `startHoldFrames` (the STFT's zero padding; `NoiseAwareInput.restart` at each
+   * segment).
    */
-  private audioInput(seg: Segment, t: number, x: Float32Array): Float32Array {
-    const z = this.normalize(x);
-    const na = this.meta.noiseAware;
-    if (this.noiseAware === undefined || na === undefined) return z;
-    const { hop, windowLength: w } = this.stftCfg;
-    const end = (t + 1) * hop;
-    const hold = seg.fillEnd > 0 && end - w < seg.fillEnd && end > seg.fillStart;
-    const stats = [na, na.prior];
-    const added = this.noiseAware.push(x, hold).map((a, j) => {
-      const st = stats[j]!;
-      return a.map((v, k) => (v - st.mean[k]!) / st.std[k]!);
+  private audioInputs(seg: Segment, t: number, x: Float32Array): Float32Array[] {
+    let added: Float32Array[] = [];
+    if (this.noiseAware !== undefined) {
+      const { hop, windowLength: w } = this.stftCfg;
+      const end = (t + 1) * hop;
+      const hold = seg.fillEnd > 0 && end - w < seg.fillEnd && end > seg.fillStart;
+      added = this.noiseAware.push(x, hold);
+    }
+    return this.heads.map((h) => {
+      const z = this.normalize(h, x);
+      const na = h.meta.noiseAware;
+      if (na === undefined) return z;
+      const stats = [na, na.prior];
+      return interleaveChannels([
+        z,
+        ...added.map((a, j) => {
+          const st = stats[j]!;
+          return a.map((v, k) => (v - st.mean[k]!) / st.std[k]!);
+        }),
+      ]);
     });
-    return interleaveChannels([z, ...added]);
   }
 
-  private normalize(x: Float32Array): Float32Array {
-    const n = this.meta.normalization;
-    if (this.normalizer !== undefined) return this.normalizer.normalize(x);
+  private normalize(h: Head, x: Float32Array): Float32Array {
+    const n = h.meta.normalization;
+    if (h.normalizer !== undefined) return h.normalizer.normalize(x);
     if (n.kind === 'global') {
       const out = new Float32Array(this.bins);
       for (let k = 0; k < this.bins; k++) out[k] = (x[k]! - n.mean[k]!) / n.std[k]!;
@@ -627,29 +763,34 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       const present = v.status === 'ok' && v.data.length === this.pixels;
       if (present) cam.audioFramesWithVisual++;
       else cam.audioFramesWithoutVisual++;
-      const a = seg.audioStack.push(this.audioInput(seg, f.index, f.logPower));
+      const inputs = this.audioInputs(seg, f.index, f.logPower);
+      const a = seg.audioStacks.map((st, h) => st.push(inputs[h]!));
       const b = seg.visualStack.push(present ? v.data : this.zeroMouth);
-      a.forEach((s, i) => items.push(this.item(s.index, s.features, b[i]!.features)));
+      b.forEach((s, i) => items.push(this.item(s.index, a, i, s.features)));
     }
     if (carried !== undefined) this.noiseAware?.restore(carried);
     if (end) {
-      const a = seg.audioStack.flush();
+      const a = seg.audioStacks.map((st) => st.flush());
       const b = seg.visualStack.flush();
-      a.forEach((s, i) => items.push(this.item(s.index, s.features, b[i]!.features)));
+      b.forEach((s, i) => items.push(this.item(s.index, a, i, s.features)));
     }
     const parts: Float32Array[] = [];
     for (let i = 0; i < items.length; i += this.opts.maxBatchFrames) {
       const batch = items.slice(i, i + this.opts.maxBatchFrames);
-      const clean = await this.predict(batch);
+      const visual = this.visualBatch(batch);
+      const clean = await Promise.all(this.heads.map((h, k) => this.predict(h, k, batch, visual)));
       batch.forEach((item, j) => {
         const raw = seg.pending.get(item.index)!;
         seg.pending.delete(item.index);
-        const y = this.enhancedLogPower(
-          raw.logPower,
-          clean?.subarray(j * this.bins, (j + 1) * this.bins),
-          item.strength,
+        const ys = this.heads.map((h, k) =>
+          this.enhancedLogPower(
+            h,
+            raw.logPower,
+            clean[k]?.subarray(j * this.bins, (j + 1) * this.bins),
+            this.strength(h, item.crops),
+          ),
         );
-        parts.push(seg.istft.push(y, raw.phase));
+        parts.push(ys.length === 1 ? seg.istft.push(ys[0]!, raw.phase) : seg.istft.pushMean(ys, raw.phase));
       });
     }
     this.s.frames += items.length;
@@ -676,36 +817,59 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     this.s.outputSamples += total;
   }
 
-  /** A frame's model inputs and its mask strength (see the file comment). */
-  private item(index: number, audio: Float32Array, visual: Float32Array): Item {
-    const { maskStrength: a, maskStrengthVisual: av } = this.opts;
-    if (a === av) return { index, audio, visual, strength: a };
+  /**
+   * A frame's model inputs (entry `i` of each head's stacked audio) and how many of its context's mouth frames
+   * are crops (counted only when some head's strengths differ with the camera).
+   */
+  private item(
+    index: number,
+    audio: readonly (readonly { readonly features: Float32Array }[])[],
+    i: number,
+    visual: Float32Array,
+  ): Item {
     let crops = 0;
-    for (let f = 0; f < this.frames; f++) {
-      const o = f * this.pixels;
-      for (let i = o; i < o + this.pixels; i++)
-        if (visual[i] !== 0) {
-          crops++;
-          break;
-        }
-    }
-    return { index, audio, visual, strength: a + ((av - a) * crops) / this.frames };
+    if (this.heads.some((h) => h.serving.maskStrength !== h.serving.maskStrengthVisual))
+      for (let f = 0; f < this.frames; f++) {
+        const o = f * this.pixels;
+        for (let p = o; p < o + this.pixels; p++)
+          if (visual[p] !== 0) {
+            crops++;
+            break;
+          }
+      }
+    return { index, audio: audio.map((a) => a[i]!.features), visual, crops };
   }
 
-  /** One model run (the batch's `clean`, size × bins), or undefined when it failed (counted). */
-  private async predict(items: readonly Item[]): Promise<Float32Array | undefined> {
-    const n = items.length;
-    const aSize = this.frames * this.bins * this.audioChannels;
+  /** A head's mask strength for a frame with `crops` mouth crops in its context (see the file comment). */
+  private strength(h: Head, crops: number): number {
+    const { maskStrength: a, maskStrengthVisual: av } = h.serving;
+    return a === av ? a : a + ((av - a) * crops) / this.frames;
+  }
+
+  /** The visual input of a batch (the same for every head: they share the model shape). */
+  private visualBatch(items: readonly Item[]): Float32Array {
     const vSize = this.frames * this.pixels;
+    const visual = new Float32Array(items.length * vSize);
+    items.forEach((it, i) =>
+      visualInputFromFrames(it.visual, this.meta.model, visual.subarray(i * vSize, (i + 1) * vSize)),
+    );
+    return visual;
+  }
+
+  /** One model run of head `k` (the batch's `clean`, size × bins), or undefined when it failed (counted). */
+  private async predict(
+    h: Head,
+    k: number,
+    items: readonly Item[],
+    visual: Float32Array,
+  ): Promise<Float32Array | undefined> {
+    const n = items.length;
+    const aSize = this.frames * this.bins * h.audioChannels;
     const audio = new Float32Array(n * aSize);
-    const visual = new Float32Array(n * vSize);
-    items.forEach((it, i) => {
-      audio.set(it.audio, i * aSize);
-      visualInputFromFrames(it.visual, this.meta.model, visual.subarray(i * vSize, (i + 1) * vSize));
-    });
+    items.forEach((it, i) => audio.set(it.audio[k]!, i * aSize));
     this.s.modelRuns++;
     try {
-      const { clean } = await this.runModel({ size: n, audio, visual });
+      const { clean } = await h.runModel({ size: n, audio, visual });
       if (clean.length !== n * this.bins)
         throw new Error(`the model returned ${clean.length} values for ${n} frames × ${this.bins} bins`);
       return clean;
@@ -718,12 +882,13 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
 
   /** The ln power to synthesise from the noisy x and the prediction (see the file comment). */
   private enhancedLogPower(
+    h: Head,
     x: Float32Array,
     predicted: Float32Array | undefined,
     strength: number,
   ): Float32Array {
     if (predicted === undefined) return x;
-    const target = this.meta.target ?? { kind: 'raw' };
+    const target = h.meta.target ?? { kind: 'raw' };
     const gainTarget = target.kind === 'log-gain' || target.kind === 'gain';
     const gainFloor = gainTarget ? logGainFloor(target.gainFloorDb) : 0;
     // A strength above 1 deepens the gain, never below the model's training floor (none without one).
@@ -744,7 +909,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       }
       if (this.mode === 'mask') {
         const d = Math.min(y, x[k]!) - x[k]!;
-        y = x[k]! + Math.max(strength * d, Math.min(d, deepest), this.maskFloorLog);
+        y = x[k]! + Math.max(strength * d, Math.min(d, deepest), h.maskFloorLog);
       } else if (y > this.maxLogPower) y = this.maxLogPower;
       out[k] = y;
     }

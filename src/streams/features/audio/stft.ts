@@ -297,14 +297,30 @@ export class StreamingIstft {
 
   /** Adds one frame (log power and phase, `bins` values each); returns the samples now final. */
   push(logPower: ArrayLike<number>, phase: ArrayLike<number>): Float32Array {
+    return this.pushMean([logPower], phase);
+  }
+
+  /**
+   * Adds one frame whose magnitude is the mean of the magnitudes of several log-power frames, with one phase:
+   * by linearity, exactly the mean of what `push` would give for each through its own ISTFT (an ensemble of
+   * mask models that keep the noisy phase synthesised once).
+   */
+  pushMean(logPowers: readonly ArrayLike<number>[], phase: ArrayLike<number>): Float32Array {
     const { bins } = this.config;
-    if (logPower.length !== bins || phase.length !== bins)
-      throw new RangeError(`ISTFT: frame of ${logPower.length}/${phase.length} bins, expected ${bins}`);
+    const n = logPowers.length;
+    if (n === 0) throw new RangeError('ISTFT: no frame to add');
+    for (const logPower of logPowers)
+      if (logPower.length !== bins || phase.length !== bins)
+        throw new RangeError(`ISTFT: frame of ${logPower.length}/${phase.length} bins, expected ${bins}`);
     const re = this.re;
     const im = this.im;
     for (let k = 0; k < bins; k++) {
-      const power = Math.exp(logPower[k]!) - LOG_POWER_EPSILON;
-      const mag = power > 0 ? Math.sqrt(power) : 0;
+      let mag = 0;
+      for (const logPower of logPowers) {
+        const power = Math.exp(logPower[k]!) - LOG_POWER_EPSILON;
+        if (power > 0) mag += Math.sqrt(power);
+      }
+      mag /= n;
       const ph = phase[k]!;
       re[k] = mag * Math.cos(ph);
       im[k] = mag * Math.sin(ph);
