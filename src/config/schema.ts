@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { fixedRoiSchema } from '../streams/features/camera/roi.ts';
 import { stressAlertOptionsSchema } from '../streams/rules/stress-alert.ts';
-import { MASK_STRENGTH_MAX } from '../models/speech/speech-model-meta.ts';
+import { MASK_SMOOTHING_MAX_BINS, MASK_STRENGTH_MAX } from '../models/speech/speech-model-meta.ts';
 
 /**
  * The configuration schema: the single source of truth. Parsed and validated at start-up
@@ -339,6 +339,24 @@ export const configSchema = z
               .optional()
               .describe(
                 "Strength of the mask while the camera sees the mouth (the audio-visual mode), in (0, 2] (above 1 the gain is deepened, never below the model's training gain floor); default: maskStrength when set here, else the model's metadata (its maskStrengthVisual, else its maskStrength), else 1",
+              ),
+            maskSmoothingBins: z
+              .number()
+              .int()
+              .min(1)
+              .max(MASK_SMOOTHING_MAX_BINS)
+              .refine((v) => v % 2 === 1, 'must be odd')
+              .optional()
+              .describe(
+                "Gain smoothing of the enhancement mask across frequency: the ln gain averaged over this many bins (odd; 1: none); default: the model's metadata, else 1. Off in the served models (docs/models/speech.md: it did not bring the car profile closer to RNNoise on validation)",
+              ),
+            maskSmoothingTime: z
+              .number()
+              .min(0)
+              .lt(1)
+              .optional()
+              .describe(
+                "Gain smoothing of the enhancement mask over time: g = β·g_prev + (1 − β)·g, β in [0, 1) (0: none; causal, no delay); default: the model's metadata, else 0",
               ),
             maxPendingMs: ms(
               1000,

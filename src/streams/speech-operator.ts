@@ -68,6 +68,8 @@ function servingOptions(o: SpeechOptions): SpeechEnhancerOptions {
     ...(o.maskFloorDb !== undefined ? { maskFloorDb: o.maskFloorDb } : {}),
     ...(o.maskStrength !== undefined ? { maskStrength: o.maskStrength } : {}),
     ...(o.maskStrengthVisual !== undefined ? { maskStrengthVisual: o.maskStrengthVisual } : {}),
+    ...(o.maskSmoothingBins !== undefined ? { maskSmoothingBins: o.maskSmoothingBins } : {}),
+    ...(o.maskSmoothingTime !== undefined ? { maskSmoothingTime: o.maskSmoothingTime } : {}),
   };
 }
 

@@ -147,6 +147,16 @@ it('defaults features.speech to the committed live model path; a missing file is
     () => parseConfig({ features: { speech: { maskFloorDb: 3 } } }),
     /features\.speech\.maskFloorDb/,
   );
+  const smoothing = parseConfig({ features: { speech: { maskSmoothingBins: 3, maskSmoothingTime: 0.3 } } });
+  assert.deepEqual(
+    [smoothing.features.speech.maskSmoothingBins, smoothing.features.speech.maskSmoothingTime],
+    [3, 0.3],
+  );
+  for (const bad of [{ maskSmoothingBins: 4 }, { maskSmoothingBins: 17 }, { maskSmoothingTime: 1 }])
+    assert.throws(
+      () => parseConfig({ features: { speech: bad } }),
+      new RegExp(`features\\.speech\\.${Object.keys(bad)[0]!}`),
+    );
 
   assert.equal(
     await loadSpeechModel(parseConfig({ features: { speech: { model: null } } }), () => {}),

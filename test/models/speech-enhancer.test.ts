@@ -25,7 +25,7 @@ import { SeededRandom } from '../../src/models/common/rng.ts';
 import { buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import type { AvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
-import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
+import { SpeechEnhancer, smoothLogGain } from '../../src/models/speech/enhancer.ts';
 import type {
   EnhancedChunk,
   SpeechEnhancerOptions,
@@ -605,6 +605,67 @@ describe('speech enhancer: stub model', () => {
     assert.ok(snrDb(tenDb, (await run(0.001, { maskStrength: 0.5, maskFloorDb: -10 })).y) > 40);
     assert.throws(() => new SpeechEnhancer(meta, constant(1), { maskStrength: 0 }), /maskStrength 0/);
     assert.throws(() => new SpeechEnhancer(meta, constant(1), { maskStrength: 1.5 }), /maskStrength 1\.5/);
+  });
+
+  it('gain smoothing: a constant gain is unchanged, off is bit-exact, on smooths within [floor, 0]; bad settings refused', async () => {
+    const x = (await noisySpeechFixture()).subarray(0, 16_000);
+    const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
+      target: { kind: 'gain', gainFloorDb: -25 },
+    });
+    const constant =
+      (g: number): SpeechModelRunner =>
+      (b) =>
+        Promise.resolve({ clean: new Float32Array(b.size * 257).fill(g) });
+    // A random gain per bin and frame, the same for every run (seeded by the frame's audio input).
+    const jumpy: SpeechModelRunner = (b) => {
+      const clean = new Float32Array(b.size * 257);
+      for (let i = 0; i < clean.length; i++)
+        clean[i] = 0.5 + 0.5 * Math.sin(1e3 * b.audio[i % b.audio.length]! + i);
+      return Promise.resolve({ clean });
+    };
+    const run = (r: SpeechModelRunner, o: SpeechEnhancerOptions = {}): Promise<Float32Array> =>
+      enhanceSamples(new SpeechEnhancer(meta, r, o), x, 320);
+    const half = x.map((v) => v * 0.5);
+    const smooth = { maskSmoothingBins: 5, maskSmoothingTime: 0.6 };
+    assert.ok(snrDb(half, await run(constant(0.5), smooth)) > 40);
+    assert.deepEqual(await run(jumpy, { maskSmoothingBins: 1, maskSmoothingTime: 0 }), await run(jumpy));
+    const raw = await run(jumpy);
+    const smoothed = await run(jumpy, smooth);
+    assert.ok(maxAbsDiff(raw, smoothed) > 1e-3, 'smoothing changes a jumpy gain');
+    // Never louder than the input, frame by frame of the output's energy (a mask ≤ 1 stays ≤ 1).
+    const energy = (v: Float32Array) => v.reduce((a, b) => a + b * b, 0);
+    assert.ok(energy(smoothed) <= energy(x) * 1.0001);
+    // The sidecar's settings are the default; options override them.
+    const withMeta = new SpeechEnhancer({ ...meta, maskSmoothingBins: 3, maskSmoothingTime: 0.3 }, jumpy);
+    assert.deepEqual([withMeta.serving.maskSmoothingBins, withMeta.serving.maskSmoothingTime], [3, 0.3]);
+    assert.deepEqual(
+      await enhanceSamples(withMeta, x, 320),
+      await run(jumpy, { maskSmoothingBins: 3, maskSmoothingTime: 0.3 }),
+    );
+    assert.throws(
+      () => new SpeechEnhancer(meta, jumpy, { maskSmoothingBins: 4 }),
+      /maskSmoothingBins 4 must be an odd/,
+    );
+    assert.throws(
+      () => new SpeechEnhancer(meta, jumpy, { maskSmoothingTime: 1 }),
+      /maskSmoothingTime 1 must be/,
+    );
+    assert.throws(() => validateSpeechModelMeta({ ...meta, maskSmoothingBins: 17 }), /maskSmoothingBins 17/);
+  });
+
+  it('smoothLogGain: the mean over a window truncated at the edges, then the one-pole step in time', () => {
+    const g = Float64Array.from([-4, 0, -2, -6, 0]);
+    assert.deepEqual(Array.from(smoothLogGain(g, 1, 0, null)), Array.from(g));
+    assert.deepEqual(Array.from(smoothLogGain(g, 3, 0, null)), [-2, -2, -8 / 3, -8 / 3, -3]);
+    assert.deepEqual(Array.from(smoothLogGain(g, 5, 0, null)), [-2, -3, -2.4, -2, -8 / 3]);
+    const last = Float64Array.from([0, -10, 0, 0, -10]);
+    const t = smoothLogGain(g, 1, 0.5, last);
+    assert.deepEqual(Array.from(t), [-2, -5, -1, -3, -5]);
+    assert.deepEqual(
+      Array.from(smoothLogGain(g, 1, 0.5, null)),
+      Array.from(g),
+      'no last frame: no time step',
+    );
   });
 
   it('audio-visual strength: frames with mouth crops take maskStrengthVisual, the share of crops in the context blends it, options override', async () => {

@@ -303,6 +303,14 @@ describe('eval speech on synthetic pairs', () => {
       runCli([...pairs, '--mask-strength-av', '2.5']),
       /--mask-strength-av must be a number in \(0, 2\]/,
     );
+    await assert.rejects(
+      runCli([...pairs, '--mask-smoothing-bins', '4']),
+      /--mask-smoothing-bins: maskSmoothingBins 4 must be an odd integer/,
+    );
+    await assert.rejects(
+      runCli([...pairs, '--mask-smoothing-time', '']),
+      /--mask-smoothing-time: maskSmoothingTime NaN must be a number in \[0, 1\)/,
+    );
   });
 
   it('writes a self-contained HTML report with decodable PNG spectrograms, under 5 MB', async () => {
@@ -355,7 +363,13 @@ describe('eval speech on synthetic pairs', () => {
 });
 
 describe('eval speech: the serving settings named in the report', () => {
-  const model = { maskFloorDb: -Infinity, maskStrength: 0.7, maskStrengthVisual: 1 };
+  const model = {
+    maskFloorDb: -Infinity,
+    maskStrength: 0.7,
+    maskStrengthVisual: 1,
+    maskSmoothingBins: 1,
+    maskSmoothingTime: 0,
+  };
   it("names the values in force, the model's own when not given", () => {
     assert.equal(servingInfo(false, {}, [model]), ", mask strength 0.7 (the model's)");
     assert.equal(
@@ -379,6 +393,16 @@ describe('eval speech: the serving settings named in the report', () => {
       ', mask strength 0.9 (given), mask strength with the camera 0.9 (given)',
     );
     assert.equal(servingInfo(true, {}, undefined), '');
+  });
+  it('names gain smoothing only when given or on', () => {
+    assert.equal(
+      servingInfo(false, { maskSmoothingBins: 3 }, [{ ...model, maskSmoothingBins: 3 }]),
+      ", mask strength 0.7 (the model's), gain smoothing over 3 bins (given)",
+    );
+    assert.equal(
+      servingInfo(false, {}, [model, { ...model, maskSmoothingTime: 0.3 }]),
+      ", ensemble of 2, mask strength 0.7 / 0.7 (the members' own), gain smoothing in time 0 / 0.3 (the members' own)",
+    );
   });
   it("an ensemble: each member's values, in member order", () => {
     assert.equal(
@@ -533,6 +557,8 @@ describe('eval speech on the real TEST split', { skip: SHARED_SKIP }, () => {
         model,
         '--mask-floor-db=-12',
         '--mask-strength-av=0.8',
+        '--mask-smoothing-bins=3',
+        '--mask-smoothing-time=0.3',
         '--no-dnsmos',
         '--json',
       ],
@@ -543,7 +569,9 @@ describe('eval speech on the real TEST split', { skip: SHARED_SKIP }, () => {
     assert.equal(j.data.kind, 'project-validation-split');
     assert.equal(j.data.split, 'validation');
     assert.ok(j.notes.some((n) => n.startsWith('VALIDATION split only')));
-    assert.deepEqual(seen, [{ maskFloorDb: -12, maskStrengthVisual: 0.8 }]);
+    assert.deepEqual(seen, [
+      { maskFloorDb: -12, maskStrengthVisual: 0.8, maskSmoothingBins: 3, maskSmoothingTime: 0.3 },
+    ]);
     const data = await prepareSpeechData(shared('.'), { audioOnly: true });
     const span = data.split.parts.validation.noise.find((s) => s.category === 'car-interior')!;
     assert.ok(j.items.length > 0);

@@ -354,10 +354,23 @@ describe('speech operator with a small untrained exported model', () => {
         return model.createEnhancer(o);
       },
     };
-    const t = setup(spy, { useCamera: false, maskStrength: 0.6, maskStrengthVisual: 0.9, maskFloorDb: -20 });
+    const t = setup(spy, {
+      useCamera: false,
+      maskStrength: 0.6,
+      maskStrengthVisual: 0.9,
+      maskFloorDb: -20,
+      maskSmoothingBins: 3,
+      maskSmoothingTime: 0.3,
+    });
     sendChunks(t.raw, x.subarray(0, 3200));
     await finish(t);
-    assert.deepEqual(given[0], { maskFloorDb: -20, maskStrength: 0.6, maskStrengthVisual: 0.9 });
+    assert.deepEqual(given[0], {
+      maskFloorDb: -20,
+      maskStrength: 0.6,
+      maskStrengthVisual: 0.9,
+      maskSmoothingBins: 3,
+      maskSmoothingTime: 0.3,
+    });
     given.length = 0;
     const u = setup(spy, { useCamera: false });
     sendChunks(u.raw, x.subarray(0, 3200));

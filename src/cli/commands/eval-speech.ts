@@ -5,7 +5,11 @@
  * The adapter: arguments, which systems can run, DNSMOS, output. The work is in models/speech/evaluate.ts.
  */
 import { SPEECH_ENSEMBLE_PATH, loadEvalEnhancer } from '../../models/speech/enhancer-onnx.ts';
-import { MASK_STRENGTH_MAX } from '../../models/speech/speech-model-meta.ts';
+import {
+  MASK_SMOOTHING_MAX_BINS,
+  MASK_STRENGTH_MAX,
+  maskSmoothingError,
+} from '../../models/speech/speech-model-meta.ts';
 import type { SpeechEnhancerOptions, SpeechServingSettings } from '../../models/speech/enhancer.ts';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -62,7 +66,7 @@ export type AvdcnnLoader = (modelFile: string, options?: AvdcnnServing) => Promi
 /** Serving settings tried by the evaluation instead of the model's own (its metadata). */
 export type AvdcnnServing = Pick<
   SpeechEnhancerOptions,
-  'maskFloorDb' | 'maskStrength' | 'maskStrengthVisual'
+  'maskFloorDb' | 'maskStrength' | 'maskStrengthVisual' | 'maskSmoothingBins' | 'maskSmoothingTime'
 >;
 
 export interface EvalSpeechDeps {
@@ -102,6 +106,12 @@ non-WAV).
                      the same for frames with mouth crops (avdcnn-av), A in (0, 2] (above 1 deeper than
                      the model's gain, never below its floor); default: --mask-strength when
                      given, else the model's metadata (maskStrengthVisual, else maskStrength)
+  --mask-smoothing-bins W
+                     AVDCNN's gain averaged over W bins, odd, 1 to ${MASK_SMOOTHING_MAX_BINS} (default: the
+                     model's metadata, else 1: none)
+  --mask-smoothing-time B
+                     then smoothed in time, g = B·g_prev + (1 − B)·g, B in [0, 1) (default: the model's
+                     metadata, else 0: none)
   --split NAME       test (default) or validation: the held-out part of the project's corpora; use
                      validation for choices made before testing (e.g. --mask-floor-db), test for scores
   --dnsmos DIR       DNSMOS models (sig_bak_ovr.onnx, model_v8.onnx); default ../shared/peers/dnsmos if present
@@ -149,9 +159,15 @@ export function servingInfo(
   inForce: AvdcnnEnhancer['serving'],
 ): string {
   const own = inForce !== undefined && inForce.length > 1 ? "the members' own" : "the model's";
+  // The value of a setting that is off (not named unless given or on for some model).
+  const off: Partial<Record<keyof SpeechServingSettings, number>> = {
+    maskFloorDb: -Infinity,
+    maskSmoothingBins: 1,
+    maskSmoothingTime: 0,
+  };
   const values = (key: keyof SpeechServingSettings): string | undefined => {
-    const v = inForce?.map((x) => x[key]).filter((x) => x !== -Infinity);
-    return v === undefined || v.length === 0 ? undefined : v.join(' / ');
+    const v = inForce?.map((x) => x[key]);
+    return v === undefined || v.every((x) => x === off[key]) ? undefined : v.join(' / ');
   };
   const part = (
     label: string,
@@ -168,7 +184,9 @@ export function servingInfo(
     (inForce !== undefined && inForce.length > 1 ? `, ensemble of ${inForce.length}` : '') +
     part('mask floor', given.maskFloorDb, 'maskFloorDb', ' dB') +
     part('mask strength', given.maskStrength, 'maskStrength') +
-    (visual ? part('mask strength with the camera', givenVisual, 'maskStrengthVisual') : '')
+    (visual ? part('mask strength with the camera', givenVisual, 'maskStrengthVisual') : '') +
+    part('gain smoothing over', given.maskSmoothingBins, 'maskSmoothingBins', ' bins') +
+    part('gain smoothing in time', given.maskSmoothingTime, 'maskSmoothingTime')
   );
 }
 
@@ -296,6 +314,8 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       'mask-floor-db': { type: 'string' },
       'mask-strength': { type: 'string' },
       'mask-strength-av': { type: 'string' },
+      'mask-smoothing-bins': { type: 'string' },
+      'mask-smoothing-time': { type: 'string' },
       split: { type: 'string' },
     },
     async run(args) {
@@ -352,6 +372,18 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       };
       const maskStrength = strengthOf('mask-strength', MASK_STRENGTH_MAX.maskStrength);
       const maskStrengthVisual = strengthOf('mask-strength-av', MASK_STRENGTH_MAX.maskStrengthVisual);
+      const smoothingOf = (
+        flag: 'mask-smoothing-bins' | 'mask-smoothing-time',
+        key: 'maskSmoothingBins' | 'maskSmoothingTime',
+      ): number | undefined => {
+        const text = stringOpt(args, flag);
+        if (text === undefined) return undefined;
+        const why = maskSmoothingError(key, text.trim() === '' ? NaN : Number(text));
+        if (why !== undefined) throw new UsageError(`--${flag}: ${why}, got ${JSON.stringify(text)}`);
+        return Number(text);
+      };
+      const maskSmoothingBins = smoothingOf('mask-smoothing-bins', 'maskSmoothingBins');
+      const maskSmoothingTime = smoothingOf('mask-smoothing-time', 'maskSmoothingTime');
       const split = stringOpt(args, 'split') ?? 'test';
       if (split !== 'test' && split !== 'validation')
         throw new UsageError(`--split must be test or validation, got ${JSON.stringify(split)}`);
@@ -428,6 +460,8 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
           ...(maskFloorDb !== undefined ? { maskFloorDb } : {}),
           ...(maskStrength !== undefined ? { maskStrength } : {}),
           ...(maskStrengthVisual !== undefined ? { maskStrengthVisual } : {}),
+          ...(maskSmoothingBins !== undefined ? { maskSmoothingBins } : {}),
+          ...(maskSmoothingTime !== undefined ? { maskSmoothingTime } : {}),
         },
         dfn3Dir,
         loadAvdcnn: deps.loadAvdcnn ?? defaultAvdcnnLoader,

@@ -34,6 +34,11 @@
  *      training gain floor): a frame whose context holds m of its N mouth frames as crops (not
  *      all zeros, the model's "camera absent") takes α + (α_v − α)·m/N, so a camera that starts or stops
  *      moves the strength over the context instead of stepping it;
+ *    - mask mode's gain smoothing (`maskSmoothingBins` w, `maskSmoothingTime` β; default the metadata's,
+ *      else none): after the strength and floor, the ln gain d = ŷ' − x is averaged over a centred window of
+ *      w bins (truncated at the edges), then smoothed over time as g_t = β·g_{t−1} + (1 − β)·d_t (causal, no
+ *      delay; restarted with each segment and after a failed model run). Averages of gains within [floor, 0]
+ *      stay there. Against "musical noise": isolated peaks of a per-bin gain in the residual noise;
  *    A non-finite prediction (a broken model) is replaced by the noisy x (counted, `modelNonFinite`); a model
  *    run that throws passes its frames through unenhanced (counted, `modelErrors`, message kept), so the
  *    audio never stops and the timeline never shifts.
@@ -102,6 +107,7 @@ import {
   audioChannelsOf,
   contextSpecOf,
   MASK_STRENGTH_MAX,
+  maskSmoothingError,
   logGainFloor,
   stftOf,
   validateSpeechModelMeta,
@@ -154,6 +160,10 @@ export interface SpeechEnhancerOptions {
    * else the metadata's `maskStrengthVisual`, else the metadata's `maskStrength`, else 1.
    */
   readonly maskStrengthVisual?: number;
+  /** Mask mode: gain smoothing over this many bins (odd, 1 = none; default: the metadata's, else 1). */
+  readonly maskSmoothingBins?: number;
+  /** Mask mode: the gain's one-pole time smoothing β in [0, 1) (0 = none; default: the metadata's, else 0). */
+  readonly maskSmoothingTime?: number;
   /** Longest gap filled with zeros, ms (default 1000); longer ones reset. */
   readonly maxGapMs?: number;
   /** Timestamp jitter taken as contiguous, µs (default 1000). */
@@ -258,6 +268,8 @@ interface Segment {
   readonly pending: Map<number, PendingFrame>;
   /** Centre time of the newest audio frame processed, µs. */
   lastFrameUs: number;
+  /** Per head: the last frame's smoothed ln gain (time smoothing), null before the first. */
+  readonly lastGain: (Float64Array | null)[];
   /** Samples [start, end) of the last gap filled with zeros (segment-relative; end 0: none). */
   fillStart: number;
   fillEnd: number;
@@ -268,6 +280,8 @@ export interface SpeechServingSettings {
   readonly maskFloorDb: number;
   readonly maskStrength: number;
   readonly maskStrengthVisual: number;
+  readonly maskSmoothingBins: number;
+  readonly maskSmoothingTime: number;
 }
 
 /**
@@ -295,6 +309,33 @@ export interface StreamingSpeechEnhancer {
     mouthFrames?: readonly MouthFrame[],
   ): Promise<{ chunks: EnhancedChunk[]; refused?: string }>;
   flush(): Promise<EnhancedChunk[]>;
+}
+
+/**
+ * Mask mode's gain smoothing (see the file comment): the ln gains `gain` averaged over a centred window of
+ * `width` bins (truncated at the edges), then g = β·`last` + (1 − β)·that when there is a last frame. Pure;
+ * returns a new array.
+ */
+export function smoothLogGain(
+  gain: Float64Array,
+  width: number,
+  beta: number,
+  last: Float64Array | null,
+): Float64Array {
+  const n = gain.length;
+  const r = (width - 1) / 2;
+  const out = new Float64Array(n);
+  if (r >= 1) {
+    const prefix = new Float64Array(n + 1);
+    for (let k = 0; k < n; k++) prefix[k + 1] = prefix[k]! + gain[k]!;
+    for (let k = 0; k < n; k++) {
+      const lo = Math.max(0, k - r);
+      const hi = Math.min(n, k + r + 1);
+      out[k] = (prefix[hi]! - prefix[lo]!) / (hi - lo);
+    }
+  } else out.set(gain);
+  if (beta > 0 && last !== null) for (let k = 0; k < n; k++) out[k] = beta * last[k]! + (1 - beta) * out[k]!;
+  return out;
 }
 
 /**
@@ -366,7 +407,15 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   private readonly pixels: number;
   private readonly heads: readonly Head[];
   private readonly opts: Required<
-    Omit<SpeechEnhancerOptions, 'mode' | 'maskFloorDb' | 'maskStrength' | 'maskStrengthVisual'>
+    Omit<
+      SpeechEnhancerOptions,
+      | 'mode'
+      | 'maskFloorDb'
+      | 'maskStrength'
+      | 'maskStrengthVisual'
+      | 'maskSmoothingBins'
+      | 'maskSmoothingTime'
+    >
   >;
   /**
    * Noise-aware models: the causal noise floor (and prior SNR), carried across segments like the running
@@ -487,7 +536,13 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
         meta.maskStrengthVisual ??
         meta.maskStrength ??
         1,
+      maskSmoothingBins: options.maskSmoothingBins ?? meta.maskSmoothingBins ?? 1,
+      maskSmoothingTime: options.maskSmoothingTime ?? meta.maskSmoothingTime ?? 0,
     };
+    for (const key of ['maskSmoothingBins', 'maskSmoothingTime'] as const) {
+      const why = maskSmoothingError(key, serving[key]);
+      if (why !== undefined) throw new RangeError(`enhancer: ${why}`);
+    }
     if (!(serving.maskFloorDb <= 0))
       throw new RangeError(`enhancer: maskFloorDb ${serving.maskFloorDb} must be ≤ 0`);
     for (const key of ['maskStrength', 'maskStrengthVisual'] as const)
@@ -669,6 +724,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       visualStack: new ContextStacker(this.pixels, this.context),
       aligner: new CausalVisualAligner({ maxGapUs: this.opts.visualMaxGapMs * 1000 }),
       pending: new Map(),
+      lastGain: this.heads.map(() => null),
       lastFrameUs: -Infinity,
       fillStart: 0,
       fillEnd: 0,
@@ -785,6 +841,8 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
         const ys = this.heads.map((h, k) =>
           this.enhancedLogPower(
             h,
+            seg.lastGain,
+            k,
             raw.logPower,
             clean[k]?.subarray(j * this.bins, (j + 1) * this.bins),
             this.strength(h, item.crops),
@@ -883,16 +941,23 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   /** The ln power to synthesise from the noisy x and the prediction (see the file comment). */
   private enhancedLogPower(
     h: Head,
+    lastGain: (Float64Array | null)[],
+    head: number,
     x: Float32Array,
     predicted: Float32Array | undefined,
     strength: number,
   ): Float32Array {
-    if (predicted === undefined) return x;
+    if (predicted === undefined) {
+      lastGain[head] = null;
+      return x;
+    }
     const target = h.meta.target ?? { kind: 'raw' };
     const gainTarget = target.kind === 'log-gain' || target.kind === 'gain';
     const gainFloor = gainTarget ? logGainFloor(target.gainFloorDb) : 0;
     // A strength above 1 deepens the gain, never below the model's training floor (none without one).
     const deepest = strength > 1 && gainTarget ? gainFloor : -Infinity;
+    const { maskSmoothingBins: width, maskSmoothingTime: beta } = h.serving;
+    const gain = this.mode === 'mask' && (width > 1 || beta > 0) ? new Float64Array(this.bins) : undefined;
     const out = new Float32Array(this.bins);
     let bad = 0;
     for (let k = 0; k < this.bins; k++) {
@@ -909,11 +974,18 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       }
       if (this.mode === 'mask') {
         const d = Math.min(y, x[k]!) - x[k]!;
-        y = x[k]! + Math.max(strength * d, Math.min(d, deepest), h.maskFloorLog);
+        const g = Math.max(strength * d, Math.min(d, deepest), h.maskFloorLog);
+        if (gain !== undefined) gain[k] = g;
+        y = x[k]! + g;
       } else if (y > this.maxLogPower) y = this.maxLogPower;
       out[k] = y;
     }
     this.s.modelNonFinite += bad;
+    if (gain !== undefined) {
+      const g = smoothLogGain(gain, width, beta, lastGain[head] ?? null);
+      lastGain[head] = g;
+      for (let k = 0; k < this.bins; k++) out[k] = x[k]! + g[k]!;
+    }
     return out;
   }
 

@@ -91,6 +91,30 @@ export type SpeechModelShape = Pick<
  */
 export const MASK_STRENGTH_MAX = { maskStrength: 1, maskStrengthVisual: 2 } as const;
 
+/** The widest frequency window of the mask's gain smoothing, bins (`maskSmoothingBins`: odd, 1 = none). */
+export const MASK_SMOOTHING_MAX_BINS = 15;
+
+/**
+ * Why a gain-smoothing setting is refused (undefined when it is valid): `bins` an odd integer in [1,
+ * `MASK_SMOOTHING_MAX_BINS`], `time` (the one-pole coefficient β) in [0, 1).
+ */
+export function maskSmoothingError(
+  key: 'maskSmoothingBins' | 'maskSmoothingTime',
+  v: unknown,
+): string | undefined {
+  if (key === 'maskSmoothingBins')
+    return typeof v === 'number' &&
+      Number.isInteger(v) &&
+      v >= 1 &&
+      v <= MASK_SMOOTHING_MAX_BINS &&
+      v % 2 === 1
+      ? undefined
+      : `maskSmoothingBins ${String(v)} must be an odd integer in [1, ${MASK_SMOOTHING_MAX_BINS}]`;
+  return typeof v === 'number' && v >= 0 && v < 1
+    ? undefined
+    : `maskSmoothingTime ${String(v)} must be a number in [0, 1)`;
+}
+
 export interface SpeechModelMeta {
   readonly format: 'drivesense.speech-model';
   readonly version: 1;
@@ -123,6 +147,13 @@ export interface SpeechModelMeta {
    * none; chosen on the validation GRID clips against the audio-only mode. Absent: `maskStrength`.
    */
   readonly maskStrengthVisual?: number;
+  /**
+   * Mask mode's gain smoothing when the caller gives none (enhancer.ts): the mean of the ln gain over a
+   * centred window of this many bins (odd; absent or 1: none), then over time a one-pole smoother with
+   * coefficient `maskSmoothingTime` in [0, 1) (absent or 0: none).
+   */
+  readonly maskSmoothingBins?: number;
+  readonly maskSmoothingTime?: number;
   /** Training record and scores (free-form, for the docs; not read by the enhancer). */
   readonly training?: Readonly<Record<string, unknown>>;
   readonly scores?: Readonly<Record<string, unknown>>;
@@ -141,6 +172,8 @@ export function speechModelMeta(
     | 'maskFloorDb'
     | 'maskStrength'
     | 'maskStrengthVisual'
+    | 'maskSmoothingBins'
+    | 'maskSmoothingTime'
     | 'training'
     | 'scores'
   > = {},
@@ -254,6 +287,10 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
     const max = MASK_STRENGTH_MAX[key];
     if (v !== undefined && !(typeof v === 'number' && v > 0 && v <= max))
       fail(`${key} ${String(v)} must be a number in (0, ${max}]`);
+  }
+  for (const key of ['maskSmoothingBins', 'maskSmoothingTime'] as const) {
+    const why = meta[key] === undefined ? undefined : maskSmoothingError(key, meta[key]);
+    if (why !== undefined) fail(why);
   }
 }
 
