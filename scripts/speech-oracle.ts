@@ -1,0 +1,156 @@
+/**
+ * The ceiling of the served model's framework: the ideal output of its training target (the clean magnitude
+ * over the noisy one, at most 1 and at least the training gain floor, on the live 512/128 STFT with the noisy
+ * phase; the gain the model is trained to predict, known here from the clean signal) scored beside the noisy
+ * input, RNNoise and the served model, on the VALIDATION split (a diagnostic; never the test split).
+ *
+ *   node --import tsx scripts/speech-oracle.ts [--model FILE] [--data ../shared/data] [--snr 0,5]
+ *     [--categories car-interior] [--floor-db -25] [--ceiling-db 0] [--masks tmm,irm,wiener] [--clean-phase-below-hz F]
+ *     [--dnsmos ../shared/peers/dnsmos]
+ *
+ * If the ideal mask reaches a peer's score on a metric, the framework allows it and the gap is the model's;
+ * if it does not, no model of this kind will close it.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { RnnoisePeer } from '../bench/speech/rnnoise.ts';
+import { Dnsmos } from '../src/models/speech/dnsmos.ts';
+import { SPEECH_ENSEMBLE_PATH, loadEvalEnhancer } from '../src/models/speech/enhancer-onnx.ts';
+import { METRIC_KEYS, loadProjectTestSet, scoreSignal } from '../src/models/speech/evaluate.ts';
+import type { MetricKey } from '../src/models/speech/evaluate.ts';
+import { logGainFloor } from '../src/models/speech/speech-model-meta.ts';
+import { LIVE_STFT_512_128, StreamingIstft, StreamingStft } from '../src/streams/features/audio/stft.ts';
+import type { StftConfig } from '../src/streams/features/audio/stft.ts';
+
+/** Ideal masks: the truncated magnitude mask |S|/|X| (the model's training target), the ideal ratio mask
+ * √(|S|²/(|S|² + |N|²)) and the Wiener gain |S|²/(|S|² + |N|²) (N = X − S). */
+export const IDEAL_MASKS = ['tmm', 'irm', 'wiener'] as const;
+export type IdealMaskKind = (typeof IDEAL_MASKS)[number];
+
+/**
+ * The noisy signal through an ideal mask (`IDEAL_MASKS`): per STFT bin, the gain clamped to
+ * [10^(floorDb/20), 10^(ceilingDb/20)] (a ceiling above 0 dB restores bins where the noise cancelled speech), the noisy phase kept (the clean one below `cleanPhaseBelowHz`, a diagnostic); same
+ * length and timeline as the input.
+ */
+export function idealMask(
+  clean: Float32Array,
+  noisy: Float32Array,
+  floorDb: number,
+  kind: IdealMaskKind = 'tmm',
+  stft: StftConfig = LIVE_STFT_512_128,
+  cleanPhaseBelowHz = 0,
+  ceilingDb = 0,
+): Float32Array {
+  if (clean.length !== noisy.length)
+    throw new RangeError(`idealMask: ${clean.length} clean and ${noisy.length} noisy samples`);
+  const frames = (x: Float32Array) => {
+    const s = new StreamingStft(stft);
+    return [...s.push(x), ...s.flush()];
+  };
+  const fx = frames(noisy);
+  const fs = frames(clean);
+  const fn = frames(noisy.map((v, i) => v - clean[i]!));
+  const floor = logGainFloor(floorDb);
+  const ceiling = logGainFloor(ceilingDb);
+  const istft = new StreamingIstft(stft);
+  const out = new Float32Array(noisy.length);
+  let at = 0;
+  const put = (part: Float32Array): void => {
+    const n = Math.min(part.length, out.length - at);
+    out.set(part.subarray(0, n), at);
+    at += n;
+  };
+  fx.forEach((f, t) => {
+    const s = fs[t]!.logPower;
+    const n = fn[t]!.logPower;
+    const y = f.logPower.map((x, k) => {
+      // ln power gain: ln(|S|²/|X|²), or ln of the power ratio (IRM: half of it, Wiener: twice half).
+      const ratio = s[k]! - Math.log(Math.exp(s[k]!) + Math.exp(n[k]!));
+      const g = kind === 'tmm' ? s[k]! - x : kind === 'irm' ? ratio : 2 * ratio;
+      return x + Math.max(floor, Math.min(ceiling, g));
+    });
+    // The clean phase below `cleanPhaseBelowHz` (a diagnostic of what the noisy phase costs there).
+    const cut = Math.round((cleanPhaseBelowHz * (f.phase.length - 1) * 2) / stft.sampleRateHz);
+    const phase = cut > 0 ? f.phase.map((p, k) => (k < cut ? fs[t]!.phase[k]! : p)) : f.phase;
+    put(istft.push(y, phase));
+  });
+  put(istft.flush());
+  return out;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string', default: SPEECH_ENSEMBLE_PATH },
+      data: { type: 'string', default: '../shared/data' },
+      snr: { type: 'string', default: '0,5' },
+      categories: { type: 'string', default: 'car-interior' },
+      'floor-db': { type: 'string', default: '-25' },
+      dnsmos: { type: 'string', default: '../shared/peers/dnsmos' },
+      masks: { type: 'string', default: 'tmm' },
+      'clean-phase-below-hz': { type: 'string', default: '0' },
+      'ceiling-db': { type: 'string', default: '0' },
+    },
+  });
+  const snrs = values.snr.split(',').map(Number);
+  const floorDb = Number(values['floor-db']);
+  const set = await loadProjectTestSet(resolve(values.data), {
+    split: 'validation',
+    snrsDb: snrs,
+    categories: values.categories.split(','),
+  });
+  const rnnoise = await RnnoisePeer.create();
+  const avdcnn = await loadEvalEnhancer(values.model);
+  const dnsmos = existsSync(values.dnsmos) ? await Dnsmos.load(values.dnsmos) : null;
+  const systems: Record<string, (clean: Float32Array, noisy: Float32Array) => Promise<Float32Array>> = {
+    clean: (c) => Promise.resolve(c),
+    noisy: (_c, x) => Promise.resolve(x),
+    rnnoise: (_c, x) => Promise.resolve(rnnoise.process(x)),
+    // RNNoise on the clean reference itself: how DNSMOS rates a peer's processing of a recording without added noise.
+    'rnnoise on the clean reference': (c) => Promise.resolve(rnnoise.process(c)),
+    avdcnn: (_c, x) => avdcnn.enhance(x),
+  };
+  for (const kind of values.masks.split(',') as IdealMaskKind[]) {
+    if (!IDEAL_MASKS.includes(kind))
+      throw new Error(`--masks: ${kind} is not one of ${IDEAL_MASKS.join(', ')}`);
+    const ceilingDb = Number(values['ceiling-db']);
+    systems[`ideal ${kind} (floor ${floorDb} dB${ceilingDb !== 0 ? `, ceiling ${ceilingDb} dB` : ''})`] = (
+      c,
+      x,
+    ) => Promise.resolve(idealMask(c, x, floorDb, kind, LIVE_STFT_512_128, 0, ceilingDb));
+    const below = Number(values['clean-phase-below-hz']);
+    if (below > 0)
+      systems[`ideal ${kind}, clean phase below ${below} Hz`] = (c, x) =>
+        Promise.resolve(idealMask(c, x, floorDb, kind, LIVE_STFT_512_128, below, ceilingDb));
+  }
+  const keys = METRIC_KEYS.filter((k) => k !== 'p808');
+  console.log(`validation, ${values.categories}; means over items`);
+  console.log(`| SNR | system | n | ${keys.join(' | ')} |`);
+  console.log(`| --- | --- | --- | ${keys.map(() => '---').join(' | ')} |`);
+  for (const snr of snrs) {
+    const items = set.items.filter((i) => i.snrDb === snr);
+    for (const [name, run] of Object.entries(systems)) {
+      const sums: Partial<Record<MetricKey, number>> = {};
+      for (const item of items) {
+        const s = await scoreSignal(item.clean, await run(item.clean, item.noisy), dnsmos);
+        const v: Partial<Record<MetricKey, number | null>> = {
+          stoi: s.stoi,
+          estoi: s.estoi,
+          siSdr: s.siSdr,
+          segSnr: s.segSnr,
+          ...s.dnsmos,
+        };
+        for (const k of keys) sums[k] = (sums[k] ?? 0) + (v[k] ?? NaN);
+      }
+      const cells = keys.map((k) =>
+        ((sums[k] ?? NaN) / items.length).toFixed(k === 'stoi' || k === 'estoi' ? 3 : 2),
+      );
+      console.log(`| ${snr} | ${name} | ${items.length} | ${cells.join(' | ')} |`);
+    }
+  }
+  await avdcnn.release();
+  await dnsmos?.release();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
