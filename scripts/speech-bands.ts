@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     },
   });
   const snrs = values.snr.split(',').map(Number);
+  if (snrs.some((v) => !Number.isFinite(v))) throw new Error(`--snr ${values.snr}: a list of numbers, dB`);
   const set = await loadProjectTestSet(resolve(values.data), {
     split: 'validation',
     snrsDb: snrs,
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
     out[String(snr)] = bandTable(perSystem);
     process.stderr.write(`${snr} dB: ${items.length} items\n`);
   }
-  await avdcnn.release?.();
+  await avdcnn.release();
   await dfn3?.release();
   if (values.json) {
     console.log(JSON.stringify({ split: 'validation', model: values.model, bands: out }, null, 1));

@@ -30,8 +30,9 @@ export type IdealMaskKind = (typeof IDEAL_MASKS)[number];
 
 /**
  * The noisy signal through an ideal mask (`IDEAL_MASKS`): per STFT bin, the gain clamped to
- * [10^(floorDb/20), 10^(ceilingDb/20)] (a ceiling above 0 dB restores bins where the noise cancelled speech), the noisy phase kept (the clean one below `cleanPhaseBelowHz`, a diagnostic); same
- * length and timeline as the input.
+ * [10^(floorDb/20), 10^(ceilingDb/20)] (a ceiling above 0 dB restores bins where the noise cancelled the
+ * speech), the noisy phase kept (the clean one below `cleanPhaseBelowHz`, a diagnostic); same length and
+ * timeline as the input.
  */
 export function idealMask(
   clean: Float32Array,
@@ -65,7 +66,8 @@ export function idealMask(
     const s = fs[t]!.logPower;
     const n = fn[t]!.logPower;
     const y = f.logPower.map((x, k) => {
-      // ln power gain: ln(|S|²/|X|²), or ln of the power ratio (IRM: half of it, Wiener: twice half).
+      // The ln power gain: TMM ln(|S|²/|X|²); IRM ln r with r = |S|²/(|S|² + |N|²) (amplitude gain √r);
+      // Wiener 2·ln r (amplitude gain r).
       const ratio = s[k]! - Math.log(Math.exp(s[k]!) + Math.exp(n[k]!));
       const g = kind === 'tmm' ? s[k]! - x : kind === 'irm' ? ratio : 2 * ratio;
       return x + Math.max(floor, Math.min(ceiling, g));
@@ -95,6 +97,11 @@ async function main(): Promise<void> {
   });
   const snrs = values.snr.split(',').map(Number);
   const floorDb = Number(values['floor-db']);
+  const ceilingDb = Number(values['ceiling-db']);
+  const below = Number(values['clean-phase-below-hz']);
+  if (snrs.some((v) => !Number.isFinite(v))) throw new Error(`--snr ${values.snr}: a list of numbers, dB`);
+  if (!(floorDb < 0) || !(ceilingDb >= 0) || !(below >= 0))
+    throw new Error('--floor-db must be < 0, --ceiling-db ≥ 0 and --clean-phase-below-hz ≥ 0 (numbers)');
   const set = await loadProjectTestSet(resolve(values.data), {
     split: 'validation',
     snrsDb: snrs,
@@ -107,19 +114,18 @@ async function main(): Promise<void> {
     clean: (c) => Promise.resolve(c),
     noisy: (_c, x) => Promise.resolve(x),
     rnnoise: (_c, x) => Promise.resolve(rnnoise.process(x)),
-    // RNNoise on the clean reference itself: how DNSMOS rates a peer's processing of a recording without added noise.
+    // RNNoise on the clean reference itself: how DNSMOS rates the peer's processing of a recording
+    // without added noise.
     'rnnoise on the clean reference': (c) => Promise.resolve(rnnoise.process(c)),
     avdcnn: (_c, x) => avdcnn.enhance(x),
   };
   for (const kind of values.masks.split(',') as IdealMaskKind[]) {
     if (!IDEAL_MASKS.includes(kind))
       throw new Error(`--masks: ${kind} is not one of ${IDEAL_MASKS.join(', ')}`);
-    const ceilingDb = Number(values['ceiling-db']);
     systems[`ideal ${kind} (floor ${floorDb} dB${ceilingDb !== 0 ? `, ceiling ${ceilingDb} dB` : ''})`] = (
       c,
       x,
     ) => Promise.resolve(idealMask(c, x, floorDb, kind, LIVE_STFT_512_128, 0, ceilingDb));
-    const below = Number(values['clean-phase-below-hz']);
     if (below > 0)
       systems[`ideal ${kind}, clean phase below ${below} Hz`] = (c, x) =>
         Promise.resolve(idealMask(c, x, floorDb, kind, LIVE_STFT_512_128, below, ceilingDb));

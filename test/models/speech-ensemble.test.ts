@@ -159,6 +159,44 @@ describe('speech ensemble: manifest, averaging, statistics', () => {
   });
 });
 
+describe('speech ensemble: one front end for several models', () => {
+  const running = { kind: 'running', timeConstantS: 3, stdFloor: 0.01 } as const;
+  const meta = (hop: number) =>
+    speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), { ...LIVE_STFT_512_128, hop }, running, {
+      target: { kind: 'gain', gainFloorDb: -25 },
+    });
+  const unit = (b: { size: number }) => Promise.resolve({ clean: new Float32Array(b.size * 257).fill(1) });
+
+  it('a short key; models that differ are refused with the field that differs; one model is no ensemble', () => {
+    assert.ok(frontEndKey(meta(128)).length < 400, 'the key holds no window arrays');
+    assert.equal(sharesFrontEnd([meta(128), meta(128)]), true);
+    assert.equal(sharesFrontEnd([meta(128), meta(160)]), false);
+    assert.throws(
+      () =>
+        SpeechEnhancer.ensemble([
+          { meta: meta(128), runModel: unit },
+          { meta: meta(160), runModel: unit },
+        ]),
+      (e: Error) => /differ in stft: .*"hop":160.* vs .*"hop":128/.test(e.message) && e.message.length < 400,
+    );
+    assert.throws(
+      () => SpeechEnhancer.ensemble([{ meta: meta(128), runModel: unit }]),
+      /at least two members/,
+    );
+    const two = SpeechEnhancer.ensemble(
+      [
+        { meta: meta(128), runModel: unit },
+        { meta: meta(128), runModel: unit },
+      ],
+      { maskStrength: 0.5 },
+    );
+    assert.deepEqual(
+      two.memberServing.map((s) => s.maskStrength),
+      [0.5, 0.5],
+    );
+  });
+});
+
 describe('speech ensemble: through ONNX Runtime', () => {
   let dir = '';
   const paths: string[] = [];

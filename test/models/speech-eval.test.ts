@@ -401,7 +401,7 @@ describe('eval speech: the serving settings named in the report', () => {
     );
     assert.equal(
       servingInfo(false, {}, [model, { ...model, maskSmoothingTime: 0.3 }]),
-      ", ensemble of 2, mask strength 0.7 / 0.7 (the members' own), gain smoothing in time 0 / 0.3 (the members' own)",
+      ", ensemble of 2, mask strength 0.7 / 0.7 (the members' own), gain smoothing in time none / 0.3 (the members' own)",
     );
   });
   it("an ensemble: each member's values, in member order", () => {

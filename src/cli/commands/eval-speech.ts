@@ -167,7 +167,9 @@ export function servingInfo(
   };
   const values = (key: keyof SpeechServingSettings): string | undefined => {
     const v = inForce?.map((x) => x[key]);
-    return v === undefined || v.every((x) => x === off[key]) ? undefined : v.join(' / ');
+    return v === undefined || v.every((x) => x === off[key])
+      ? undefined
+      : v.map((x) => (x === off[key] ? 'none' : String(x))).join(' / ');
   };
   const part = (
     label: string,

@@ -38,7 +38,8 @@
  *      else none): after the strength and floor, the ln gain d = ŷ' − x is averaged over a centred window of
  *      w bins (truncated at the edges), then smoothed over time as g_t = β·g_{t−1} + (1 − β)·d_t (causal, no
  *      delay; restarted with each segment and after a failed model run). Averages of gains within [floor, 0]
- *      stay there. Against "musical noise": isolated peaks of a per-bin gain in the residual noise;
+ *      stay there. Against "musical noise": isolated peaks of a per-bin gain in the residual noise. Like the
+ *      floor and the strengths, it applies in mask mode only (a 'spectrum' model ignores it).
  *    A non-finite prediction (a broken model) is replaced by the noisy x (counted, `modelNonFinite`); a model
  *    run that throws passes its frames through unenhanced (counted, `modelErrors`, message kept), so the
  *    audio never stops and the timeline never shifts.
@@ -47,7 +48,8 @@
  * noise-aware input are computed once; each model (a "head") has its own normalisation (step 2), context
  * stack, serving settings and prediction (step 5), and the frame synthesised has the mean of the heads'
  * magnitudes with the noisy phase (`StreamingIstft.pushMean`): by linearity the mean of what each model alone
- * gives. Model counters count every head's runs.
+ * gives (up to rounding). Model counters count every head's runs; the heads run concurrently, so with
+ * several failing, `lastModelError` is the one that finished last.
  *
  * Batching: the frames completed by one `push` go to the model together (at most `maxBatchFrames` per run);
  * inference has no state across examples, so the output does not depend on the chunking (the tests hold 1
@@ -228,7 +230,10 @@ interface Item {
   /** The audio input of each head (its own normalisation and channels). */
   readonly audio: readonly Float32Array[];
   readonly visual: Float32Array;
-  /** Mouth frames of the context that are crops (not the zero camera-absent input): sets the strengths. */
+  /**
+   * Mouth frames of the context that are crops (not the zero camera-absent input): sets the strengths.
+   * Counted only when some head's strength differs with the camera; 0 otherwise.
+   */
   readonly crops: number;
 }
 
@@ -346,7 +351,14 @@ export function frontEndKey(meta: SpeechModelMeta): string {
   const na = meta.noiseAware;
   const { bins, contextFrames, context, mouthHeight, mouthWidth } = meta.model;
   return JSON.stringify({
-    stft: resolveStft(stftOf(meta)),
+    // The resolved scalars (the window follows from its length).
+    stft: (({ sampleRateHz, windowLength, hop, fftSize, fft }) => ({
+      sampleRateHz,
+      windowLength,
+      hop,
+      fftSize,
+      fft,
+    }))(resolveStft(stftOf(meta))),
     model: { bins, contextFrames, context, mouthHeight, mouthWidth },
     noiseAware:
       na === undefined
@@ -441,12 +453,17 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   ) {
     const members = [{ meta, runModel }, ...more];
     for (const m of members) validateSpeechModelMeta(m.meta);
-    const key = frontEndKey(meta);
-    for (const m of more)
-      if (frontEndKey(m.meta) !== key)
+    const key = JSON.parse(frontEndKey(meta)) as Record<string, unknown>;
+    for (const m of more) {
+      const other = JSON.parse(frontEndKey(m.meta)) as Record<string, unknown>;
+      const differ = Object.keys(key).filter((k) => JSON.stringify(key[k]) !== JSON.stringify(other[k]));
+      if (differ.length > 0)
         throw new RangeError(
-          `enhancer: the models do not share a front end (${frontEndKey(m.meta)} vs ${key})`,
+          `enhancer: the models do not share a front end (they differ in ${differ.join(', ')}: ` +
+            differ.map((k) => `${JSON.stringify(other[k])} vs ${JSON.stringify(key[k])}`).join('; ') +
+            ')',
         );
+    }
     this.meta = meta;
     this.stftCfg = resolveStft(stftOf(meta));
     this.sampleRateHz = this.stftCfg.sampleRateHz;
@@ -539,15 +556,15 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       maskSmoothingBins: options.maskSmoothingBins ?? meta.maskSmoothingBins ?? 1,
       maskSmoothingTime: options.maskSmoothingTime ?? meta.maskSmoothingTime ?? 0,
     };
-    for (const key of ['maskSmoothingBins', 'maskSmoothingTime'] as const) {
-      const why = maskSmoothingError(key, serving[key]);
-      if (why !== undefined) throw new RangeError(`enhancer: ${why}`);
-    }
     if (!(serving.maskFloorDb <= 0))
       throw new RangeError(`enhancer: maskFloorDb ${serving.maskFloorDb} must be ≤ 0`);
     for (const key of ['maskStrength', 'maskStrengthVisual'] as const)
       if (!(serving[key] > 0 && serving[key] <= MASK_STRENGTH_MAX[key]))
         throw new RangeError(`enhancer: ${key} ${serving[key]} must be in (0, ${MASK_STRENGTH_MAX[key]}]`);
+    for (const key of ['maskSmoothingBins', 'maskSmoothingTime'] as const) {
+      const why = maskSmoothingError(key, serving[key]);
+      if (why !== undefined) throw new RangeError(`enhancer: ${why}`);
+    }
     const n = meta.normalization;
     return {
       meta,

@@ -205,17 +205,21 @@ function correlation(a: Float64Array, b: Float64Array, n: number): number {
   return sab / ((Math.sqrt(saa) + EPS) * (Math.sqrt(sbb) + EPS));
 }
 
-/** STOI's intermediate correlations summed per band (over segments), and the segment count. */
+/**
+ * STOI's intermediate correlations summed per band (over segments), their total (summed in segment-then-band
+ * order, as STOI always has, so its value does not change in the last bits), and the segment count.
+ */
 function stoiBandSums(
   x: Float64Array,
   y: Float64Array,
   frames: number,
-): { sums: Float64Array; segments: number } {
+): { sums: Float64Array; total: number; segments: number } {
   const n = STOI_SEGMENT;
   const clip = 1 + 10 ** (-STOI_BETA_DB / 20);
   const xs = new Float64Array(n);
   const ys = new Float64Array(n);
   const sums = new Float64Array(STOI_BANDS);
+  let total = 0;
   let segments = 0;
   for (let s = 0; s + n <= frames; s++) {
     for (let j = 0; j < STOI_BANDS; j++) {
@@ -232,11 +236,13 @@ function stoiBandSums(
       }
       const alpha = ey > 0 ? Math.sqrt(ex / ey) : 0;
       for (let i = 0; i < n; i++) ys[i] = Math.min(alpha * ys[i]!, clip * xs[i]!);
-      sums[j]! += correlation(xs, ys, n);
+      const c = correlation(xs, ys, n);
+      sums[j]! += c;
+      total += c;
     }
     segments++;
   }
-  return { sums, segments };
+  return { sums, total, segments };
 }
 
 /** Row then column normalisation (zero mean, unit norm) of a bands × n matrix, in place. */
@@ -306,10 +312,8 @@ export function stoi(
 ): number {
   const { clean: ex, processed: ey, frames } = bandEnvelopes(clean, processed, rateHz, 'stoi');
   if (options.extended === true) return estoiScore(ex, ey, frames);
-  const { sums, segments } = stoiBandSums(ex, ey, frames);
-  let sum = 0;
-  for (const v of sums) sum += v;
-  return sum / (segments * STOI_BANDS);
+  const { total, segments } = stoiBandSums(ex, ey, frames);
+  return total / (segments * STOI_BANDS);
 }
 
 /** Steps 1–4 for both signals, checked (see `stoi`); `who` names the caller in the errors. */

@@ -302,8 +302,8 @@ export class StreamingIstft {
 
   /**
    * Adds one frame whose magnitude is the mean of the magnitudes of several log-power frames, with one phase:
-   * by linearity, exactly the mean of what `push` would give for each through its own ISTFT (an ensemble of
-   * mask models that keep the noisy phase synthesised once).
+   * by linearity, the mean (up to rounding) of what `push` would give for each through its own ISTFT (an
+   * ensemble of models that keep the noisy phase, synthesised once). With one frame it is `push` exactly.
    */
   pushMean(logPowers: readonly ArrayLike<number>[], phase: ArrayLike<number>): Float32Array {
     const { bins } = this.config;
