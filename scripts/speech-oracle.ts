@@ -19,67 +19,8 @@ import { Dnsmos } from '../src/models/speech/dnsmos.ts';
 import { SPEECH_ENSEMBLE_PATH, loadEvalEnhancer } from '../src/models/speech/enhancer-onnx.ts';
 import { METRIC_KEYS, loadProjectTestSet, scoreSignal } from '../src/models/speech/evaluate.ts';
 import type { MetricKey } from '../src/models/speech/evaluate.ts';
-import { logGainFloor } from '../src/models/speech/speech-model-meta.ts';
-import { LIVE_STFT_512_128, StreamingIstft, StreamingStft } from '../src/streams/features/audio/stft.ts';
-import type { StftConfig } from '../src/streams/features/audio/stft.ts';
-
-/** Ideal masks: the truncated magnitude mask |S|/|X| (the model's training target), the ideal ratio mask
- * √(|S|²/(|S|² + |N|²)) and the Wiener gain |S|²/(|S|² + |N|²) (N = X − S). */
-export const IDEAL_MASKS = ['tmm', 'irm', 'wiener'] as const;
-export type IdealMaskKind = (typeof IDEAL_MASKS)[number];
-
-/**
- * The noisy signal through an ideal mask (`IDEAL_MASKS`): per STFT bin, the gain clamped to
- * [10^(floorDb/20), 10^(ceilingDb/20)] (a ceiling above 0 dB restores bins where the noise cancelled the
- * speech), the noisy phase kept (the clean one below `cleanPhaseBelowHz`, a diagnostic); same length and
- * timeline as the input.
- */
-export function idealMask(
-  clean: Float32Array,
-  noisy: Float32Array,
-  floorDb: number,
-  kind: IdealMaskKind = 'tmm',
-  stft: StftConfig = LIVE_STFT_512_128,
-  cleanPhaseBelowHz = 0,
-  ceilingDb = 0,
-): Float32Array {
-  if (clean.length !== noisy.length)
-    throw new RangeError(`idealMask: ${clean.length} clean and ${noisy.length} noisy samples`);
-  const frames = (x: Float32Array) => {
-    const s = new StreamingStft(stft);
-    return [...s.push(x), ...s.flush()];
-  };
-  const fx = frames(noisy);
-  const fs = frames(clean);
-  const fn = frames(noisy.map((v, i) => v - clean[i]!));
-  const floor = logGainFloor(floorDb);
-  const ceiling = logGainFloor(ceilingDb);
-  const istft = new StreamingIstft(stft);
-  const out = new Float32Array(noisy.length);
-  let at = 0;
-  const put = (part: Float32Array): void => {
-    const n = Math.min(part.length, out.length - at);
-    out.set(part.subarray(0, n), at);
-    at += n;
-  };
-  fx.forEach((f, t) => {
-    const s = fs[t]!.logPower;
-    const n = fn[t]!.logPower;
-    const y = f.logPower.map((x, k) => {
-      // The ln power gain: TMM ln(|S|²/|X|²); IRM ln r with r = |S|²/(|S|² + |N|²) (amplitude gain √r);
-      // Wiener 2·ln r (amplitude gain r).
-      const ratio = s[k]! - Math.log(Math.exp(s[k]!) + Math.exp(n[k]!));
-      const g = kind === 'tmm' ? s[k]! - x : kind === 'irm' ? ratio : 2 * ratio;
-      return x + Math.max(floor, Math.min(ceiling, g));
-    });
-    // The clean phase below `cleanPhaseBelowHz` (a diagnostic of what the noisy phase costs there).
-    const cut = Math.round((cleanPhaseBelowHz * (f.phase.length - 1) * 2) / stft.sampleRateHz);
-    const phase = cut > 0 ? f.phase.map((p, k) => (k < cut ? fs[t]!.phase[k]! : p)) : f.phase;
-    put(istft.push(y, phase));
-  });
-  put(istft.flush());
-  return out;
-}
+import { IDEAL_MASKS, idealMask } from '../src/models/speech/ideal-mask.ts';
+import type { IdealMaskKind } from '../src/models/speech/ideal-mask.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -125,10 +66,10 @@ async function main(): Promise<void> {
     systems[`ideal ${kind} (floor ${floorDb} dB${ceilingDb !== 0 ? `, ceiling ${ceilingDb} dB` : ''})`] = (
       c,
       x,
-    ) => Promise.resolve(idealMask(c, x, floorDb, kind, LIVE_STFT_512_128, 0, ceilingDb));
+    ) => Promise.resolve(idealMask(c, x, { floorDb, kind, ceilingDb }));
     if (below > 0)
       systems[`ideal ${kind}, clean phase below ${below} Hz`] = (c, x) =>
-        Promise.resolve(idealMask(c, x, floorDb, kind, LIVE_STFT_512_128, below, ceilingDb));
+        Promise.resolve(idealMask(c, x, { floorDb, kind, ceilingDb, cleanPhaseBelowHz: below }));
   }
   const keys = METRIC_KEYS.filter((k) => k !== 'p808');
   console.log(`validation, ${values.categories}; means over items`);

@@ -17,6 +17,7 @@ import { prepareSpeechData } from '../../src/models/speech/dataset.ts';
 import {
   evaluateSpeech,
   logMmseSystem,
+  idealMaskSystem,
   noisySystem,
   pickExamples,
   textTable,
@@ -461,9 +462,20 @@ describe('evaluateSpeech (core)', () => {
     };
     const broken: SpeechSystem = { name: 'broken', process: () => Promise.reject(new Error('boom')) };
     const items = [mk('x1', true, 'car-interior'), mk('x22', false, 'street')];
-    const e = await evaluateSpeech(items, [noisySystem, logMmseSystem, av, broken], {
+    const e = await evaluateSpeech(items, [noisySystem, logMmseSystem, av, broken, idealMaskSystem], {
       keep: new Set(pickExamples(items, 1)),
     });
+    // The oracle is given the clean reference, is far above the noisy input, and has no RTF.
+    for (const it of e.items) {
+      const ideal = it.systems['ideal-mask']!;
+      assert.ok(
+        ideal.siSdr! > it.systems['noisy']!.siSdr! + 10,
+        `${ideal.siSdr} vs ${it.systems['noisy']!.siSdr}`,
+      );
+      assert.equal(ideal.rtf, null);
+      assert.deepEqual(ideal.errors, []);
+    }
+    await assert.rejects(idealMaskSystem.process(items[0]!.noisy), /needs the clean reference/);
     assert.deepEqual(seen, ['video', 'video'], 'warm-up and the one AV item');
     assert.equal(e.items[1]!.systems['av'], undefined);
     assert.deepEqual(e.items[0]!.systems['broken']!.errors, ['process: boom']);

@@ -25,6 +25,7 @@ import {
   loadFolderMixtures,
   loadPairs,
   loadProjectTestSet,
+  idealMaskSystem,
   logMmseSystem,
   noisySystem,
   pickExamples,
@@ -98,7 +99,8 @@ Ready pairs (--clean/--noisy): files of the same name in both folders (any rate 
 non-WAV).
 
   --snr LIST         mixing SNRs, dB (default ${DEFAULT_EVAL_SNRS_DB.join(',')})
-  --systems LIST     of ${SYSTEM_NAMES.join(',')} (default all; unavailable ones are listed with the reason)
+  --systems LIST     of ${SYSTEM_NAMES.join(',')} (default all; unavailable ones are listed with the reason;
+                     ideal-mask is the ceiling of AVDCNN's kind of model, computed from the clean reference)
   --model FILE       AVDCNN model, .onnx or an ensemble manifest *.ensemble.json (default ${DEFAULT_AVDCNN_MODEL})
   --mask-floor-db G  AVDCNN's lowest mask gain, dB ≤ 0 (default: the model's metadata, else none)
   --mask-strength A  AVDCNN's mask applied as G^A, A in (0, 1] (default: the model's metadata, else 1)
@@ -212,6 +214,13 @@ async function buildSystems(
         case 'logmmse':
           systems.push(logMmseSystem);
           info[name] = 'project logMMSE (src/models/speech/logmmse.ts), defaults';
+          break;
+        case 'ideal-mask':
+          systems.push(idealMaskSystem);
+          info[name] =
+            "not an enhancer: AVDCNN's training target computed from the clean reference (the truncated " +
+            'magnitude mask, live 512/128 STFT, noisy phase, gains in [−25, 0] dB; ideal-mask.ts), the ' +
+            'ceiling of a perfect model of its kind; no RTF';
           break;
         case 'rnnoise': {
           const peer = await RnnoisePeer.create();

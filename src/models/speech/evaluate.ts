@@ -15,7 +15,8 @@
  *   controlled (`snrDb` null); the measured input SNR is reported per item.
  *
  * Systems: anything implementing `SpeechSystem` (noisy passthrough, logMMSE, the peers, AVDCNN through an
- * injected `enhance` function). A system with `needsVideo` runs only on the items with mouth frames.
+ * injected `enhance` function). A system with `needsVideo` runs only on the items with mouth frames; one with
+ * `usesClean` is given the clean reference too (`idealMaskSystem`, the ceiling of AVDCNN's kind of model).
  *
  * Metrics per system × item: STOI, ESTOI, SI-SDR, segmental SNR (always), DNSMOS P.835 SIG/BAK/OVRL and
  * P.808 (when a scorer is given), and the real-time factor: wall-clock time of `process` / audio duration,
@@ -37,6 +38,7 @@ import { alignMouth, CorpusLoader } from './corpus.ts';
 import { prepareSpeechData, loadSplitPools } from './dataset.ts';
 import type { SplitName } from './splits.ts';
 import type { DnsmosScores } from './dnsmos.ts';
+import { idealMask } from './ideal-mask.ts';
 import { logMmse } from './logmmse.ts';
 import { SPEECH_RATE_HZ, decodeAudio16k } from './media.ts';
 import { buildEvaluationSet, EVALUATION_SEED, fnv1a, mixAtSnr, snrDb, spanSegment } from './mixing.ts';
@@ -48,7 +50,15 @@ import { stoi } from './metrics/stoi.ts';
 export const EVAL_RATE_HZ = SPEECH_RATE_HZ;
 export const DEFAULT_EVAL_SNRS_DB: readonly number[] = [-5, 0, 5];
 /** The names `eval speech --systems` knows, in report order. */
-export const SYSTEM_NAMES = ['noisy', 'logmmse', 'rnnoise', 'dfn3', 'avdcnn-audio', 'avdcnn-av'] as const;
+export const SYSTEM_NAMES = [
+  'noisy',
+  'logmmse',
+  'rnnoise',
+  'dfn3',
+  'avdcnn-audio',
+  'avdcnn-av',
+  'ideal-mask',
+] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
 
 /** Mouth crops for an item: per AVDCNN STFT frame (`aligned`), and per video frame when known (`track`). */
@@ -62,7 +72,12 @@ export interface SpeechSystem {
   readonly name: string;
   /** Runs only on items with mouth frames (the audio-visual mode). */
   readonly needsVideo?: boolean;
-  process(noisy: Float32Array, video?: MouthFrames): Promise<Float32Array>;
+  /**
+   * Is given the clean reference too (an oracle such as `idealMaskSystem`: a ceiling, not an enhancer; no
+   * real-time factor is reported for it).
+   */
+  readonly usesClean?: boolean;
+  process(noisy: Float32Array, video?: MouthFrames, clean?: Float32Array): Promise<Float32Array>;
   /** Frees resources (ONNX sessions, WebAssembly state) when the evaluation is over. */
   release?(): Promise<void>;
 }
@@ -188,6 +203,19 @@ export const noisySystem: SpeechSystem = {
 export const logMmseSystem: SpeechSystem = {
   name: 'logmmse',
   process: (noisy) => Promise.resolve(logMmse(noisy, EVAL_RATE_HZ)),
+};
+
+/**
+ * The ideal output of AVDCNN's training target (ideal-mask.ts: the truncated magnitude mask from the clean
+ * reference, live STFT, noisy phase, gains in [−25, 0] dB): the ceiling of a perfect model of its kind.
+ */
+export const idealMaskSystem: SpeechSystem = {
+  name: 'ideal-mask',
+  usesClean: true,
+  process: (noisy, _video, clean) => {
+    if (clean === undefined) return Promise.reject(new Error('ideal-mask needs the clean reference'));
+    return Promise.resolve(idealMask(clean, noisy));
+  },
 };
 
 /** Wraps an injected enhancer (e.g. AVDCNN) as a system; `useVideo` selects the audio-visual mode. */
@@ -639,7 +667,8 @@ export async function evaluateSpeech(
     for (const s of systems) {
       if (s.needsVideo === true && withVideo === undefined) continue;
       try {
-        await s.process(Float32Array.from(probe), s.needsVideo === true ? withVideo : undefined);
+        const clean = s.usesClean === true ? first.clean.subarray(0, probe.length) : undefined;
+        await s.process(Float32Array.from(probe), s.needsVideo === true ? withVideo : undefined, clean);
       } catch {
         // Reported per item below.
       }
@@ -659,7 +688,7 @@ export async function evaluateSpeech(
       try {
         const input = Float32Array.from(item.noisy); // a system may not modify the shared input
         const t0 = nowS();
-        y = await s.process(input, item.video);
+        y = await s.process(input, item.video, s.usesClean === true ? item.clean : undefined);
         processingS = nowS() - t0;
       } catch (e) {
         scores[s.name] = {
@@ -679,11 +708,11 @@ export async function evaluateSpeech(
         y = fitLength(y, item.noisy.length);
       }
       const m = await scoreSignal(item.clean, y, scorer);
-      const identity = s === noisySystem;
+      const untimed = s === noisySystem || s.usesClean === true;
       scores[s.name] = {
         ...m,
-        rtf: identity || processingS === null ? null : processingS / seconds,
-        processingS: identity ? null : processingS,
+        rtf: untimed || processingS === null ? null : processingS / seconds,
+        processingS: untimed ? null : processingS,
         errors: [...errors, ...m.errors],
       };
       if (keep.has(item.id)) outputs[s.name] = y;
