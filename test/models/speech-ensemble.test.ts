@@ -18,6 +18,9 @@ import type { AvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import { SpeechEnhancer, frontEndKey, sharesFrontEnd } from '../../src/models/speech/enhancer.ts';
 import type {
+  MouthFrame,
+  SpeechEnhancerOptions,
+  SpeechModelRunner,
   EnhancedChunk,
   SpeechEnhancerStats,
   StreamingSpeechEnhancer,
@@ -38,8 +41,12 @@ import {
   parseEnsembleManifest,
 } from '../../src/models/speech/ensemble.ts';
 import { speechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
+import type { SpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import { enhanceFile } from '../../src/cli/commands/enhance.ts';
 import { LIVE_STFT_512_128 } from '../../src/streams/features/audio/stft.ts';
+import { DEFAULT_NOISE_FLOOR } from '../../src/streams/features/audio/noise-floor.ts';
+import { DEFAULT_PRIOR_SNR } from '../../src/streams/features/audio/prior-snr.ts';
+import { SeededRandom } from '../../src/models/common/rng.ts';
 import { readWavFile, writeWavFile } from '../../src/streams/readers/wav.ts';
 import { noisySpeechFixture } from '../support/speech-fixtures.ts';
 import { maxAbsDiff, randomizeWeights } from './helpers.ts';
@@ -194,6 +201,108 @@ describe('speech ensemble: one front end for several models', () => {
       two.memberServing.map((s) => s.maskStrength),
       [0.5, 0.5],
     );
+  });
+});
+
+describe('speech ensemble: one shared front end against one enhancer per member', () => {
+  const bins = 257;
+  const fill = (v: number) => new Array<number>(bins).fill(v);
+  /** A noise-aware member with its own statistics, normalisation and serving settings. */
+  const member = (scale: number, extra: Partial<SpeechModelMeta>) =>
+    speechModelMeta(
+      resolveAvdcnnConfig({ context: 'causal', audioChannels: 3, fc1Units: 16, fc2Units: 16 }),
+      LIVE_STFT_512_128,
+      scale === 1
+        ? { kind: 'running', timeConstantS: 3, stdFloor: 0.01 }
+        : { kind: 'global', mean: fill(-8), std: fill(3) },
+      {
+        target: { kind: 'gain', gainFloorDb: -25 },
+        noiseAware: {
+          ...DEFAULT_NOISE_FLOOR,
+          startHoldFrames: 3,
+          mean: fill(scale),
+          std: fill(2 * scale),
+          prior: { ...DEFAULT_PRIOR_SNR, mean: fill(-scale), std: fill(scale) },
+        },
+        ...extra,
+      },
+    );
+  /** A deterministic stand-in for a model: the gain from the newest frame's three channels and the mouth. */
+  const runner =
+    (weight: number): SpeechModelRunner =>
+    (b) => {
+      const f = 5;
+      const aSize = f * bins * 3;
+      const vSize = b.visual.length / b.size;
+      const clean = new Float32Array(b.size * bins);
+      for (let i = 0; i < b.size; i++) {
+        let v = 0;
+        for (let j = 0; j < vSize; j++) v += b.visual[i * vSize + j]!;
+        v /= vSize;
+        for (let k = 0; k < bins; k++) {
+          const o = i * aSize + ((f - 1) * bins + k) * 3;
+          const z = weight * (b.audio[o]! + b.audio[o + 1]! - b.audio[o + 2]!) + 2 * v - 0.3;
+          clean[i * bins + k] = 1 / (1 + Math.exp(-z));
+        }
+      }
+      return Promise.resolve({ clean });
+    };
+
+  it('the same output, chunk for chunk, and the same counters, through gaps, a reset, duplicates and a camera that stops', async () => {
+    const x = (await noisySpeechFixture()).subarray(0, 8000);
+    const metas = [
+      member(1, { maskStrength: 0.8, maskStrengthVisual: 1.3 }),
+      member(2, { maskSmoothingBins: 3, maskSmoothingTime: 0.3, maskFloorDb: -20 }),
+    ];
+    const runners = [runner(0.7), runner(-0.4)];
+    const rng = new SeededRandom(11);
+    const mouth: MouthFrame[] = [];
+    for (let t = 0; t < 300_000; t += 40_000)
+      mouth.push({ tUs: t, data: Float32Array.from({ length: 16 * 24 }, () => rng.uniform(0, 1)) });
+    // Chunks: random sizes; a 50 ms gap (filled), a duplicate, then a 2 s jump (a new segment).
+    const plan: { from: number; to: number; tUs: number }[] = [];
+    let at = 0;
+    let offsetUs = 0;
+    while (at < x.length) {
+      const n = Math.min(x.length - at, 100 + Math.floor(rng.uniform(0, 1) * 700));
+      if (at > 2000 && at < 2600) offsetUs = 50_000;
+      if (at > 5000) offsetUs = 2_050_000;
+      plan.push({ from: at, to: at + n, tUs: offsetUs + (at * 1e6) / 16_000 });
+      if (plan.length === 4) plan.push(plan[2]!);
+      at += n;
+    }
+    const run = async (e: StreamingSpeechEnhancer) => {
+      const out: EnhancedChunk[] = [];
+      for (const c of plan) {
+        const endUs = c.tUs + ((c.to - c.from) * 1e6) / 16_000;
+        const frames = mouth.filter((m) => m.tUs >= c.tUs && m.tUs < endUs);
+        out.push(...(await e.push(x.slice(c.from, c.to), c.tUs, frames)));
+      }
+      out.push(...(await e.flush()));
+      return out;
+    };
+    const options: SpeechEnhancerOptions = { maxBatchFrames: 7 };
+    const shared = SpeechEnhancer.ensemble(
+      metas.map((meta, i) => ({ meta, runModel: runners[i]! })),
+      options,
+    );
+    const separate = new EnsembleEnhancer(metas.map((m, i) => new SpeechEnhancer(m, runners[i]!, options)));
+    const a = await run(shared);
+    const b = await run(separate);
+    assert.equal(a.length, b.length);
+    a.forEach((c, i) => {
+      const d = b[i]!;
+      assert.deepEqual(
+        [c.tUs, c.segment, c.startSample, c.samples.length],
+        [d.tUs, d.segment, d.startSample, d.samples.length],
+      );
+      assert.ok(maxAbsDiff(c.samples, d.samples) <= 1e-6, `chunk ${i}: ${maxAbsDiff(c.samples, d.samples)}`);
+    });
+    const sa = shared.stats();
+    const sb = separate.stats();
+    assert.deepEqual(sa, sb);
+    assert.ok(sa.gaps >= 1 && sa.resets === 1 && sa.duplicates === 1, JSON.stringify(sa));
+    assert.ok(sa.camera.audioFramesWithVisual > 0 && sa.camera.audioFramesWithoutVisual > 0);
   });
 });
 
