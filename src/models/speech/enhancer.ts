@@ -418,6 +418,8 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   private readonly frames: number;
   private readonly pixels: number;
   private readonly heads: readonly Head[];
+  /** Some head's strength differs with the camera: each frame's mouth crops are counted (`item`). */
+  private readonly countCrops: boolean;
   private readonly opts: Required<
     Omit<
       SpeechEnhancerOptions,
@@ -491,6 +493,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     if (!Number.isInteger(o.maxBatchFrames) || o.maxBatchFrames < 1)
       throw new RangeError(`enhancer: maxBatchFrames ${o.maxBatchFrames}`);
     this.heads = members.map((m) => this.head(m, options));
+    this.countCrops = this.heads.some((h) => h.serving.maskStrength !== h.serving.maskStrengthVisual);
     const na = meta.noiseAware;
     this.noiseAware =
       na !== undefined ? new NoiseAwareInput(this.bins, this.sampleRateHz / this.stftCfg.hop, na) : undefined;
@@ -903,7 +906,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     visual: Float32Array,
   ): Item {
     let crops = 0;
-    if (this.heads.some((h) => h.serving.maskStrength !== h.serving.maskStrengthVisual))
+    if (this.countCrops)
       for (let f = 0; f < this.frames; f++) {
         const o = f * this.pixels;
         for (let p = o; p < o + this.pixels; p++)
