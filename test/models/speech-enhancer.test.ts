@@ -96,6 +96,11 @@ function identityRunner(meta: SpeechModelMeta, seen?: SpeechModelBatch[]): Speec
   };
 }
 
+/** A model that predicts the same value `g` for every bin of every frame. */
+function constantRunner(g: number): SpeechModelRunner {
+  return (b) => Promise.resolve({ clean: new Float32Array(b.size * 257).fill(g) });
+}
+
 function stubMeta(context: 'causal' | 'symmetric' = 'causal', stft = LIVE_STFT_512_128): SpeechModelMeta {
   return speechModelMeta(resolveAvdcnnConfig({ context }), stft, { kind: 'none' });
 }
@@ -543,13 +548,9 @@ describe('speech enhancer: stub model', () => {
     const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
       target: { kind: 'log-gain', gainFloorDb: -25, scale },
     });
-    const constant =
-      (g: number): SpeechModelRunner =>
-      (b) =>
-        Promise.resolve({ clean: new Float32Array(b.size * 257).fill(g) });
     const run = (g: number): Promise<Float32Array> =>
-      enhanceSamples(new SpeechEnhancer(meta, constant(g)), x, 320);
-    assert.equal(new SpeechEnhancer(meta, constant(0)).mode, 'mask');
+      enhanceSamples(new SpeechEnhancer(meta, constantRunner(g)), x, 320);
+    assert.equal(new SpeechEnhancer(meta, constantRunner(0)).mode, 'mask');
     assert.ok(snrDb(x, await run(0)) > 40);
     assert.ok(snrDb(x, await run(5)) > 40); // > 0 clamps to 0
     const halfPower = -Math.LN2 / scale; // power × 1/2
@@ -573,15 +574,11 @@ describe('speech enhancer: stub model', () => {
     const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
       target: { kind: 'gain', gainFloorDb: -25 },
     });
-    const constant =
-      (g: number): SpeechModelRunner =>
-      (b) =>
-        Promise.resolve({ clean: new Float32Array(b.size * 257).fill(g) });
     const run = async (g: number, options: SpeechEnhancerOptions = {}) => {
-      const e = new SpeechEnhancer(meta, constant(g), options);
+      const e = new SpeechEnhancer(meta, constantRunner(g), options);
       return { y: await enhanceSamples(e, x, 320), stats: e.stats() };
     };
-    assert.equal(new SpeechEnhancer(meta, constant(1)).mode, 'mask');
+    assert.equal(new SpeechEnhancer(meta, constantRunner(1)).mode, 'mask');
     assert.ok(snrDb(x, (await run(1)).y) > 40);
     assert.ok(snrDb(x, (await run(3)).y) > 40); // > 1 clamps to 1
     const half = x.map((v) => v * 0.5);
@@ -596,15 +593,18 @@ describe('speech enhancer: stub model', () => {
     const tenDb = x.map((v) => v * 10 ** (-10 / 20));
     assert.ok(snrDb(tenDb, (await run(0.001, { maskFloorDb: -10 })).y) > 40);
     const withFloor = { ...meta, maskFloorDb: -10 };
-    const e = new SpeechEnhancer(withFloor, constant(0.001));
+    const e = new SpeechEnhancer(withFloor, constantRunner(0.001));
     assert.ok(snrDb(tenDb, await enhanceSamples(e, x, 320)) > 40);
     // Strength α: G^α (0.25^0.5 = 0.5), the caller's, else the metadata's; the floor applies after it.
     assert.ok(snrDb(half, (await run(0.25, { maskStrength: 0.5 })).y) > 40);
-    const withStrength = new SpeechEnhancer({ ...meta, maskStrength: 0.5 }, constant(0.25));
+    const withStrength = new SpeechEnhancer({ ...meta, maskStrength: 0.5 }, constantRunner(0.25));
     assert.ok(snrDb(half, await enhanceSamples(withStrength, x, 320)) > 40);
     assert.ok(snrDb(tenDb, (await run(0.001, { maskStrength: 0.5, maskFloorDb: -10 })).y) > 40);
-    assert.throws(() => new SpeechEnhancer(meta, constant(1), { maskStrength: 0 }), /maskStrength 0/);
-    assert.throws(() => new SpeechEnhancer(meta, constant(1), { maskStrength: 1.5 }), /maskStrength 1\.5/);
+    assert.throws(() => new SpeechEnhancer(meta, constantRunner(1), { maskStrength: 0 }), /maskStrength 0/);
+    assert.throws(
+      () => new SpeechEnhancer(meta, constantRunner(1), { maskStrength: 1.5 }),
+      /maskStrength 1\.5/,
+    );
   });
 
   it('gain smoothing: a constant gain is unchanged, off is bit-exact, on smooths within [floor, 0]; bad settings refused', async () => {
@@ -612,10 +612,6 @@ describe('speech enhancer: stub model', () => {
     const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
       target: { kind: 'gain', gainFloorDb: -25 },
     });
-    const constant =
-      (g: number): SpeechModelRunner =>
-      (b) =>
-        Promise.resolve({ clean: new Float32Array(b.size * 257).fill(g) });
     // A random gain per bin and frame, the same for every run (seeded by the frame's audio input).
     const jumpy: SpeechModelRunner = (b) => {
       const clean = new Float32Array(b.size * 257);
@@ -627,7 +623,7 @@ describe('speech enhancer: stub model', () => {
       enhanceSamples(new SpeechEnhancer(meta, r, o), x, 320);
     const half = x.map((v) => v * 0.5);
     const smooth = { maskSmoothingBins: 5, maskSmoothingTime: 0.6 };
-    assert.ok(snrDb(half, await run(constant(0.5), smooth)) > 40);
+    assert.ok(snrDb(half, await run(constantRunner(0.5), smooth)) > 40);
     assert.deepEqual(await run(jumpy, { maskSmoothingBins: 1, maskSmoothingTime: 0 }), await run(jumpy));
     const raw = await run(jumpy);
     const smoothed = await run(jumpy, smooth);
