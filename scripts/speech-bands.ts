@@ -10,13 +10,11 @@
  * Prints, per SNR, one row per band: centre frequency, then correlation and level (dB) per system; the last
  * row is the mean correlation (the STOI) and the level over all bands.
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DeepFilterNet3Peer } from '../bench/speech/deepfilternet3.ts';
-import { RnnoisePeer } from '../bench/speech/rnnoise.ts';
-import { SPEECH_ENSEMBLE_PATH, loadEvalEnhancer } from '../src/models/speech/enhancer-onnx.ts';
-import { EVAL_RATE_HZ, loadProjectTestSet } from '../src/models/speech/evaluate.ts';
+import { EVAL_RATE_HZ } from '../src/models/speech/evaluate.ts';
 import { STOI_BANDS, stoiBands, thirdOctaveBands } from '../src/models/speech/metrics/stoi.ts';
+import { DIAGNOSTIC_OPTIONS, openDiagnostic } from './speech-diagnostic.ts';
 
 type Process = (noisy: Float32Array) => Promise<Float32Array>;
 
@@ -51,23 +49,12 @@ export function bandTable(
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      model: { type: 'string', default: SPEECH_ENSEMBLE_PATH },
-      data: { type: 'string', default: '../shared/data' },
-      snr: { type: 'string', default: '0,5' },
-      categories: { type: 'string', default: 'car-interior' },
+      ...DIAGNOSTIC_OPTIONS,
       dfn3: { type: 'string', default: '../shared/peers/deepfilternet3' },
       json: { type: 'boolean', default: false },
     },
   });
-  const snrs = values.snr.split(',').map(Number);
-  if (snrs.some((v) => !Number.isFinite(v))) throw new Error(`--snr ${values.snr}: a list of numbers, dB`);
-  const set = await loadProjectTestSet(resolve(values.data), {
-    split: 'validation',
-    snrsDb: snrs,
-    categories: values.categories.split(','),
-  });
-  const rnnoise = await RnnoisePeer.create();
-  const avdcnn = await loadEvalEnhancer(values.model);
+  const { snrs, set, rnnoise, avdcnn } = await openDiagnostic(values);
   const systems: Record<string, Process> = {
     noisy: (x) => Promise.resolve(x),
     rnnoise: (x) => Promise.resolve(rnnoise.process(x)),

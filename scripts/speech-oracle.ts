@@ -12,23 +12,18 @@
  * if it does not, no model of this kind will close it.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RnnoisePeer } from '../bench/speech/rnnoise.ts';
 import { Dnsmos } from '../src/models/speech/dnsmos.ts';
-import { SPEECH_ENSEMBLE_PATH, loadEvalEnhancer } from '../src/models/speech/enhancer-onnx.ts';
-import { METRIC_KEYS, loadProjectTestSet, scoreSignal } from '../src/models/speech/evaluate.ts';
+import { METRIC_KEYS, metricValue, scoreSignal } from '../src/models/speech/evaluate.ts';
 import type { MetricKey } from '../src/models/speech/evaluate.ts';
 import { IDEAL_MASKS, idealMask } from '../src/models/speech/ideal-mask.ts';
 import type { IdealMaskKind } from '../src/models/speech/ideal-mask.ts';
+import { DIAGNOSTIC_OPTIONS, openDiagnostic } from './speech-diagnostic.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      model: { type: 'string', default: SPEECH_ENSEMBLE_PATH },
-      data: { type: 'string', default: '../shared/data' },
-      snr: { type: 'string', default: '0,5' },
-      categories: { type: 'string', default: 'car-interior' },
+      ...DIAGNOSTIC_OPTIONS,
       'floor-db': { type: 'string', default: '-25' },
       dnsmos: { type: 'string', default: '../shared/peers/dnsmos' },
       masks: { type: 'string', default: 'tmm' },
@@ -36,20 +31,12 @@ async function main(): Promise<void> {
       'ceiling-db': { type: 'string', default: '0' },
     },
   });
-  const snrs = values.snr.split(',').map(Number);
   const floorDb = Number(values['floor-db']);
   const ceilingDb = Number(values['ceiling-db']);
   const below = Number(values['clean-phase-below-hz']);
-  if (snrs.some((v) => !Number.isFinite(v))) throw new Error(`--snr ${values.snr}: a list of numbers, dB`);
   if (!(floorDb < 0) || !(ceilingDb >= 0) || !(below >= 0))
     throw new Error('--floor-db must be < 0, --ceiling-db ≥ 0 and --clean-phase-below-hz ≥ 0 (numbers)');
-  const set = await loadProjectTestSet(resolve(values.data), {
-    split: 'validation',
-    snrsDb: snrs,
-    categories: values.categories.split(','),
-  });
-  const rnnoise = await RnnoisePeer.create();
-  const avdcnn = await loadEvalEnhancer(values.model);
+  const { snrs, set, rnnoise, avdcnn } = await openDiagnostic(values);
   const dnsmos = existsSync(values.dnsmos) ? await Dnsmos.load(values.dnsmos) : null;
   const systems: Record<string, (clean: Float32Array, noisy: Float32Array) => Promise<Float32Array>> = {
     clean: (c) => Promise.resolve(c),
@@ -81,14 +68,7 @@ async function main(): Promise<void> {
       const sums: Partial<Record<MetricKey, number>> = {};
       for (const item of items) {
         const s = await scoreSignal(item.clean, await run(item.clean, item.noisy), dnsmos);
-        const v: Partial<Record<MetricKey, number | null>> = {
-          stoi: s.stoi,
-          estoi: s.estoi,
-          siSdr: s.siSdr,
-          segSnr: s.segSnr,
-          ...s.dnsmos,
-        };
-        for (const k of keys) sums[k] = (sums[k] ?? 0) + (v[k] ?? NaN);
+        for (const k of keys) sums[k] = (sums[k] ?? 0) + (metricValue(s, k) ?? NaN);
       }
       const cells = keys.map((k) =>
         ((sums[k] ?? NaN) / items.length).toFixed(k === 'stoi' || k === 'estoi' ? 3 : 2),

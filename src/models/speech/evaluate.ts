@@ -628,7 +628,8 @@ export async function scoreSignal(
   };
 }
 
-function metricValue(
+/** One metric of a system's scores (null: not computed). */
+export function metricValue(
   s: SystemScores | Omit<SystemScores, 'rtf' | 'processingS'>,
   k: MetricKey,
 ): number | null {
