@@ -341,6 +341,50 @@ describe('speech mixer', () => {
     assert.deepEqual(back.noisy, second.noisy);
   });
 
+  test('mouth-crop augmentation: one transform per talking-face mixture, audio as without it, no draw when off', async () => {
+    const pools = await fixturePools();
+    const u = pools.utterances[0]!;
+    const frames = 40;
+    const rng = new SeededRandom(9);
+    const mouth = {
+      frames,
+      frameSize: 16 * 24,
+      width: 24,
+      height: 16,
+      data: rng.floats(frames * 16 * 24, () => 0.2 + 0.6 * rng.next()),
+      present: new Uint8Array(frames).fill(1),
+      stats: {
+        frames,
+        late: 0,
+        duplicates: 0,
+        badLength: 0,
+        queries: frames,
+        missing: 0,
+        rateChanges: 0,
+        fps: 25,
+      },
+    };
+    const face = { ...pools, utterances: [{ ...u, mouth }] };
+    const plain = new SpeechMixer(FIXTURE_SPLIT, 'train', face, { seed: 4 });
+    const off = new SpeechMixer(FIXTURE_SPLIT, 'train', face, { seed: 4, visualAugment: false });
+    const on = new SpeechMixer(FIXTURE_SPLIT, 'train', face, { seed: 4, visualAugment: true });
+    const a = plain.next();
+    const b = off.next();
+    const c = on.next();
+    assert.equal(b.mouth, a.mouth); // off: the clip's own crops, and the same draws
+    assert.equal(off.rng.state.position, plain.rng.state.position);
+    assert.deepEqual(c.noisy, a.noisy); // the augmentation draws come after the mixture's own
+    assert.equal(on.rng.state.position, plain.rng.state.position + 5);
+    assert.notDeepEqual(c.mouth!.data, mouth.data);
+    assert.equal(c.mouth!.frames, frames);
+    assert.ok(c.mouth!.data.every((v) => v >= 0 && v <= 1));
+    // Audio-only utterances draw nothing more.
+    const audio = new SpeechMixer(FIXTURE_SPLIT, 'train', pools, { seed: 4, visualAugment: true });
+    const d = audio.next();
+    assert.equal(d.mouth, undefined);
+    assert.equal(audio.rng.state.position, plain.rng.state.position);
+  });
+
   test('extra speech: drawn at its share, training only, held-out files and speakers refused', async () => {
     const pools = await fixturePools();
     const speech = pools.utterances[0]!.samples;

@@ -65,6 +65,7 @@ describe('train speech arguments', () => {
     );
     await refuses(['--noise-weights', 'car=3'], /--noise-weights: noise weights: unknown category car/);
     await refuses(['--noise-weights', 'street=-2'], /--noise-weights: .*must be a number ≥ 0/);
+    await refuses(['--visual-augment', '--audio-only'], /--visual-augment augments mouth crops/);
     await refuses(
       ['--noise-weights', 'car-interior=0,engine=0,street=0,babble=0,household=0'],
       /--noise-weights: noise weights: every category weighs 0/,

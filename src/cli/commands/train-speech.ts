@@ -100,6 +100,9 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
                         (e.g. car-interior=3: 3 of 7 mixtures with car noise; a category not named weighs 1;
                         default uniform over ${NOISE_CATEGORIES.join(', ')})
   --audio-only          do not load the GRID videos' mouth crops (AV clips train as audio-only)
+  --visual-augment      augment each talking-face mixture's mouth crops (input and lip target) by one random
+                        transform: mirror image (p 0.5), shift ±2 / ±1 pixels, contrast ×[0.75, 1.25],
+                        brightness ±0.1 (src/models/speech/visual-augment.ts); default none
   --export-only         export the best checkpoint in --checkpoints (no training)
 
 Exit status: 0 ok, 1 data, training or parity error, 2 bad arguments, 130/143 interrupted (checkpoint saved).`;
@@ -177,6 +180,7 @@ export const trainSpeechCommand: Command = {
     'log-every': { type: 'string' },
     data: { type: 'string' },
     'audio-only': { type: 'boolean' },
+    'visual-augment': { type: 'boolean' },
     'noise-aware': { type: 'boolean' },
     'prior-snr': { type: 'boolean' },
     'export-only': { type: 'boolean' },
@@ -238,10 +242,13 @@ export const trainSpeechCommand: Command = {
       extraShare:
         stringOpt(args, 'extra-share') !== undefined ? numberOpt(args, 'extra-share', 0.5) : undefined,
       noiseWeights: noiseWeightsOf(stringOpt(args, 'noise-weights')),
+      visualAugment: args.values['visual-augment'] === true,
       checkpoints: checkpointDir,
       out: onnxPath,
     };
     if (!(command.gainDb >= 0)) throw new UsageError('--gain-db must be ≥ 0');
+    if (command.visualAugment && args.values['audio-only'] === true)
+      throw new UsageError('--visual-augment augments mouth crops, which --audio-only does not load');
     if (command.speed.some((f) => !(f > 0.5 && f < 2)))
       throw new UsageError('--speed must be a comma-separated list of factors in (0.5, 2)');
     if (!(SPEECH_TRAIN_TARGETS as readonly string[]).includes(command.target))
@@ -358,6 +365,9 @@ export const trainSpeechCommand: Command = {
           'on the fly, SNR uniform [-5, 15] dB (rms level), train split only; validation -5/0/5 dB' +
           (command.noiseWeights !== undefined
             ? `; noise categories weighted ${JSON.stringify(command.noiseWeights)} (others 1)`
+            : '') +
+          (command.visualAugment
+            ? '; talking-face mouth crops augmented per mixture (mirror, shift, contrast, brightness)'
             : ''),
         audioOnly: args.values['audio-only'] === true,
         licences: [...new Set(data.catalog.noises.map((n) => n.licence))],
@@ -375,6 +385,7 @@ export const trainSpeechCommand: Command = {
         seed,
         gainDb: command.gainDb,
         ...(command.speed.length > 0 ? { speedFactors: command.speed } : {}),
+        ...(command.visualAugment ? { visualAugment: true } : {}),
         target: command.target as SpeechTrainTarget['kind'],
         gainFloorDb: command.gainFloorDb,
         ...(command.signalWeight !== undefined ? { signalWeight: command.signalWeight } : {}),

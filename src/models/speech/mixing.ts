@@ -24,7 +24,8 @@
  * utterances); the mixture says so (`wrapped`). The mixer refuses utterances and noise that are not in its
  * split, so a training mixer cannot be handed validation material. With training-only extra speech in the
  * pools (`MixerPools.extra`), a draw before the utterance picks its pool: extra with probability
- * `extraShare`, else the split's.
+ * `extraShare`, else the split's. With `visualAugment`, a mixture with mouth crops then draws their transform
+ * (visual-augment.ts).
  *
  * Evaluation sets (`buildEvaluationSet`): every utterance × every noise span of the split × every SNR (default
  * −5, 0, 5 dB). The noise offset of an (utterance, span) pair comes from its own RNG seeded with a hash of
@@ -36,6 +37,7 @@ import { resample } from '../../streams/features/audio/resample.ts';
 import { NOISE_CATEGORIES } from './corpus.ts';
 import type { AlignedMouth, LoadedNoise, LoadedUtterance, NoiseCategory, SpeechSource } from './corpus.ts';
 import type { NoiseSpan, SpeechDataSplit, SplitName } from './splits.ts';
+import { augmentMouth, drawMouthAugmentation } from './visual-augment.ts';
 
 export type LevelMode = 'rms' | 'active';
 
@@ -273,6 +275,12 @@ export interface MixerOptions extends MixOptions, PoolOptions {
    * the RNG consumed as before weights existed, so earlier runs' sequences are unchanged.
    */
   readonly categoryWeights?: Readonly<Partial<Record<NoiseCategory, number>>>;
+  /**
+   * Augment the mouth crops of talking-face mixtures (visual-augment.ts): after the mixture's other draws,
+   * one transform per mixture with mouth crops. Absent or false: no draw, so earlier runs' sequences are
+   * unchanged.
+   */
+  readonly visualAugment?: boolean;
 }
 
 /**
@@ -403,7 +411,9 @@ export class SpeechMixer {
     const s = inCat[rng.int(inCat.length)]!;
     const snr = rng.uniform(this.snrRange[0], this.snrRange[1]);
     const offset = drawOffset(rng, s.span, u.samples.length);
-    return makeMixture(this.name, u, s, offset, snr, this.options);
+    const mix = makeMixture(this.name, u, s, offset, snr, this.options);
+    if (this.options.visualAugment !== true || mix.mouth === undefined) return mix;
+    return { ...mix, mouth: augmentMouth(mix.mouth, drawMouthAugmentation(rng)) };
   }
 }
 

@@ -160,6 +160,8 @@ export interface SpeechTrainOptions {
   readonly gainDb?: number;
   /** Speed perturbation factors of the training speech (mixing.ts `speedFactors`). Default none. */
   readonly speedFactors?: readonly number[];
+  /** Augment the talking-face clips' mouth crops (mixing.ts `visualAugment`, visual-augment.ts). Default off. */
+  readonly visualAugment?: boolean;
   /**
    * With training-only extra speech (`train.extra`): the share of mixtures whose speech comes from it
    * (mixing.ts `extraShare`). Default 0.5. The extra utterances' ids and lengths are part of the fingerprint.
@@ -747,6 +749,7 @@ interface Resolved {
   readonly validationSnrsDb: readonly number[];
   readonly gainDb: number;
   readonly speedFactors: readonly number[];
+  readonly visualAugment: boolean;
   /** Noise category weights (undefined: uniform). */
   readonly noiseWeights: Readonly<Partial<Record<NoiseCategory, number>>> | undefined;
   /** Extra speech: its share and a hash of its utterances' ids and lengths (undefined: none). */
@@ -806,6 +809,7 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     validationSnrsDb: o.validationSnrsDb ?? [-5, 0, 5],
     gainDb,
     speedFactors: o.speedFactors ?? [],
+    visualAugment: o.visualAugment ?? false,
     noiseWeights: o.noiseWeights,
     extraSpeech: extraSpeechOf(o),
     averageDecay: o.averageDecay !== undefined ? checkAverageDecay(o.averageDecay) : undefined,
@@ -847,6 +851,8 @@ function fingerprintOf(r: Resolved, splitHash: string, initFrom?: SpeechInitSour
       ...(r.target.kind !== 'ln-power' ? { target: r.target } : {}),
       // Absent without speed perturbation, so earlier runs keep their fingerprint.
       ...(r.speedFactors.length > 0 ? { speedFactors: r.speedFactors } : {}),
+      // Absent without mouth-crop augmentation, so earlier runs keep their fingerprint.
+      ...(r.visualAugment ? { visualAugment: true } : {}),
       // Absent without category weights, so earlier runs keep their fingerprint.
       ...(r.noiseWeights !== undefined ? { noiseWeights: r.noiseWeights } : {}),
       // Absent without extra speech, so earlier runs keep their fingerprint.
@@ -1084,6 +1090,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     position: extra.roundMixerPosition,
     snrRangeDb: r.snrRangeDb,
     ...(r.speedFactors.length > 0 ? { speedFactors: r.speedFactors } : {}),
+    ...(r.visualAugment ? { visualAugment: true } : {}),
     ...(r.noiseWeights !== undefined ? { categoryWeights: r.noiseWeights } : {}),
     ...(r.extraSpeech !== undefined ? { extraShare: r.extraSpeech.share } : {}),
   });
