@@ -1,5 +1,6 @@
 /**
- * What the validation diagnostics (`scripts/speech-bands.ts`, `scripts/speech-oracle.ts`) share: their common
+ * What the validation diagnostics (`scripts/speech-bands.ts`, `scripts/speech-oracle.ts`,
+ * `scripts/speech-camera-control.ts`) share: their common
  * flags, and the VALIDATION split of the project's corpora mixed at the chosen SNRs with RNNoise and the
  * served AVDCNN ready to run on it (never the test split).
  */
@@ -25,19 +26,26 @@ export interface Diagnostic {
   readonly avdcnn: EvalEnhancer;
 }
 
-/** The validation set and the two systems every diagnostic runs; `--snr` checked. */
-export async function openDiagnostic(values: {
-  readonly model: string;
-  readonly data: string;
-  readonly snr: string;
-  readonly categories: string;
-}): Promise<Diagnostic> {
+/**
+ * The validation set and the two systems every diagnostic runs; `--snr` checked. With `video`, the GRID
+ * clips come with their mouth crops (`<data>/av/grid`).
+ */
+export async function openDiagnostic(
+  values: {
+    readonly model: string;
+    readonly data: string;
+    readonly snr: string;
+    readonly categories: string;
+  },
+  options: { readonly video?: boolean } = {},
+): Promise<Diagnostic> {
   const snrs = values.snr.split(',').map(Number);
   if (snrs.some((v) => !Number.isFinite(v))) throw new Error(`--snr ${values.snr}: a list of numbers, dB`);
   const set = await loadProjectTestSet(resolve(values.data), {
     split: 'validation',
     snrsDb: snrs,
     categories: values.categories.split(','),
+    ...(options.video === true ? { videoDir: resolve(values.data, 'av/grid') } : {}),
   });
   return { snrs, set, rnnoise: await RnnoisePeer.create(), avdcnn: await loadEvalEnhancer(values.model) };
 }
