@@ -11,18 +11,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { headToHead } from './speech-compare.ts';
+import type { Comparison } from './speech-compare.ts';
 import { pooledRow } from './speech-serving.ts';
 import type { Aggregate } from './speech-serving.ts';
 
 export const CAMERA_METRICS = ['stoi', 'estoi', 'siSdr', 'segSnr', 'ovrl'] as const;
-
-export interface MarginComparison {
-  readonly snrDb: number;
-  readonly metric: string;
-  readonly candidate: number;
-  readonly incumbent: number;
-  readonly winner: 'candidate' | 'incumbent' | 'tie';
-}
 
 /** Audio-visual minus audio-only of `metric` at `snr` on the GRID clips; throws when a row is missing. */
 export function cameraMargin(rows: readonly Aggregate[], snr: number, metric: string): number {
@@ -39,23 +33,12 @@ export function compareCameraMargins(
   candidate: readonly Aggregate[],
   incumbent: readonly Aggregate[],
   snrs: readonly number[],
-): { comparisons: MarginComparison[]; wins: number; losses: number; pass: boolean } {
-  const comparisons: MarginComparison[] = [];
-  for (const snrDb of snrs)
-    for (const metric of CAMERA_METRICS) {
-      const c = cameraMargin(candidate, snrDb, metric);
-      const i = cameraMargin(incumbent, snrDb, metric);
-      comparisons.push({
-        snrDb,
-        metric,
-        candidate: c,
-        incumbent: i,
-        winner: c > i ? 'candidate' : c < i ? 'incumbent' : 'tie',
-      });
-    }
-  const wins = comparisons.filter((x) => x.winner === 'candidate').length;
-  const losses = comparisons.filter((x) => x.winner === 'incumbent').length;
-  return { comparisons, wins, losses, pass: wins > losses };
+): { comparisons: Comparison[]; wins: number; losses: number; pass: boolean } {
+  const v = headToHead(snrs, CAMERA_METRICS, (snr, metric) => [
+    cameraMargin(candidate, snr, metric),
+    cameraMargin(incumbent, snr, metric),
+  ]);
+  return { ...v, pass: v.wins > v.losses };
 }
 
 async function main(): Promise<void> {

@@ -53,17 +53,21 @@ export interface Verdict {
   readonly replace: boolean;
 }
 
-/** The rule of the file comment over the two models' chosen serving scores. */
-export function compareServing(candidate: ServingScore, incumbent: ServingScore): Verdict {
+/**
+ * Candidate against incumbent on every metric at every SNR (higher is better for each): the comparisons,
+ * and how many each side won (a tie counts for neither). `valueOf` gives [candidate, incumbent].
+ */
+export function headToHead(
+  snrs: readonly number[],
+  metrics: readonly string[],
+  valueOf: (snrDb: number, metric: string) => readonly [number, number],
+): { comparisons: Comparison[]; wins: number; losses: number } {
   const comparisons: Comparison[] = [];
-  for (const snr of SNRS)
-    for (const metric of METRICS) {
-      const c = candidate.means[String(snr)]?.[metric]?.avdcnn;
-      const i = incumbent.means[String(snr)]?.[metric]?.avdcnn;
-      if (typeof c !== 'number' || typeof i !== 'number')
-        throw new Error(`no ${metric} at ${snr} dB in both serving records`);
+  for (const snrDb of snrs)
+    for (const metric of metrics) {
+      const [c, i] = valueOf(snrDb, metric);
       comparisons.push({
-        snrDb: snr,
+        snrDb,
         metric,
         candidate: c,
         incumbent: i,
@@ -72,6 +76,18 @@ export function compareServing(candidate: ServingScore, incumbent: ServingScore)
     }
   const wins = comparisons.filter((x) => x.winner === 'candidate').length;
   const losses = comparisons.filter((x) => x.winner === 'incumbent').length;
+  return { comparisons, wins, losses };
+}
+
+/** The rule of the file comment over the two models' chosen serving scores. */
+export function compareServing(candidate: ServingScore, incumbent: ServingScore): Verdict {
+  const { comparisons, wins, losses } = headToHead(SNRS, METRICS, (snr, metric) => {
+    const c = candidate.means[String(snr)]?.[metric]?.avdcnn;
+    const i = incumbent.means[String(snr)]?.[metric]?.avdcnn;
+    if (typeof c !== 'number' || typeof i !== 'number')
+      throw new Error(`no ${metric} at ${snr} dB in both serving records`);
+    return [c, i];
+  });
   const guardPassed = candidate.meanStoiGain >= incumbent.meanStoiGain - STOI_GUARD;
   return {
     comparisons,
