@@ -45,6 +45,7 @@ import { AVDCNN_STFT, frameCount } from '../../src/streams/features/audio/stft.t
 import { encodeWav, readWavFile } from '../../src/streams/readers/wav.ts';
 import { SHARED_DATA, SHARED_SKIP, fixture } from '../readers/shared-data.ts';
 import { hasFfmpeg } from '../../scripts/make-camera-fixtures.ts';
+import { mouthOf } from '../support/mouth.ts';
 
 // --- a small catalogue shaped like the real one (names only; no audio is read to build a split) ----------
 
@@ -346,24 +347,7 @@ describe('speech mixer', () => {
     const u = pools.utterances[0]!;
     const frames = 40;
     const rng = new SeededRandom(9);
-    const mouth = {
-      frames,
-      frameSize: 16 * 24,
-      width: 24,
-      height: 16,
-      data: rng.floats(frames * 16 * 24, () => 0.2 + 0.6 * rng.next()),
-      present: new Uint8Array(frames).fill(1),
-      stats: {
-        frames,
-        late: 0,
-        duplicates: 0,
-        badLength: 0,
-        queries: frames,
-        missing: 0,
-        rateChanges: 0,
-        fps: 25,
-      },
-    };
+    const mouth = mouthOf(frames, 24, 16, 1, () => 0.2 + 0.6 * rng.next());
     const face = { ...pools, utterances: [{ ...u, mouth }] };
     const plain = new SpeechMixer(FIXTURE_SPLIT, 'train', face, { seed: 4 });
     const off = new SpeechMixer(FIXTURE_SPLIT, 'train', face, { seed: 4, visualAugment: false });
