@@ -29,6 +29,7 @@ import type { SpeechTrainTarget } from '../../models/speech/train.ts';
 import { LOG_GAIN_FLOOR_DB } from '../../models/speech/examples.ts';
 import { SPEECH_RATE_HZ } from '../../models/speech/media.ts';
 import { DEFAULT_EXTRA_SHARE, parseCategoryWeights } from '../../models/speech/mixing.ts';
+import { MOUTH_AUGMENT } from '../../models/speech/visual-augment.ts';
 import { NOISE_CATEGORIES } from '../../models/speech/corpus.ts';
 import type { NoiseCategory } from '../../models/speech/corpus.ts';
 
@@ -101,8 +102,8 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
                         default uniform over ${NOISE_CATEGORIES.join(', ')})
   --audio-only          do not load the GRID videos' mouth crops (AV clips train as audio-only)
   --visual-augment      augment each talking-face mixture's mouth crops (input and lip target) by one random
-                        transform: mirror image (p 0.5), shift ±2 / ±1 pixels, contrast ×[0.75, 1.25],
-                        brightness ±0.1 (src/models/speech/visual-augment.ts); default none
+                        transform: mirror image (p ${MOUTH_AUGMENT.mirrorProbability}), shift ±${MOUTH_AUGMENT.shiftX} / ±${MOUTH_AUGMENT.shiftY} pixels, contrast ×[${MOUTH_AUGMENT.contrast.join(', ')}],
+                        brightness ±${MOUTH_AUGMENT.brightness[1]} (src/models/speech/visual-augment.ts); default none
   --export-only         export the best checkpoint in --checkpoints (no training)
 
 Exit status: 0 ok, 1 data, training or parity error, 2 bad arguments, 130/143 interrupted (checkpoint saved).`;
