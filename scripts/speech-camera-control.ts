@@ -18,9 +18,9 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { MouthTrack } from '../src/models/speech/corpus.ts';
 import { Dnsmos } from '../src/models/speech/dnsmos.ts';
-import { METRIC_KEYS, metricValue, scoreSignal } from '../src/models/speech/evaluate.ts';
-import type { EvalItem, MetricKey } from '../src/models/speech/evaluate.ts';
-import { DIAGNOSTIC_OPTIONS, openDiagnostic } from './speech-diagnostic.ts';
+import { METRIC_KEYS } from '../src/models/speech/evaluate.ts';
+import { DIAGNOSTIC_OPTIONS, openDiagnostic, printMeansTable } from './speech-diagnostic.ts';
+import type { DiagnosticSystem } from './speech-diagnostic.ts';
 
 export const CAMERA_CONTROLS = ['own', 'still', 'reversed', 'other'] as const;
 export type CameraControl = (typeof CAMERA_CONTROLS)[number];
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const trackOf = new Map<string, MouthTrack>();
   for (const i of set.items) if (i.video?.track !== undefined) trackOf.set(i.utterance, i.video.track);
   const keys = METRIC_KEYS.filter((k) => k !== 'p808' && k !== 'sig' && k !== 'bak');
-  const systems: Record<string, (item: EvalItem) => Promise<Float32Array>> = {
+  const systems: Record<string, DiagnosticSystem> = {
     noisy: (i) => Promise.resolve(i.noisy),
     rnnoise: (i) => Promise.resolve(rnnoise.process(i.noisy)),
     'audio-only': (i) => avdcnn.enhance(i.noisy),
@@ -76,22 +76,14 @@ async function main(): Promise<void> {
       });
     };
   console.log(`validation GRID clips (${clips.join(', ')}), ${values.categories}; means over items`);
-  console.log(`| SNR | system | n | ${keys.join(' | ')} |`);
-  console.log(`| --- | --- | --- | ${keys.map(() => '---').join(' | ')} |`);
-  for (const snr of snrs) {
-    const items = set.items.filter((i) => i.snrDb === snr && i.video?.track !== undefined);
-    for (const [name, run] of Object.entries(systems)) {
-      const sums: Partial<Record<MetricKey, number>> = {};
-      for (const item of items) {
-        const s = await scoreSignal(item.clean, await run(item), dnsmos);
-        for (const k of keys) sums[k] = (sums[k] ?? 0) + (metricValue(s, k) ?? NaN);
-      }
-      const cells = keys.map((k) =>
-        ((sums[k] ?? NaN) / items.length).toFixed(k === 'stoi' || k === 'estoi' ? 4 : 2),
-      );
-      console.log(`| ${snr} | ${name} | ${items.length} | ${cells.join(' | ')} |`);
-    }
-  }
+  await printMeansTable(
+    snrs,
+    (snr) => set.items.filter((i) => i.snrDb === snr && i.video?.track !== undefined),
+    systems,
+    keys,
+    dnsmos,
+    4,
+  );
   await avdcnn.release();
   await dnsmos?.release();
 }

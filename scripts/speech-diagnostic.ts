@@ -8,8 +8,9 @@ import { resolve } from 'node:path';
 import { RnnoisePeer } from '../bench/speech/rnnoise.ts';
 import { SPEECH_ENSEMBLE_PATH, loadEvalEnhancer } from '../src/models/speech/enhancer-onnx.ts';
 import type { EvalEnhancer } from '../src/models/speech/enhancer-onnx.ts';
-import { loadProjectTestSet } from '../src/models/speech/evaluate.ts';
-import type { ProjectTestSet } from '../src/models/speech/evaluate.ts';
+import type { Dnsmos } from '../src/models/speech/dnsmos.ts';
+import { loadProjectTestSet, metricValue, scoreSignal } from '../src/models/speech/evaluate.ts';
+import type { EvalItem, MetricKey, ProjectTestSet } from '../src/models/speech/evaluate.ts';
 
 /** The flags every diagnostic takes (`parseArgs` options). */
 export const DIAGNOSTIC_OPTIONS = {
@@ -48,4 +49,37 @@ export async function openDiagnostic(
     ...(options.video === true ? { videoDir: resolve(values.data, 'av/grid') } : {}),
   });
   return { snrs, set, rnnoise: await RnnoisePeer.create(), avdcnn: await loadEvalEnhancer(values.model) };
+}
+
+/** A system under a diagnostic: one item in, its enhanced signal out. */
+export type DiagnosticSystem = (item: EvalItem) => Promise<Float32Array>;
+
+/**
+ * Prints a markdown table of each system's mean of each metric over the items at each SNR (`itemsAt`), STOI
+ * and ESTOI with `stoiDigits` decimals, the rest with 2.
+ */
+export async function printMeansTable(
+  snrs: readonly number[],
+  itemsAt: (snrDb: number) => readonly EvalItem[],
+  systems: Readonly<Record<string, DiagnosticSystem>>,
+  keys: readonly MetricKey[],
+  dnsmos: Dnsmos | null,
+  stoiDigits: number,
+): Promise<void> {
+  console.log(`| SNR | system | n | ${keys.join(' | ')} |`);
+  console.log(`| --- | --- | --- | ${keys.map(() => '---').join(' | ')} |`);
+  for (const snr of snrs) {
+    const items = itemsAt(snr);
+    for (const [name, run] of Object.entries(systems)) {
+      const sums: Partial<Record<MetricKey, number>> = {};
+      for (const item of items) {
+        const s = await scoreSignal(item.clean, await run(item), dnsmos);
+        for (const k of keys) sums[k] = (sums[k] ?? 0) + (metricValue(s, k) ?? NaN);
+      }
+      const cells = keys.map((k) =>
+        ((sums[k] ?? NaN) / items.length).toFixed(k === 'stoi' || k === 'estoi' ? stoiDigits : 2),
+      );
+      console.log(`| ${snr} | ${name} | ${items.length} | ${cells.join(' | ')} |`);
+    }
+  }
 }

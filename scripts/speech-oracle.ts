@@ -14,11 +14,11 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Dnsmos } from '../src/models/speech/dnsmos.ts';
-import { METRIC_KEYS, metricValue, scoreSignal } from '../src/models/speech/evaluate.ts';
-import type { MetricKey } from '../src/models/speech/evaluate.ts';
+import { METRIC_KEYS } from '../src/models/speech/evaluate.ts';
 import { IDEAL_MASKS, idealMask } from '../src/models/speech/ideal-mask.ts';
 import type { IdealMaskKind } from '../src/models/speech/ideal-mask.ts';
-import { DIAGNOSTIC_OPTIONS, openDiagnostic } from './speech-diagnostic.ts';
+import { DIAGNOSTIC_OPTIONS, openDiagnostic, printMeansTable } from './speech-diagnostic.ts';
+import type { DiagnosticSystem } from './speech-diagnostic.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -60,22 +60,10 @@ async function main(): Promise<void> {
   }
   const keys = METRIC_KEYS.filter((k) => k !== 'p808');
   console.log(`validation, ${values.categories}; means over items`);
-  console.log(`| SNR | system | n | ${keys.join(' | ')} |`);
-  console.log(`| --- | --- | --- | ${keys.map(() => '---').join(' | ')} |`);
-  for (const snr of snrs) {
-    const items = set.items.filter((i) => i.snrDb === snr);
-    for (const [name, run] of Object.entries(systems)) {
-      const sums: Partial<Record<MetricKey, number>> = {};
-      for (const item of items) {
-        const s = await scoreSignal(item.clean, await run(item.clean, item.noisy), dnsmos);
-        for (const k of keys) sums[k] = (sums[k] ?? 0) + (metricValue(s, k) ?? NaN);
-      }
-      const cells = keys.map((k) =>
-        ((sums[k] ?? NaN) / items.length).toFixed(k === 'stoi' || k === 'estoi' ? 3 : 2),
-      );
-      console.log(`| ${snr} | ${name} | ${items.length} | ${cells.join(' | ')} |`);
-    }
-  }
+  const bySignal: Record<string, DiagnosticSystem> = Object.fromEntries(
+    Object.entries(systems).map(([name, run]) => [name, (item) => run(item.clean, item.noisy)]),
+  );
+  await printMeansTable(snrs, (snr) => set.items.filter((i) => i.snrDb === snr), bySignal, keys, dnsmos, 3);
   await avdcnn.release();
   await dnsmos?.release();
 }
