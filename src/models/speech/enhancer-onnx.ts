@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { pruneOnnxOutputs } from '../common/onnx-prune.ts';
 import { quantizedPathFor } from '../common/onnx-quantize.ts';
 import { OnnxSession } from '../common/onnx-session.ts';
 import type { OnnxSessionConfig } from '../common/onnx-session.ts';
@@ -185,6 +186,20 @@ async function loadSpeechEnsemble(path: string, session: OnnxSessionConfig): Pro
   }
 }
 
+/**
+ * The model's bytes with only the `clean` output and what it needs (onnx-prune.ts): the enhancer never reads
+ * the lip output, which is a training target, and ONNX Runtime would run its head on every chunk. A graph
+ * without a `clean` output is loaded as it is, so the input and output checks name what is missing.
+ */
+async function servedGraph(onnxPath: string): Promise<Uint8Array> {
+  const bytes = new Uint8Array(await readFile(onnxPath));
+  try {
+    return pruneOnnxOutputs(bytes, [AVDCNN_OUTPUT_NAMES.clean]).bytes;
+  } catch {
+    return bytes;
+  }
+}
+
 /** Loads a speech model; a missing file gets an error that names it and how to make one. */
 export async function loadSpeechEnhancerModel(
   onnxPath: string = DEFAULT_SPEECH_MODEL_PATH,
@@ -199,7 +214,7 @@ export async function loadSpeechEnhancerModel(
     );
   const { meta, sidecar } = await readSpeechModelMeta(onnxPath);
   await checkQuantizedSource(onnxPath, sidecar.quantization);
-  const s = await OnnxSession.create(onnxPath, session);
+  const s = await OnnxSession.create(await servedGraph(onnxPath), session);
   for (const name of Object.values(AVDCNN_INPUT_NAMES)) {
     if (!s.inputNames.includes(name)) {
       await s.release();

@@ -1,0 +1,67 @@
+/**
+ * Keeps only the part of an ONNX graph that the wanted outputs need: the other graph outputs, the nodes that
+ * feed nothing but them, and the initializers and value infos only those nodes used are removed.
+ *
+ * Why: ONNX Runtime runs every node of a graph whatever outputs the caller fetches, so a head nobody reads
+ * still costs its time and its weights' place in the cache. The served AVDCNN's lip head (FC visual and the
+ * lip output, about a quarter of its dense weights) is a training target only; the live path reads `clean`.
+ *
+ * The kept outputs come from the same nodes with the same weights in the same order, so they are the
+ * unpruned graph's values exactly (test/models/onnx-prune.test.ts). Graph inputs are kept even when no kept
+ * node reads them, so the caller's feeds stay valid. A graph with subgraphs (If, Loop, Scan) is returned
+ * unchanged: their bodies may read outer names. Pure: bytes in, bytes out.
+ */
+import { decodeOnnxModel, encodeOnnxModel } from './onnx-writer.ts';
+
+export interface PruneResult {
+  /** The pruned model (the input itself when nothing was removed). */
+  readonly bytes: Uint8Array;
+  readonly removedOutputs: readonly string[];
+  readonly removedNodes: number;
+  readonly removedInitializers: number;
+}
+
+/** See the file comment. Throws when `keep` is empty or names an output the graph does not have. */
+export function pruneOnnxOutputs(bytes: Uint8Array, keep: readonly string[]): PruneResult {
+  if (keep.length === 0) throw new Error('pruning: keep at least one output');
+  let model;
+  try {
+    model = decodeOnnxModel(bytes);
+  } catch (e) {
+    throw new Error(`not an ONNX model (${(e as Error).message})`, { cause: e });
+  }
+  const graph = model.graph;
+  if (graph === null || graph === undefined) throw new Error('not an ONNX model: no graph');
+  const outputs = (graph.output ?? []).map((o) => o.name ?? '');
+  for (const name of keep)
+    if (!outputs.includes(name))
+      throw new Error(`pruning: the graph has no output '${name}' (outputs: ${outputs.join(', ')})`);
+  const removedOutputs = outputs.filter((o) => !keep.includes(o));
+  const nodes = graph.node ?? [];
+  const hasSubgraph = nodes.some((n) =>
+    (n.attribute ?? []).some((a) => (a.g !== null && a.g !== undefined) || (a.graphs ?? []).length > 0),
+  );
+  if (removedOutputs.length === 0 || hasSubgraph)
+    return { bytes, removedOutputs: [], removedNodes: 0, removedInitializers: 0 };
+
+  // ONNX nodes are in topological order: walking back from the kept outputs finds every producer needed.
+  const needed = new Set<string>(keep);
+  const kept = new Array<boolean>(nodes.length).fill(false);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]!;
+    if (!(n.output ?? []).some((o) => needed.has(o))) continue;
+    kept[i] = true;
+    for (const x of n.input ?? []) if (x !== '') needed.add(x);
+  }
+  const initializers = graph.initializer ?? [];
+  graph.node = nodes.filter((_, i) => kept[i]);
+  graph.initializer = initializers.filter((t) => needed.has(t.name ?? ''));
+  graph.valueInfo = (graph.valueInfo ?? []).filter((v) => needed.has(v.name ?? ''));
+  graph.output = (graph.output ?? []).filter((o) => keep.includes(o.name ?? ''));
+  return {
+    bytes: encodeOnnxModel(model),
+    removedOutputs,
+    removedNodes: nodes.length - graph.node.length,
+    removedInitializers: initializers.length - graph.initializer.length,
+  };
+}
