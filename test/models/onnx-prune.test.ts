@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import { forceTrainingBackend } from '../../src/models/common/backend.ts';
 import { exportToOnnx } from '../../src/models/common/onnx-export.ts';
 import { pruneOnnxOutputs } from '../../src/models/common/onnx-prune.ts';
-import { decodeOnnxModel } from '../../src/models/common/onnx-writer.ts';
+import onnxProto from 'onnx-proto';
+import { decodeOnnxModel, encodeOnnxModel } from '../../src/models/common/onnx-writer.ts';
 import { OnnxSession } from '../../src/models/common/onnx-session.ts';
 import type { FloatTensor } from '../../src/models/common/onnx-session.ts';
 import { SeededRandom } from '../../src/models/common/rng.ts';
@@ -22,6 +23,8 @@ import {
   SPEECH_INT8_MODEL_PATH,
 } from '../../src/models/speech/enhancer-onnx.ts';
 import { maxAbsDiff, randomInputs, randomizeWeights } from './helpers.ts';
+
+const { onnx } = onnxProto;
 
 /** x → Dense 32 (trunk) → head a: Dense 4; head b: Dense 64 → Dense 3. */
 function twoHeads(): tf.LayersModel {
@@ -97,6 +100,31 @@ describe('pruneOnnxOutputs', () => {
     const all = pruneOnnxOutputs(bytes, ['b', 'a']);
     assert.equal(all.bytes, bytes);
     assert.deepEqual([all.removedOutputs, all.removedNodes, all.removedInitializers], [[], 0, 0]);
+  });
+
+  it('drops a removed weight that is also listed as a graph input (IR < 4 style)', async () => {
+    const proto = decodeOnnxModel(bytes);
+    const g = proto.graph!;
+    const weight = (g.initializer ?? []).find((t) => /^b1\//.test(t.name ?? ''));
+    assert.ok(weight !== undefined, 'head b has a weight named b1/…');
+    const asInput = onnx.ValueInfoProto.create({
+      name: weight.name,
+      type: {
+        tensorType: {
+          elemType: weight.dataType,
+          shape: { dim: (weight.dims ?? []).map((d) => ({ dimValue: d })) },
+        },
+      },
+    });
+    g.input = [...(g.input ?? []), asInput];
+    const listed = encodeOnnxModel(proto);
+    const pruned = decodeOnnxModel(pruneOnnxOutputs(listed, ['a']).bytes).graph;
+    assert.deepEqual(
+      pruned?.input?.map((i) => i.name),
+      decodeOnnxModel(bytes).graph?.input?.map((i) => i.name),
+    );
+    const cut = await OnnxSession.create(pruneOnnxOutputs(listed, ['a']).bytes);
+    await cut.release();
   });
 
   it('refuses an empty list, an unknown output, and bytes that are not a model', () => {

@@ -8,7 +8,8 @@
  *
  * The kept outputs come from the same nodes with the same weights in the same order, so they are the
  * unpruned graph's values exactly (test/models/onnx-prune.test.ts). Graph inputs are kept even when no kept
- * node reads them, so the caller's feeds stay valid. A graph with subgraphs (If, Loop, Scan) is returned
+ * node reads them, so the caller's feeds stay valid, except those that name a removed initializer (how
+ * models before IR version 4 list their weights). A graph with subgraphs (If, Loop, Scan) is returned
  * unchanged: their bodies may read outer names. Pure: bytes in, bytes out.
  */
 import { decodeOnnxModel, encodeOnnxModel } from './onnx-writer.ts';
@@ -56,6 +57,9 @@ export function pruneOnnxOutputs(bytes: Uint8Array, keep: readonly string[]): Pr
   const initializers = graph.initializer ?? [];
   graph.node = nodes.filter((_, i) => kept[i]);
   graph.initializer = initializers.filter((t) => needed.has(t.name ?? ''));
+  // Before IR version 4 every initializer was also a graph input: a removed one goes from both.
+  const dropped = new Set(initializers.filter((t) => !needed.has(t.name ?? '')).map((t) => t.name ?? ''));
+  graph.input = (graph.input ?? []).filter((i) => !dropped.has(i.name ?? ''));
   graph.valueInfo = (graph.valueInfo ?? []).filter((v) => needed.has(v.name ?? ''));
   graph.output = (graph.output ?? []).filter((o) => keep.includes(o.name ?? ''));
   return {
