@@ -39,6 +39,7 @@ import {
   reportPathFor,
   sidecarNoiseAware,
   speechModelId,
+  mixingIdPart,
   trainSpeechModel,
   trainedSpeechModelMeta,
   validateSpeechModel,
@@ -721,6 +722,48 @@ describe('AVDCNN training', () => {
     await assert.rejects(
       trainSpeechModel(options({ checkpointDir: fresh, initFrom: path.join(fresh, 'none') })),
       /no checkpoint in/,
+    );
+  });
+
+  test('the data options are recorded by a new run and named in its id', async () => {
+    const { train, validation } = await pools(LIVE_STFT_512_128);
+    const r = await trainSpeechModel({
+      split: SPLIT,
+      train,
+      validation,
+      model: { ...TINY, context: 'causal' as const },
+      batchSize: 16,
+      roundMixtures: 2,
+      normMixtures: 8,
+      validationEvery: 4,
+      validationFrames: 128,
+      maxSteps: 4,
+      checkpointDir: path.join(await tempDir(), 'ckpt'),
+      noiseWeights: { 'car-interior': 3 },
+      speedFactors: [0.9, 1.1],
+      visualAugment: true,
+    });
+    try {
+      assert.deepEqual(r.extra.mixing, {
+        speedFactors: [0.9, 1.1],
+        visualAugment: true,
+        noiseWeights: { 'car-interior': 3 },
+      });
+      assert.match(
+        speechModelId(r.extra, r.state),
+        /-32-32-32-64-drop0-speed0\.9_1\.1-noise-car-interior3-mouthaug-seed1-step4$/,
+      );
+    } finally {
+      r.model.dispose();
+    }
+    // Each option alone, several weights in name order, and none (the id of a run recorded before them).
+    assert.equal(mixingIdPart(undefined), '');
+    assert.equal(mixingIdPart({}), '');
+    assert.equal(mixingIdPart({ extraShare: 0.1 }), '-extra0.1');
+    assert.equal(mixingIdPart({ noiseWeights: { street: 2, babble: 0.5 } }), '-noise-babble0.5-street2');
+    assert.equal(
+      mixingIdPart({ speedFactors: [1], noiseWeights: { engine: 2 }, extraShare: 0.2, visualAugment: true }),
+      '-speed1-noise-engine2-extra0.2-mouthaug',
     );
   });
 

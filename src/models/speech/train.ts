@@ -338,6 +338,16 @@ export interface SpeechTrainExtra {
   readonly averageDecay?: number;
   /** A fine-tuning run: the run its weights started from (`SpeechTrainOptions.initFrom`). */
   readonly initFrom?: SpeechInitSource;
+  /** The data options that change what the run trains on, for its id; absent in checkpoints from before it. */
+  readonly mixing?: SpeechMixingRecord;
+}
+
+/** The options of `SpeechTrainOptions` that change the training mixtures, as a run records them (only those set). */
+export interface SpeechMixingRecord {
+  readonly speedFactors?: readonly number[];
+  readonly visualAugment?: true;
+  readonly noiseWeights?: Readonly<Partial<Record<NoiseCategory, number>>>;
+  readonly extraShare?: number;
 }
 
 /** The run a fine-tuning run started from: its checkpoint directory, fingerprint, model id and best step. */
@@ -832,6 +842,35 @@ function extraSpeechOf(o: SpeechTrainOptions): Resolved['extraSpeech'] {
   return { share, utterances: extra.length, hash: sha256(list.join('\n')) };
 }
 
+/** The run's data options for its id (see `SpeechMixingRecord`). */
+function mixingRecordOf(r: Resolved): SpeechMixingRecord {
+  return {
+    ...(r.speedFactors.length > 0 ? { speedFactors: r.speedFactors } : {}),
+    ...(r.visualAugment ? { visualAugment: true as const } : {}),
+    ...(r.noiseWeights !== undefined ? { noiseWeights: r.noiseWeights } : {}),
+    ...(r.extraSpeech !== undefined ? { extraShare: r.extraSpeech.share } : {}),
+  };
+}
+
+/**
+ * The id's part for the data options: `-speed0.9_1_1.1`, `-noise-car-interior3` (categories in name order),
+ * `-extra0.1` (the share of extra speech), `-mouthaug`; empty without any.
+ */
+export function mixingIdPart(m: SpeechMixingRecord | undefined): string {
+  if (m === undefined) return '';
+  const weights = Object.entries(m.noiseWeights ?? {})
+    .filter((e): e is [string, number] => e[1] !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, w]) => `-${k}${w}`)
+    .join('');
+  return (
+    (m.speedFactors !== undefined && m.speedFactors.length > 0 ? `-speed${m.speedFactors.join('_')}` : '') +
+    (weights !== '' ? `-noise${weights}` : '') +
+    (m.extraShare !== undefined ? `-extra${m.extraShare}` : '') +
+    (m.visualAugment === true ? '-mouthaug' : '')
+  );
+}
+
 function fingerprintOf(r: Resolved, splitHash: string, initFrom?: SpeechInitSource): string {
   // audioChannels 1 is left out, so runs from before the noise-aware input keep their fingerprint.
   const { audioChannels, ...rest } = r.config;
@@ -1055,6 +1094,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     ...(o.data !== undefined ? { data: o.data } : {}),
     ...(r.averageDecay !== undefined ? { averageDecay: r.averageDecay } : {}),
     ...(init !== undefined ? { initFrom: init.source } : {}),
+    ...(Object.keys(mixingRecordOf(r)).length > 0 ? { mixing: mixingRecordOf(r) } : {}),
   };
   // The average starts at the initial weights (a fresh run) or comes from the checkpoint (a resume).
   const average = r.averageDecay !== undefined ? WeightAverage.of(model, r.averageDecay) : undefined;
@@ -1338,8 +1378,9 @@ export function sidecarNoiseAware(
 
 /**
  * Identifier of a trained model: context frames and dropout when not the paper's (5, 0.1), input channels,
- * sizes, target (none for the default log-gain; G_min when not the default), loss weighting, weight averaging,
- * seed and the step of the weights.
+ * sizes, target (none for the default log-gain; G_min when not the default), loss weighting, the data options
+ * (`mixingIdPart`; runs recorded before them have none), weight averaging, seed and the step of the weights.
+ * A fine-tuning run: its source's id, `-ft-lr…`, its own data options, averaging, seed and step.
  */
 export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): string {
   const c = extra.config;
@@ -1353,12 +1394,14 @@ export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): st
   const averaged = extra.averageDecay !== undefined ? `-ema${extra.averageDecay}` : '';
   const step = `-seed${extra.seed}-step${extra.bestStep ?? state.step}`;
   // A fine-tuning run: its source's id, then what it changed (the learning rate), seed and step.
-  if (extra.initFrom !== undefined) return `${extra.initFrom.id}-ft-lr${c.learningRate}${averaged}${step}`;
+  const data = mixingIdPart(extra.mixing);
+  if (extra.initFrom !== undefined)
+    return `${extra.initFrom.id}-ft-lr${c.learningRate}${data}${averaged}${step}`;
   const dropout = c.dropout !== AVDCNN_DEFAULTS.dropout ? `-drop${c.dropout}` : '';
   const frames = c.contextFrames !== AVDCNN_DEFAULTS.contextFrames ? `-ctx${c.contextFrames}` : '';
   return (
     `avdcnn-${c.context}${frames}${['', '', '-na', '-na3'][c.audioChannels] ?? ''}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}${dropout}` +
-    `${kind}${floor}${weighting}${averaged}${step}`
+    `${kind}${floor}${weighting}${data}${averaged}${step}`
   );
 }
 
