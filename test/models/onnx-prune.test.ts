@@ -6,7 +6,9 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { forceTrainingBackend } from '../../src/models/common/backend.ts';
 import { exportToOnnx } from '../../src/models/common/onnx-export.ts';
@@ -162,6 +164,22 @@ describe('the committed speech models as the live path loads them', () => {
       }
     });
   }
+
+  it('a truncated model file: the loader names it and what failed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'prune-'));
+    try {
+      const file = join(dir, 'm.onnx');
+      await copyFile(`${SPEECH_FLOAT_MODEL_PATH}.json`, `${file}.json`);
+      await writeFile(file, (await readFile(SPEECH_FLOAT_MODEL_PATH)).subarray(0, 5000));
+      await assert.rejects(
+        loadSpeechEnhancerModel(file),
+        (e: Error) =>
+          e.message.startsWith(`speech model ${file}: `) && /could not|load|pars/i.test(e.message),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it("the loader serves clean only (the served ensemble's first member's session)", async () => {
     const model = await loadSpeechEnhancerModel(DEFAULT_SPEECH_MODEL_PATH);

@@ -188,7 +188,7 @@ async function loadSpeechEnsemble(path: string, session: OnnxSessionConfig): Pro
 
 /**
  * The model's bytes with only the `clean` output and what it needs (onnx-prune.ts): the enhancer never reads
- * the lip output, which is a training target, and ONNX Runtime would run its head on every chunk. A graph
+ * the lip output, which is a training target, and its head would run on every chunk. A graph
  * without a `clean` output is loaded as it is, so the input and output checks name what is missing.
  */
 async function servedGraph(onnxPath: string): Promise<Uint8Array> {
@@ -214,7 +214,12 @@ export async function loadSpeechEnhancerModel(
     );
   const { meta, sidecar } = await readSpeechModelMeta(onnxPath);
   await checkQuantizedSource(onnxPath, sidecar.quantization);
-  const s = await OnnxSession.create(await servedGraph(onnxPath), session);
+  let s: OnnxSession;
+  try {
+    s = await OnnxSession.create(await servedGraph(onnxPath), session);
+  } catch (e) {
+    throw new Error(`speech model ${onnxPath}: ${(e as Error).message}`, { cause: e });
+  }
   for (const name of Object.values(AVDCNN_INPUT_NAMES)) {
     if (!s.inputNames.includes(name)) {
       await s.release();
