@@ -149,6 +149,29 @@ function mouthTrack(samples: number, seed: number): MouthTrack {
   };
 }
 
+/**
+ * The small causal run several tests train (live STFT): batches of 16 from 2 mixtures a round, 8 for the
+ * normaliser, validated every `every` steps on 128 frames, `steps` steps.
+ */
+async function tinyCausalRun(
+  every: number,
+  steps: number,
+): Promise<Omit<SpeechTrainOptions, 'checkpointDir'>> {
+  const { train, validation } = await pools(LIVE_STFT_512_128);
+  return {
+    split: SPLIT,
+    train,
+    validation,
+    model: { ...TINY, context: 'causal' },
+    batchSize: 16,
+    roundMixtures: 2,
+    normMixtures: 8,
+    validationEvery: every,
+    validationFrames: 128,
+    maxSteps: steps,
+  };
+}
+
 /** Train and validation pools of the tiny corpus, mouth crops aligned with `stft`. */
 async function pools(stft: StftConfig): Promise<{ train: MixerPools; validation: MixerPools }> {
   const arctic = (await readWavFile(fixture('arctic-aew-a0001-head.wav'))).samples;
@@ -726,18 +749,8 @@ describe('AVDCNN training', () => {
   });
 
   test('the data options are recorded by a new run and named in its id', async () => {
-    const { train, validation } = await pools(LIVE_STFT_512_128);
     const r = await trainSpeechModel({
-      split: SPLIT,
-      train,
-      validation,
-      model: { ...TINY, context: 'causal' as const },
-      batchSize: 16,
-      roundMixtures: 2,
-      normMixtures: 8,
-      validationEvery: 4,
-      validationFrames: 128,
-      maxSteps: 4,
+      ...(await tinyCausalRun(4, 4)),
       checkpointDir: path.join(await tempDir(), 'ckpt'),
       noiseWeights: { 'car-interior': 3 },
       speedFactors: [0.9, 1.1],
@@ -768,19 +781,7 @@ describe('AVDCNN training', () => {
   });
 
   test('signal-weighted gain target: trains and validates on the weighted MSE; refused with another target', async () => {
-    const { train, validation } = await pools(LIVE_STFT_512_128);
-    const base = {
-      split: SPLIT,
-      train,
-      validation,
-      model: { ...TINY, context: 'causal' as const },
-      batchSize: 16,
-      roundMixtures: 2,
-      normMixtures: 8,
-      validationEvery: 6,
-      validationFrames: 128,
-      maxSteps: 6,
-    };
+    const base = await tinyCausalRun(6, 6);
     await assert.rejects(
       trainSpeechModel({ ...base, checkpointDir: path.join(await tempDir(), 'ckpt'), signalWeight: 0.5 }),
       /signalWeight needs the 'gain' target/,
@@ -832,22 +833,13 @@ describe('AVDCNN training', () => {
   });
 
   test('weight average: validated, kept as best and exported; training itself unchanged; resumes exactly', async () => {
-    const { train, validation } = await pools(LIVE_STFT_512_128);
+    const small = await tinyCausalRun(4, 12);
     const base = (dir: string): SpeechTrainOptions => ({
-      split: SPLIT,
-      train,
-      validation,
-      model: { ...TINY, context: 'causal' },
+      ...small,
       checkpointDir: dir,
       target: 'gain',
-      batchSize: 16,
-      roundMixtures: 2,
-      normMixtures: 8,
-      validationEvery: 4,
-      validationFrames: 128,
       checkpointEvery: 2,
       patience: 100,
-      maxSteps: 12,
     });
     const latestOf = async (dir: string, which: 'raw' | 'average'): Promise<Float32Array[]> => {
       const m = buildAvdcnn(resolveAvdcnnConfig({ ...TINY, context: 'causal' }), 1);
@@ -911,8 +903,8 @@ describe('AVDCNN training', () => {
       const initVsRaw = maxAbsDiff(weightsOf(init), await latestOf(dirC, 'raw'));
       init.dispose();
       assert.ok(averageVsRaw < 0.5 * initVsRaw, `average ${averageVsRaw} vs initial weights ${initVsRaw}`);
-      const items = buildEvaluationSet(SPLIT, 'validation', validation, { snrsDb: [-5, 0, 5] }).map((m) =>
-        prepareMixture(m, LIVE_STFT_512_128, c.normaliser, c.config, 0, c.extra.target!),
+      const items = buildEvaluationSet(SPLIT, 'validation', small.validation, { snrsDb: [-5, 0, 5] }).map(
+        (m) => prepareMixture(m, LIVE_STFT_512_128, c.normaliser, c.config, 0, c.extra.target!),
       );
       const refs = validationRefs(items, 128);
       const best = c.extra.bestStep!;
