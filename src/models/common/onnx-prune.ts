@@ -26,12 +26,7 @@ export interface PruneResult {
 /** See the file comment. Throws when `keep` is empty or names an output the graph does not have. */
 export function pruneOnnxOutputs(bytes: Uint8Array, keep: readonly string[]): PruneResult {
   if (keep.length === 0) throw new Error('pruning: keep at least one output');
-  let model;
-  try {
-    model = decodeOnnxModel(bytes);
-  } catch (e) {
-    throw new Error(`not an ONNX model (${(e as Error).message})`, { cause: e });
-  }
+  const model = decodeOnnxModel(bytes);
   const graph = model.graph;
   if (graph === null || graph === undefined) throw new Error('not an ONNX model: no graph');
   const outputs = (graph.output ?? []).map((o) => o.name ?? '');

@@ -105,12 +105,7 @@ function floatValues(t: TensorProto): Float32Array {
 /** See the file comment. Throws when the bytes are not an ONNX model or its default opset is below 11. */
 export function quantizeOnnxMatMuls(bytes: Uint8Array, options: QuantizeOptions = {}): QuantizeResult {
   const minElements = options.minElements ?? 4096;
-  let model;
-  try {
-    model = decodeOnnxModel(bytes);
-  } catch (e) {
-    throw new Error(`not an ONNX model (${(e as Error).message})`, { cause: e });
-  }
+  const model = decodeOnnxModel(bytes);
   const graph = model.graph;
   if (graph === null || graph === undefined || (graph.node ?? []).length === 0)
     throw new Error('not an ONNX model: no graph nodes');

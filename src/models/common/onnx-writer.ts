@@ -227,9 +227,13 @@ export function encodeOnnxModel(model: OnnxModelProto): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** Parses the bytes of a .onnx file. */
+/** Parses the bytes of a .onnx file; bytes that are not one get "not an ONNX model (…why)". */
 export function decodeOnnxModel(bytes: Uint8Array): OnnxModelProto {
-  return onnx.ModelProto.decode(bytes);
+  try {
+    return onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new Error(`not an ONNX model (${(e as Error).message})`, { cause: e });
+  }
 }
 
 export interface OnnxModelSummary {
