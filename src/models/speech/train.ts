@@ -1069,6 +1069,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
   }
   const optimizer = createAvdcnnOptimizer(config);
   let state: TrainingState = initialTrainingState(new SeededRandom(rngSeed).state);
+  const mixing = mixingRecordOf(r);
   let extra: SpeechTrainExtra = {
     format: 'drivesense.speech-train',
     version: 1,
@@ -1094,7 +1095,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     ...(o.data !== undefined ? { data: o.data } : {}),
     ...(r.averageDecay !== undefined ? { averageDecay: r.averageDecay } : {}),
     ...(init !== undefined ? { initFrom: init.source } : {}),
-    ...(Object.keys(mixingRecordOf(r)).length > 0 ? { mixing: mixingRecordOf(r) } : {}),
+    ...(Object.keys(mixing).length > 0 ? { mixing } : {}),
   };
   // The average starts at the initial weights (a fresh run) or comes from the checkpoint (a resume).
   const average = r.averageDecay !== undefined ? WeightAverage.of(model, r.averageDecay) : undefined;
