@@ -120,12 +120,13 @@ describe('pruneOnnxOutputs', () => {
     });
     g.input = [...(g.input ?? []), asInput];
     const listed = encodeOnnxModel(proto);
-    const pruned = decodeOnnxModel(pruneOnnxOutputs(listed, ['a']).bytes).graph;
+    const prunedBytes = pruneOnnxOutputs(listed, ['a']).bytes;
+    const pruned = decodeOnnxModel(prunedBytes).graph;
     assert.deepEqual(
       pruned?.input?.map((i) => i.name),
       decodeOnnxModel(bytes).graph?.input?.map((i) => i.name),
     );
-    const cut = await OnnxSession.create(pruneOnnxOutputs(listed, ['a']).bytes);
+    const cut = await OnnxSession.create(prunedBytes);
     await cut.release();
   });
 
