@@ -149,6 +149,16 @@ async function listDescriptions(root: string): Promise<string[]> {
   return out.sort();
 }
 
+/**
+ * The output file name of a description: its path under the stamps folder with `/` as `-` and without the
+ * `_desc[_<lang>]` suffix (`animals/mammals/badger_desc_fr.ogg` → `animals-mammals-badger.wav`). Stamps of the
+ * same name live in different folders, so the name alone would collide.
+ */
+export function outputName(source: string): string {
+  const rel = source.replace(/^.*?\/stamps\//, '');
+  return `${rel.replace(/_desc(?:_[A-Za-z_]+)?\.ogg$/, '').replace(/\//g, '-')}.wav`;
+}
+
 /** `f` over `items` with at most `limit` calls in flight, results in order; logs every 500. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
@@ -195,6 +205,7 @@ async function main(): Promise<void> {
     const rows = ['file,language,source,seconds,clipped_share,range_db,high_band_db,verdict'];
     const kept = new Map<string, { n: number; seconds: number }>();
     const dropped = new Map<string, number>();
+    const written = new Set<string>();
     const measured = await mapLimit(files, 4, async (path) => {
       const x = await decodeAudio16k(path);
       return { path, x, m: measureRecording(x) };
@@ -204,10 +215,12 @@ async function main(): Promise<void> {
       const tally = kept.get(lang) ?? { n: 0, seconds: 0 };
       if (tally.n >= maxPer) continue;
       const verdict = recordingVerdict(m);
-      const rel = `${lang}/${basename(path, '.ogg').replace(/_desc(_[A-Za-z_]+)?$/, '')}.wav`;
+      const rel = `${lang}/${outputName(path.slice(tree.length + 1))}`;
+      if (written.has(rel)) throw new Error(`two descriptions would both be written to ${rel}`);
       if (verdict === null) {
         await mkdir(join(outDir, lang), { recursive: true });
         await writeWavFile(join(outDir, rel), { sampleRateHz: SPEECH_RATE_HZ, channels: 1, samples: x });
+        written.add(rel);
         kept.set(lang, { n: tally.n + 1, seconds: tally.seconds + m.seconds });
       } else dropped.set(verdict, (dropped.get(verdict) ?? 0) + 1);
       rows.push(

@@ -4,6 +4,7 @@ import {
   DEFAULT_LIMITS,
   descriptionLanguage,
   measureRecording,
+  outputName,
   recordingVerdict,
 } from '../../scripts/recorded-speech.ts';
 import { SeededRandom } from '../../src/models/common/rng.ts';
@@ -57,4 +58,12 @@ it('measures: a clean recording passes; each defect is named as the reason it is
   const narrow = measureRecording(toneOverNoise(2, -90, { lowpass: true }));
   assert.ok(narrow.highBandDb < -40, `high band ${narrow.highBandDb}`);
   assert.match(recordingVerdict(narrow) ?? '', /band-limited/);
+});
+
+it('output names keep the stamp folder, so stamps of the same name in two folders do not collide', () => {
+  const a = outputName('usr/share/tuxpaint/stamps/animals/birds/swan_desc_el.ogg');
+  const b = outputName('usr/share/tuxpaint/stamps/symbols/swan_desc_el.ogg');
+  assert.equal(a, 'animals-birds-swan.wav');
+  assert.equal(b, 'symbols-swan.wav');
+  assert.equal(outputName('usr/share/tuxpaint/stamps/animals/birds/swan_desc.ogg'), a);
 });
