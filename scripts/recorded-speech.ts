@@ -6,7 +6,7 @@
  * the data (CMU ARCTIC aew/axb, Lombard GRID s30–s37, GRID), and the mixer never draws extra speech for
  * validation or test.
  *
- *   node --import tsx scripts/recorded-speech.ts OUT_DIR [--deb FILE.deb] [--max-per-language N]
+ *   node --import tsx scripts/recorded-speech.ts OUT_DIR [--deb FILE.deb]
  *
  * Without `--deb` the package is fetched with `apt-get download` (any user; the archive must be reachable).
  * Each `*_desc[_<lang>].ogg` is decoded to 16 kHz mono (ffmpeg) and kept only when it passes
@@ -180,16 +180,18 @@ function csvField(s: string | number): string {
   return /[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
 }
 
+interface Outcome {
+  readonly lang: string;
+  readonly rel: string;
+  readonly source: string;
+  readonly m: RecordingMeasures;
+  readonly verdict: string | null;
+}
+
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { deb: { type: 'string' }, 'max-per-language': { type: 'string' } },
-  });
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { deb: { type: 'string' } } });
   const outDir = positionals[0];
-  if (outDir === undefined)
-    throw new Error('usage: recorded-speech.ts OUT_DIR [--deb FILE.deb] [--max-per-language N]');
-  const maxPer = values['max-per-language'] === undefined ? Infinity : Number(values['max-per-language']);
-  if (!(maxPer > 0)) throw new Error('--max-per-language must be > 0');
+  if (outDir === undefined) throw new Error('usage: recorded-speech.ts OUT_DIR [--deb FILE.deb]');
   const work = await mkdtemp(join(tmpdir(), 'drivesense-recorded-'));
   try {
     let deb = values.deb;
@@ -202,38 +204,34 @@ async function main(): Promise<void> {
     const tree = join(work, 'tree');
     await run('dpkg-deb', ['-x', deb, tree]);
     const files = await listDescriptions(tree);
-    const rows = ['file,language,source,seconds,clipped_share,range_db,high_band_db,verdict'];
-    const kept = new Map<string, { n: number; seconds: number }>();
-    const dropped = new Map<string, number>();
-    const written = new Set<string>();
-    const measured = await mapLimit(files, 4, async (path) => {
-      const x = await decodeAudio16k(path);
-      return { path, x, m: measureRecording(x) };
-    });
-    for (const { path, x, m } of measured) {
+    const names = new Set<string>();
+    // Each recording is decoded, judged and (if kept) written by one worker: no more than four in memory.
+    const outcomes = await mapLimit(files, 4, async (path): Promise<Outcome> => {
+      const source = path.slice(tree.length + 1);
       const lang = descriptionLanguage(basename(path))!;
-      const tally = kept.get(lang) ?? { n: 0, seconds: 0 };
-      if (tally.n >= maxPer) continue;
+      const rel = `${lang}/${outputName(source)}`;
+      if (names.has(rel)) throw new Error(`two descriptions would both be written to ${rel}`);
+      names.add(rel);
+      const x = await decodeAudio16k(path);
+      const m = measureRecording(x);
       const verdict = recordingVerdict(m);
-      const rel = `${lang}/${outputName(path.slice(tree.length + 1))}`;
-      if (written.has(rel)) throw new Error(`two descriptions would both be written to ${rel}`);
       if (verdict === null) {
         await mkdir(join(outDir, lang), { recursive: true });
         await writeWavFile(join(outDir, rel), { sampleRateHz: SPEECH_RATE_HZ, channels: 1, samples: x });
-        written.add(rel);
-        kept.set(lang, { n: tally.n + 1, seconds: tally.seconds + m.seconds });
+      }
+      return { lang, rel, source, m, verdict };
+    });
+    const rows = ['file,language,source,seconds,clipped_share,range_db,high_band_db,verdict'];
+    const kept = new Map<string, { n: number; seconds: number }>();
+    const dropped = new Map<string, number>();
+    for (const { lang, rel, source, m, verdict } of outcomes) {
+      if (verdict === null) {
+        const t = kept.get(lang) ?? { n: 0, seconds: 0 };
+        kept.set(lang, { n: t.n + 1, seconds: t.seconds + m.seconds });
       } else dropped.set(verdict, (dropped.get(verdict) ?? 0) + 1);
+      const measures = [m.seconds.toFixed(2), m.clippedShare.toExponential(2), m.rangeDb.toFixed(1)];
       rows.push(
-        [
-          verdict === null ? rel : '',
-          lang,
-          path.slice(tree.length + 1),
-          m.seconds.toFixed(2),
-          m.clippedShare.toExponential(2),
-          m.rangeDb.toFixed(1),
-          m.highBandDb.toFixed(1),
-          verdict ?? 'kept',
-        ]
+        [verdict === null ? rel : '', lang, source, ...measures, m.highBandDb.toFixed(1), verdict ?? 'kept']
           .map(csvField)
           .join(','),
       );
