@@ -12,7 +12,7 @@
  * Each `*_desc[_<lang>].ogg` is decoded to 16 kHz mono (ffmpeg) and kept only when it passes
  * `recordingVerdict`: long enough, not clipped, a noise floor well below the speech (the recordings are
  * targets: their own noise would be taught as speech) and energy above 4 kHz (not band-limited). Writes
- * OUT_DIR/<lang>/<stamp>.wav (16-bit PCM; one folder per language, the mixer's speaker) and
+ * OUT_DIR/<lang>/<name>.wav (16-bit PCM; one folder per language, the mixer's speaker; `outputName`) and
  * OUT_DIR/MANIFEST.csv with every file's measures and verdict.
  */
 import { execFile } from 'node:child_process';
@@ -22,6 +22,7 @@ import { basename, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { decodeAudio16k, SPEECH_RATE_HZ } from '../src/models/speech/media.ts';
 import { writeWavFile } from '../src/streams/readers/wav.ts';
+import { csvField } from './synthetic-speech.ts';
 
 const run = promisify(execFile);
 
@@ -175,11 +176,6 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, f: (item: T) =
   return out;
 }
 
-function csvField(s: string | number): string {
-  const t = String(s);
-  return /[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
-}
-
 interface Outcome {
   readonly lang: string;
   readonly rel: string;
@@ -229,12 +225,17 @@ async function main(): Promise<void> {
         const t = kept.get(lang) ?? { n: 0, seconds: 0 };
         kept.set(lang, { n: t.n + 1, seconds: t.seconds + m.seconds });
       } else dropped.set(verdict, (dropped.get(verdict) ?? 0) + 1);
-      const measures = [m.seconds.toFixed(2), m.clippedShare.toExponential(2), m.rangeDb.toFixed(1)];
-      rows.push(
-        [verdict === null ? rel : '', lang, source, ...measures, m.highBandDb.toFixed(1), verdict ?? 'kept']
-          .map(csvField)
-          .join(','),
-      );
+      const fields = [
+        verdict === null ? rel : '',
+        lang,
+        source,
+        m.seconds.toFixed(2),
+        m.clippedShare.toExponential(2),
+        m.rangeDb.toFixed(1),
+        m.highBandDb.toFixed(1),
+        verdict ?? 'kept',
+      ];
+      rows.push(fields.map(csvField).join(','));
     }
     await mkdir(outDir, { recursive: true });
     await writeFile(join(outDir, 'MANIFEST.csv'), `${rows.join('\n')}\n`);

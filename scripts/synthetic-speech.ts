@@ -128,7 +128,8 @@ async function synthesise(v: VoiceVariant, text: string, out: string): Promise<v
   await rm(textFile, { force: true });
 }
 
-function csvField(s: string | number): string {
+/** One CSV field, quoted when it holds a quote, comma or newline. */
+export function csvField(s: string | number): string {
   const t = String(s);
   return /[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
 }
