@@ -30,6 +30,8 @@ import {
   SPEECH_ENSEMBLE_PATH,
   SPEECH_GENERAL_ENSEMBLE_PATH,
   SPEECH_GENERAL_INT8_ENSEMBLE_PATH,
+  SPEECH_CAR_PAIR_ENSEMBLE_PATH,
+  SPEECH_CAR_PAIR_INT8_ENSEMBLE_PATH,
   loadSpeechEnhancerModel,
 } from '../../src/models/speech/enhancer-onnx.ts';
 import { quantizedPathFor } from '../../src/models/common/onnx-quantize.ts';
@@ -480,12 +482,12 @@ describe('speech ensemble: the committed ones', () => {
     const ensemble = await loadSpeechEnhancerModel(DEFAULT_SPEECH_MODEL_PATH);
     const singles = await Promise.all(ensemble.members.map((p) => loadSpeechEnhancerModel(p)));
     try {
-      // Noise-aware members with the a priori SNR channel: one noise floor and prior SNR for both.
+      // Noise-aware members with the a priori SNR channel: one noise floor and prior SNR for all.
       assert.ok(singles.every((m) => m.meta.noiseAware?.prior !== undefined));
       const e = ensemble.createEnhancer();
       assert.ok(e instanceof SpeechEnhancer);
       const own = await Promise.all(singles.map((m) => enhanceSamples(m.createEnhancer(), x, 320)));
-      const mean = own[0]!.map((v, i) => (v + own[1]![i]!) / 2);
+      const mean = own[0]!.map((_, i) => own.reduce((sum, o) => sum + o[i]!, 0) / own.length);
       const shared = await enhanceSamples(e, x, 320);
       assert.ok(maxAbsDiff(shared, mean) <= 1e-6, `${maxAbsDiff(shared, mean)}`);
       assert.equal(e.stats().modelRuns, singles.length * (await runsOf(singles[0]!.createEnhancer(), x)));
@@ -497,6 +499,7 @@ describe('speech ensemble: the committed ones', () => {
 
   const pairs = [
     ['the served car ensemble', SPEECH_ENSEMBLE_PATH, DEFAULT_SPEECH_MODEL_PATH],
+    ['the car pair', SPEECH_CAR_PAIR_ENSEMBLE_PATH, SPEECH_CAR_PAIR_INT8_ENSEMBLE_PATH],
     ['the general ensemble', SPEECH_GENERAL_ENSEMBLE_PATH, SPEECH_GENERAL_INT8_ENSEMBLE_PATH],
   ] as const;
   for (const [what, floatPath, int8Path] of pairs)
