@@ -21,11 +21,12 @@ import {
   defaultStftFor,
   exportTrainedSpeechModel,
   loadBestSpeechCheckpoint,
+  NOISE_TRACKERS,
   reportPathFor,
   SPEECH_TRAIN_TARGETS,
   trainSpeechModel,
 } from '../../models/speech/train.ts';
-import type { SpeechTrainTarget } from '../../models/speech/train.ts';
+import type { NoiseTrackerKind, SpeechTrainTarget } from '../../models/speech/train.ts';
 import { LOG_GAIN_FLOOR_DB } from '../../models/speech/examples.ts';
 import { SPEECH_RATE_HZ } from '../../models/speech/media.ts';
 import { DEFAULT_EXTRA_SHARE, parseCategoryWeights } from '../../models/speech/mixing.ts';
@@ -43,7 +44,7 @@ export function defaultSpeechModelPath(context: AvdcnnConfig['context']): string
 const HELP = `Usage: drivesense train speech [--context causal|symmetric] [--out FILE.onnx] [--checkpoints DIR]
                                [--log FILE] [--hours H] [--max-steps N] [--batch 32] [--seed N]
                                [--fc 1000,800,600,1500] [--dropout 0.1] [--visual-dropout 0.25] [--noise-aware]
-                               [--prior-snr] [--context-frames 5] [--data DIR]
+                               [--prior-snr] [--noise-tracker minimum|spp] [--context-frames 5] [--data DIR]
                                [--extra-speech DIR [--extra-share ${DEFAULT_EXTRA_SHARE}]]
                                [--init-from CKPT_DIR --lr X] [--export-only]
 
@@ -87,6 +88,8 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
                         (minimum statistics over 1.5 s), so the model knows the cabin's noise level
   --prior-snr           with --noise-aware (implied): a third channel, the decision-directed a priori SNR
                         over that noise floor (smoothed in noise, quick at speech onsets), as logMMSE sees it
+  --noise-tracker T     with --noise-aware: how the noise is tracked, 'minimum' (minimum statistics, the
+                        default) or 'spp' (speech presence probability, unbiased, smoothing 0.98)
   --init-from DIR       fine-tune: start a new run (its own --checkpoints) from the best weights and normaliser
                         of the run checkpointed in DIR, with a fresh optimiser, typically at a lower --lr;
                         every other model option must be that run's; the run validates at step 0 and keeps
@@ -184,6 +187,7 @@ export const trainSpeechCommand: Command = {
     'visual-augment': { type: 'boolean' },
     'noise-aware': { type: 'boolean' },
     'prior-snr': { type: 'boolean' },
+    'noise-tracker': { type: 'string' },
     'export-only': { type: 'boolean' },
     'init-from': { type: 'string' },
     'extra-speech': { type: 'string' },
@@ -217,6 +221,7 @@ export const trainSpeechCommand: Command = {
       seed,
       noiseAware: config.audioChannels >= 2,
       priorSnr: config.audioChannels === 3,
+      noiseTracker: stringOpt(args, 'noise-tracker') ?? 'minimum',
       batch: intOpt(args, 'batch', 32),
       hours: hours ?? null,
       maxSteps: intOpt(args, 'max-steps', 100_000),
@@ -248,6 +253,10 @@ export const trainSpeechCommand: Command = {
       out: onnxPath,
     };
     if (!(command.gainDb >= 0)) throw new UsageError('--gain-db must be ≥ 0');
+    if (!(NOISE_TRACKERS as readonly string[]).includes(command.noiseTracker))
+      throw new UsageError(`--noise-tracker must be one of ${NOISE_TRACKERS.join(', ')}`);
+    if (command.noiseTracker !== 'minimum' && !command.noiseAware)
+      throw new UsageError('--noise-tracker needs --noise-aware (or --prior-snr)');
     if (command.visualAugment && args.values['audio-only'] === true)
       throw new UsageError('--visual-augment augments mouth crops, which --audio-only does not load');
     if (command.speed.some((f) => !(f > 0.5 && f < 2)))
@@ -390,6 +399,9 @@ export const trainSpeechCommand: Command = {
         target: command.target as SpeechTrainTarget['kind'],
         gainFloorDb: command.gainFloorDb,
         ...(command.signalWeight !== undefined ? { signalWeight: command.signalWeight } : {}),
+        ...(command.noiseTracker !== 'minimum'
+          ? { noiseTracker: command.noiseTracker as NoiseTrackerKind }
+          : {}),
         ...(command.emaDecay !== undefined ? { averageDecay: command.emaDecay } : {}),
         ...(command.initFrom !== null ? { initFrom: command.initFrom } : {}),
         ...(command.extraShare !== undefined ? { extraShare: command.extraShare } : {}),

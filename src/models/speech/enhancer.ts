@@ -372,6 +372,16 @@ export function frontEndKey(meta: SpeechModelMeta): string {
               na.prior === undefined
                 ? null
                 : { alpha: na.prior.alpha, bias: na.prior.bias, minDb: na.prior.minDb },
+            // Absent for minimum-statistics models (their key as before).
+            ...(na.spp !== undefined
+              ? {
+                  spp: {
+                    smoothing: na.spp.smoothing,
+                    priorDb: na.spp.priorDb,
+                    initFrames: na.spp.initFrames,
+                  },
+                }
+              : {}),
           },
   });
 }

@@ -21,7 +21,9 @@
  *   noise floor (noise-floor.ts, with these tracker parameters), normalised per bin with this mean and σ and
  *   interleaved with the first channel per bin (`audio` [n, F, bins, 2]); with `prior`, a third channel, the
  *   decision-directed ln a priori SNR (prior-snr.ts) normalised with its own mean and σ ([n, F, bins, 3]);
- *   `startHoldFrames` frames at a stream's start are held (noise-aware.ts; absent: 0, as models before it).
+ *   `startHoldFrames` frames at a stream's start are held (noise-aware.ts; absent: 0, as models before it);
+ *   with `spp`, the noise is tracked by speech presence probability (spp-noise.ts, these parameters) in place
+ *   of the floor (absent: the floor, as models before it).
  *   Absent: one channel (the paper).
  * - `output`: the default way of using the prediction, 'spectrum' (the paper: the predicted magnitude with
  *   the noisy phase) or 'mask' (the prediction bounded by the noisy magnitude; see enhancer.ts).
@@ -34,6 +36,7 @@ import { resolveStft } from '../../streams/features/audio/stft.ts';
 import type { StftConfig } from '../../streams/features/audio/stft.ts';
 import { checkNoiseAwareParams } from '../../streams/features/audio/noise-aware.ts';
 import type { NoiseFloorParams } from '../../streams/features/audio/noise-floor.ts';
+import type { SppNoiseParams } from '../../streams/features/audio/spp-noise.ts';
 import type { PriorSnrParams } from '../../streams/features/audio/prior-snr.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
 import type { AvdcnnConfig } from './avdcnn.ts';
@@ -73,6 +76,7 @@ export type EnhancementMode = 'spectrum' | 'mask';
  */
 export type SpeechNoiseAware = NoiseFloorParams & {
   readonly startHoldFrames?: number;
+  readonly spp?: SppNoiseParams;
   readonly mean: readonly number[];
   readonly std: readonly number[];
   readonly prior?: PriorSnrParams & { readonly mean: readonly number[]; readonly std: readonly number[] };

@@ -74,6 +74,7 @@ import {
 } from '../../streams/features/audio/noise-aware.ts';
 import { DEFAULT_NOISE_FLOOR } from '../../streams/features/audio/noise-floor.ts';
 import { DEFAULT_PRIOR_SNR } from '../../streams/features/audio/prior-snr.ts';
+import { DEFAULT_SPP_NOISE, SPP_PRIOR_BIAS } from '../../streams/features/audio/spp-noise.ts';
 import type { NoiseAwareParams } from '../../streams/features/audio/noise-aware.ts';
 import { DEFAULT_STD_FLOOR } from '../../streams/features/audio/normalize.ts';
 import {
@@ -134,6 +135,11 @@ export interface SpeechTrainOptions {
   readonly gainFloorDb?: number;
   /** 'gain' target only: the exponent q of the loss's signal weighting (0 < q ≤ 1). Default none. */
   readonly signalWeight?: number;
+  /**
+   * Noise-aware input only: the noise tracker, 'minimum' (minimum statistics, noise-floor.ts; the default and
+   * every run before the option) or 'spp' (speech presence probability, spp-noise.ts).
+   */
+  readonly noiseTracker?: NoiseTrackerKind;
   /**
    * What the data is (root, split, counts, licences; free-form JSON): kept in the checkpoint state, so an
    * export from the checkpoint alone (`--export-only`) can report it. A resumed run takes the new one.
@@ -760,6 +766,7 @@ interface Resolved {
   readonly gainDb: number;
   readonly speedFactors: readonly number[];
   readonly visualAugment: boolean;
+  readonly noiseTracker: NoiseTrackerKind;
   /** Noise category weights (undefined: uniform). */
   readonly noiseWeights: Readonly<Partial<Record<NoiseCategory, number>>> | undefined;
   /** Extra speech: its share and a hash of its utterances' ids and lengths (undefined: none). */
@@ -808,6 +815,15 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
         : { kind: 'ln-power' };
   if (o.signalWeight !== undefined && kind !== 'gain')
     throw new RangeError(`speech training: signalWeight needs the 'gain' target, not '${kind}'`);
+  const noiseTracker = o.noiseTracker ?? 'minimum';
+  if (!(NOISE_TRACKERS as readonly string[]).includes(noiseTracker))
+    throw new RangeError(
+      `speech training: noiseTracker ${JSON.stringify(noiseTracker)} (${NOISE_TRACKERS.join(', ')})`,
+    );
+  if (noiseTracker !== 'minimum' && config.audioChannels === 1)
+    throw new RangeError(
+      'speech training: a noise tracker needs the noise-aware input (audioChannels 2 or 3)',
+    );
   return {
     config,
     stft: cfg,
@@ -820,6 +836,7 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     gainDb,
     speedFactors: o.speedFactors ?? [],
     visualAugment: o.visualAugment ?? false,
+    noiseTracker,
     noiseWeights: o.noiseWeights,
     extraSpeech: extraSpeechOf(o),
     averageDecay: o.averageDecay !== undefined ? checkAverageDecay(o.averageDecay) : undefined,
@@ -892,6 +909,8 @@ function fingerprintOf(r: Resolved, splitHash: string, initFrom?: SpeechInitSour
       ...(r.speedFactors.length > 0 ? { speedFactors: r.speedFactors } : {}),
       // Absent without mouth-crop augmentation, so earlier runs keep their fingerprint.
       ...(r.visualAugment ? { visualAugment: true } : {}),
+      // Absent for the minimum-statistics tracker, so earlier runs keep their fingerprint.
+      ...(r.noiseTracker !== 'minimum' ? { noiseTracker: r.noiseTracker } : {}),
       // Absent without category weights, so earlier runs keep their fingerprint.
       ...(r.noiseWeights !== undefined ? { noiseWeights: r.noiseWeights } : {}),
       // Absent without extra speech, so earlier runs keep their fingerprint.
@@ -1035,7 +1054,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
       r.stft,
       normSeed,
       DEFAULT_STD_FLOOR,
-      noiseAwareParamsFor(config.audioChannels, r.stft),
+      noiseAwareParamsFor(config.audioChannels, r.stft, r.noiseTracker),
     );
     log(
       `normaliser: per-bin mean/std of ln power from ${normaliser.mixtures} training mixtures ` +
@@ -1345,17 +1364,27 @@ export async function loadBestSpeechCheckpoint(checkpointDir: string): Promise<{
 // ---------------------------------------------------------------------------------------------------------
 // Export, parity, report.
 
+export const NOISE_TRACKERS = ['minimum', 'spp'] as const;
+export type NoiseTrackerKind = (typeof NOISE_TRACKERS)[number];
+
 /**
  * The noise-aware input of a new run with `audioChannels` (1: none; 2: the a posteriori SNR; 3: + the prior
- * SNR), the STFT's zero-padded start frames held.
+ * SNR), the STFT's zero-padded start frames held. With the 'spp' tracker the prior SNR's bias factor is that
+ * tracker's (`SPP_PRIOR_BIAS`, spp-noise.ts).
  */
-export function noiseAwareParamsFor(audioChannels: number, cfg: StftConfig): NoiseAwareParams | undefined {
+export function noiseAwareParamsFor(
+  audioChannels: number,
+  cfg: StftConfig,
+  tracker: NoiseTrackerKind = 'minimum',
+): NoiseAwareParams | undefined {
   if (audioChannels === 1) return undefined;
   const r = resolveStft(cfg);
+  const spp = tracker === 'spp';
   return {
     ...DEFAULT_NOISE_FLOOR,
     startHoldFrames: paddedStartFrames(r.windowLength, r.hop),
-    ...(audioChannels === 3 ? { prior: DEFAULT_PRIOR_SNR } : {}),
+    ...(spp ? { spp: DEFAULT_SPP_NOISE } : {}),
+    ...(audioChannels === 3 ? { prior: spp ? { ...DEFAULT_PRIOR_SNR, bias: SPP_PRIOR_BIAS } : DEFAULT_PRIOR_SNR } : {}),
   };
 }
 
@@ -1400,8 +1429,9 @@ export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): st
     return `${extra.initFrom.id}-ft-lr${c.learningRate}${data}${averaged}${step}`;
   const dropout = c.dropout !== AVDCNN_DEFAULTS.dropout ? `-drop${c.dropout}` : '';
   const frames = c.contextFrames !== AVDCNN_DEFAULTS.contextFrames ? `-ctx${c.contextFrames}` : '';
+  const spp = extra.normaliser.snr?.noiseFloor.spp !== undefined ? 'spp' : '';
   return (
-    `avdcnn-${c.context}${frames}${['', '', '-na', '-na3'][c.audioChannels] ?? ''}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}${dropout}` +
+    `avdcnn-${c.context}${frames}${['', '', '-na', '-na3'][c.audioChannels] ?? ''}${spp}-${c.fc1Units}-${c.fc2Units}-${c.fcAudioUnits}-${c.fcVisualUnits}${dropout}` +
     `${kind}${floor}${weighting}${data}${averaged}${step}`
   );
 }

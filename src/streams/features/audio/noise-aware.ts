@@ -1,6 +1,7 @@
 /**
  * The speech model's noise-aware input channels, one implementation for training (whole mixtures) and serving
- * (frame by frame): the a posteriori SNR over a causal noise floor (noise-floor.ts) and, optionally, the
+ * (frame by frame): the a posteriori SNR over a causal noise estimate — the minimum-statistics floor
+ * (noise-floor.ts) or, with `spp`, the speech-presence tracker (spp-noise.ts) — and, optionally, the
  * decision-directed a priori SNR (prior-snr.ts). docs/models/speech.md, "Noise-aware input".
  *
  * `startHoldFrames`: the first frames of a stream (and of every restarted STFT) cover the STFT's leading zero
@@ -15,10 +16,18 @@ import { NoiseFloorTracker, checkNoiseFloorParams } from './noise-floor.ts';
 import type { NoiseFloorParams, NoiseFloorState } from './noise-floor.ts';
 import { PriorSnrTracker, checkPriorSnrParams } from './prior-snr.ts';
 import type { PriorSnrParams } from './prior-snr.ts';
+import { SppNoiseTracker, checkSppNoiseParams } from './spp-noise.ts';
+import type { SppNoiseParams, SppNoiseState } from './spp-noise.ts';
 
+/**
+ * The minimum-statistics fields (`windowS`, `subwindows`, `smoothing`) describe the floor tracker; with `spp`
+ * present the speech-presence tracker replaces it and they are unused (kept so every sidecar has one shape).
+ */
 export interface NoiseAwareParams extends NoiseFloorParams {
   /** Frames held at a stream's start (default 0). */
   readonly startHoldFrames?: number;
+  /** Present: the noise is tracked by speech presence probability (spp-noise.ts), not minimum statistics. */
+  readonly spp?: SppNoiseParams;
   /** Present: a third channel, ln ξ (prior-snr.ts). */
   readonly prior?: PriorSnrParams;
 }
@@ -39,6 +48,11 @@ export function checkNoiseAwareParams(p: NoiseAwareParams): NoiseAwareParams {
       throw new RangeError(`noise-aware input: prior ${JSON.stringify(p.prior)} must be an object`);
     checkPriorSnrParams(p.prior);
   }
+  if (p.spp !== undefined) {
+    if (typeof p.spp !== 'object' || p.spp === null)
+      throw new RangeError(`noise-aware input: spp ${JSON.stringify(p.spp)} must be an object`);
+    checkSppNoiseParams(p.spp);
+  }
   return p;
 }
 
@@ -53,9 +67,14 @@ export function paddedStartFrames(windowLength: number, hop: number): number {
 }
 
 export interface NoiseAwareState {
-  readonly floor: NoiseFloorState;
+  readonly floor: NoiseFloorState | SppNoiseState;
   readonly prior: Float64Array | undefined;
 }
+
+/** Either noise tracker, tagged so `restore` can check a state's kind. */
+type Tracker =
+  | { readonly kind: 'minimum'; readonly t: NoiseFloorTracker }
+  | { readonly kind: 'spp'; readonly t: SppNoiseTracker };
 
 /**
  * See the file comment. One instance per stream: it holds the first `startHoldFrames` frames after its
@@ -64,14 +83,17 @@ export interface NoiseAwareState {
 export class NoiseAwareInput {
   readonly channels: 1 | 2;
   private readonly startHoldFrames: number;
-  private readonly floor: NoiseFloorTracker;
+  private readonly floor: Tracker;
   private readonly prior: PriorSnrTracker | undefined;
   /** Frames pushed since creation or the last `restart`. */
   private sinceStart = 0;
 
   constructor(bins: number, frameRateHz: number, params: NoiseAwareParams) {
     checkNoiseAwareParams(params);
-    this.floor = new NoiseFloorTracker({ bins, frameRateHz, ...params });
+    this.floor =
+      params.spp !== undefined
+        ? { kind: 'spp', t: new SppNoiseTracker(bins, params.spp) }
+        : { kind: 'minimum', t: new NoiseFloorTracker({ bins, frameRateHz, ...params }) };
     this.prior = params.prior !== undefined ? new PriorSnrTracker(bins, params.prior) : undefined;
     this.channels = noiseAwareChannels(params);
     this.startHoldFrames = params.startHoldFrames ?? 0;
@@ -84,12 +106,15 @@ export class NoiseAwareInput {
 
   /** A copy of the state, to `restore` later. */
   snapshot(): NoiseAwareState {
-    return { floor: this.floor.snapshot(), prior: this.prior?.snapshot() };
+    return { floor: this.floor.t.snapshot(), prior: this.prior?.snapshot() };
   }
 
   /** Puts back a state from `snapshot` of this input. */
   restore(s: NoiseAwareState): void {
-    this.floor.restore(s.floor);
+    const f = this.floor;
+    if (f.kind === 'spp' && 'presence' in s.floor) f.t.restore(s.floor);
+    else if (f.kind === 'minimum' && 'ring' in s.floor) f.t.restore(s.floor);
+    else throw new RangeError('noise-aware input: the state is of another noise tracker');
     if (this.prior !== undefined && s.prior !== undefined) this.prior.restore(s.prior);
   }
 
@@ -97,7 +122,7 @@ export class NoiseAwareInput {
   push(x: ArrayLike<number>, hold = false): Float32Array[] {
     const held = hold || this.sinceStart < this.startHoldFrames;
     this.sinceStart++;
-    const s = this.floor.push(x, held);
+    const s = this.floor.t.push(x, held);
     return this.prior !== undefined ? [s, this.prior.push(x, s, held)] : [s];
   }
 }
