@@ -17,6 +17,7 @@ import { buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn
 import type { AvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import { SpeechEnhancer, frontEndKey, sharesFrontEnd } from '../../src/models/speech/enhancer.ts';
+import { DEFAULT_SPP_NOISE } from '../../src/streams/features/audio/spp-noise.ts';
 import type {
   MouthFrame,
   SpeechEnhancerOptions,
@@ -180,6 +181,19 @@ describe('speech ensemble: one front end for several models', () => {
     assert.ok(frontEndKey(meta(128)).length < 400, 'the key holds no window arrays');
     assert.equal(sharesFrontEnd([meta(128), meta(128)]), true);
     assert.equal(sharesFrontEnd([meta(128), meta(160)]), false);
+    // The noise tracker is part of the front end: a floor model and an SPP model do not share one.
+    const noiseAware = (spp: boolean) => {
+      const m = meta(128);
+      const stats = { mean: new Array<number>(257).fill(0), std: new Array<number>(257).fill(1) };
+      return {
+        ...m,
+        model: { ...m.model, audioChannels: 2 },
+        noiseAware: { ...DEFAULT_NOISE_FLOOR, ...stats, ...(spp ? { spp: DEFAULT_SPP_NOISE } : {}) },
+      };
+    };
+    assert.equal(sharesFrontEnd([noiseAware(false), noiseAware(false)]), true);
+    assert.equal(sharesFrontEnd([noiseAware(true), noiseAware(true)]), true);
+    assert.equal(sharesFrontEnd([noiseAware(false), noiseAware(true)]), false);
     assert.throws(
       () =>
         SpeechEnhancer.ensemble([

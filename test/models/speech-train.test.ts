@@ -394,6 +394,11 @@ describe('AVDCNN training', () => {
     { name: '2 channels, no start hold (models before it)', channels: 2, params: DEFAULT_NOISE_FLOOR },
     { name: '2 channels', channels: 2, params: noiseAwareParamsFor(2, LIVE_STFT_512_128) },
     { name: '3 channels', channels: 3, params: noiseAwareParamsFor(3, LIVE_STFT_512_128) },
+    {
+      name: '3 channels, SPP tracker',
+      channels: 3,
+      params: noiseAwareParamsFor(3, LIVE_STFT_512_128, 'spp'),
+    },
   ];
   for (const { name, channels, params } of cases)
     test(`noise-aware input (${name}): training features equal the streaming enhancer input; the added channels ignore level`, async () => {
