@@ -1384,7 +1384,9 @@ export function noiseAwareParamsFor(
     ...DEFAULT_NOISE_FLOOR,
     startHoldFrames: paddedStartFrames(r.windowLength, r.hop),
     ...(spp ? { spp: DEFAULT_SPP_NOISE } : {}),
-    ...(audioChannels === 3 ? { prior: spp ? { ...DEFAULT_PRIOR_SNR, bias: SPP_PRIOR_BIAS } : DEFAULT_PRIOR_SNR } : {}),
+    ...(audioChannels === 3
+      ? { prior: spp ? { ...DEFAULT_PRIOR_SNR, bias: SPP_PRIOR_BIAS } : DEFAULT_PRIOR_SNR }
+      : {}),
   };
 }
 
