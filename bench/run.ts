@@ -24,6 +24,7 @@ import type { ServiceHandle } from '../test/harness/services.ts';
 import { CAMERA_JPEG_BYTES, LOADS } from './load.ts';
 import type { StreamLoad } from './load.ts';
 import type { WorkerStats } from './pipeline-worker.ts';
+import { nearestRank } from './stats.ts';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
@@ -49,11 +50,6 @@ function pidOf(service: ServiceHandle): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function percentile(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
 class Worker {
@@ -262,8 +258,8 @@ async function latency(
   await client.endAsync();
   await worker.stop();
   const pct = (xs: number[]) => ({
-    p50: percentile(xs, 50),
-    p99: percentile(xs, 99),
+    p50: nearestRank(xs, 50),
+    p99: nearestRank(xs, 99),
     max: xs.at(-1) ?? null,
     n: xs.length,
   });

@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { Can, Dbc } from 'candied';
 import { cpus } from 'node:os';
+import { median } from '../stats.ts';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDbc } from '../../src/streams/features/can/dbc.ts';
@@ -44,12 +45,6 @@ const ROLES = ['speed', 'steering_angle', 'steering_rate', 'brake', 'throttle', 
 export interface BenchCanOptions {
   /** Fewer passes (smoke check). */
   readonly quick?: boolean;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Runs `pass` (which returns how many units it processed) and returns median units per second. */

@@ -21,6 +21,7 @@ import type { TrainingBackendName } from '../../src/models/common/backend.ts';
 import { exportToOnnx } from '../../src/models/common/onnx-export.ts';
 import { OnnxSession } from '../../src/models/common/onnx-session.ts';
 import { SeededRandom } from '../../src/models/common/rng.ts';
+import { median, nearestRank } from '../stats.ts';
 
 type Backend = Extract<TrainingBackendName, 'cpu' | 'wasm'>;
 
@@ -30,16 +31,6 @@ interface Timing {
   /** Median wall ms per step. */
   wallMedianMs: number;
   steps: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
 }
 
 function round(x: number, digits = 2): number {
@@ -245,11 +236,14 @@ async function inferenceLatency(runs: number): Promise<Record<string, unknown>> 
   const tfjsCpu = process.cpuUsage(c1);
   tf.dispose(xs);
   model.dispose();
-  const summary = (walls: number[], cpu: NodeJS.CpuUsage): Record<string, number> => ({
-    p50Ms: round(percentile(walls, 50), 3),
-    p95Ms: round(percentile(walls, 95), 3),
-    cpuMsPerRun: round((cpu.user + cpu.system) / 1000 / runs, 3),
-  });
+  const summary = (walls: number[], cpu: NodeJS.CpuUsage): Record<string, number> => {
+    const sorted = [...walls].sort((a, b) => a - b);
+    return {
+      p50Ms: round(nearestRank(sorted, 50) ?? NaN, 3),
+      p95Ms: round(nearestRank(sorted, 95) ?? NaN, 3),
+      cpuMsPerRun: round((cpu.user + cpu.system) / 1000 / runs, 3),
+    };
+  };
   return {
     model: 'stress-sized (3 × Conv1D 20/40/80 branches over 240 samples, LSTM 64, 3 classes), batch 1',
     runs,

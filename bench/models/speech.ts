@@ -67,6 +67,7 @@ import { LIVE_STFT_512_128, algorithmicDelay } from '../../src/streams/features/
 import { readWavFile } from '../../src/streams/readers/wav.ts';
 import { DFN3_DIR_DEFAULT, DeepFilterNet3Peer } from '../speech/deepfilternet3.ts';
 import { RNNOISE_FRAME, RNNOISE_PACKAGE, RNNOISE_RATE_HZ, RnnoisePeer } from '../speech/rnnoise.ts';
+import { median } from '../stats.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const AUDIO = 'devices/sample-drive/audio.wav';
@@ -82,12 +83,6 @@ const MOUTH_FPS = 25;
 const MOUTH_GRAY = 0.5;
 
 const round = (v: number, d = 4): number => Math.round(v * 10 ** d) / 10 ** d;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 interface Timing {
   repetitions: number;
