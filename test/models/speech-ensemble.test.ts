@@ -31,8 +31,8 @@ import {
   SPEECH_ENSEMBLE_PATH,
   SPEECH_GENERAL_ENSEMBLE_PATH,
   SPEECH_GENERAL_INT8_ENSEMBLE_PATH,
-  SPEECH_CAR_PAIR_ENSEMBLE_PATH,
-  SPEECH_CAR_PAIR_INT8_ENSEMBLE_PATH,
+  SPEECH_CAR_MINSTAT_ENSEMBLE_PATH,
+  SPEECH_CAR_MINSTAT_INT8_ENSEMBLE_PATH,
   loadSpeechEnhancerModel,
 } from '../../src/models/speech/enhancer-onnx.ts';
 import { quantizedPathFor } from '../../src/models/common/onnx-quantize.ts';
@@ -496,8 +496,11 @@ describe('speech ensemble: the committed ones', () => {
     const ensemble = await loadSpeechEnhancerModel(DEFAULT_SPEECH_MODEL_PATH);
     const singles = await Promise.all(ensemble.members.map((p) => loadSpeechEnhancerModel(p)));
     try {
-      // Noise-aware members with the a priori SNR channel: one noise floor and prior SNR for all.
-      assert.ok(singles.every((m) => m.meta.noiseAware?.prior !== undefined));
+      // Noise-aware members with the a priori SNR channel over the speech-presence noise tracker: one noise
+      // estimate and prior SNR for all.
+      assert.ok(
+        singles.every((m) => m.meta.noiseAware?.prior !== undefined && m.meta.noiseAware.spp !== undefined),
+      );
       const e = ensemble.createEnhancer();
       assert.ok(e instanceof SpeechEnhancer);
       const own = await Promise.all(singles.map((m) => enhanceSamples(m.createEnhancer(), x, 320)));
@@ -513,7 +516,7 @@ describe('speech ensemble: the committed ones', () => {
 
   const pairs = [
     ['the served car ensemble', SPEECH_ENSEMBLE_PATH, DEFAULT_SPEECH_MODEL_PATH],
-    ['the car pair', SPEECH_CAR_PAIR_ENSEMBLE_PATH, SPEECH_CAR_PAIR_INT8_ENSEMBLE_PATH],
+    ['the previous car profile', SPEECH_CAR_MINSTAT_ENSEMBLE_PATH, SPEECH_CAR_MINSTAT_INT8_ENSEMBLE_PATH],
     ['the general ensemble', SPEECH_GENERAL_ENSEMBLE_PATH, SPEECH_GENERAL_INT8_ENSEMBLE_PATH],
   ] as const;
   for (const [what, floatPath, int8Path] of pairs)
