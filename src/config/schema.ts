@@ -296,7 +296,7 @@ export const configSchema = z
               .nullable()
               .default(DEFAULT_SPEECH_MODEL)
               .describe(
-                'Speech enhancement model (.onnx with its .onnx.json sidecar, or an ensemble manifest *.ensemble.json naming several such models whose outputs are averaged) for per-vehicle cabin speech enhancement (topic `…/audio/enhanced`); the default is the two int8 members of the car profile (speech-presence noise tracker), `src/models/speech/model/avdcnn-causal-car-minstat.int8.ensemble.json` the previous profile at the same compute (docs/performance.md); the default path is relative to the package root and, while that file does not exist, enhancement is off with a warning; any other path must exist; null: off',
+                'Speech enhancement model (.onnx with its .onnx.json sidecar, or an ensemble manifest *.ensemble.json naming several such models whose outputs are averaged) for per-vehicle cabin speech enhancement (topic `…/audio/enhanced`); the default is the four int8 members of the car profile (speech-presence noise tracker), `src/models/speech/model/avdcnn-causal-car-pair.int8.ensemble.json` its first two at half the compute and `src/models/speech/model/avdcnn-causal-car-minstat.int8.ensemble.json` the minimum-statistics pair before them (docs/performance.md); the default path is relative to the package root and, while that file does not exist, enhancement is off with a warning; any other path must exist; null: off',
               ),
             executionProviders: executionProvidersSchema,
             useCamera: z

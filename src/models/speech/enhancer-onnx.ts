@@ -43,7 +43,7 @@ export const SPEECH_INT8_MODEL_PATH = quantizedPathFor(SPEECH_FLOAT_MODEL_PATH);
 
 /**
  * The committed ensembles (ensemble.ts; docs/models/speech.md: seeds of one command, their outputs averaged).
- * The car profile (trained with car noise in 3 of 7 mixtures, judged on the in-car noises; two members whose
+ * The car profile (trained with car noise in 3 of 7 mixtures, judged on the in-car noises; four members whose
  * noise estimate is the speech-presence tracker, spp-noise.ts) is the default; its float manifest is what
  * `drivesense eval speech` scores by default.
  */
@@ -56,9 +56,19 @@ export const SPEECH_ENSEMBLE_PATH = 'src/models/speech/model/avdcnn-causal-car.e
 export const DEFAULT_SPEECH_MODEL_PATH = 'src/models/speech/model/avdcnn-causal-car.int8.ensemble.json';
 
 /**
- * The previous car profile, float and int8: two members of the same sizes and training whose noise estimate
- * is the minimum-statistics floor (the same compute as the default; kept as the reference the speech-presence
- * tracker was judged against, docs/models/speech.md; `features.speech.model`, `--model`).
+ * The car profile's first two members alone, float and int8 (half the compute of the default, for a core
+ * slower than the one the budget is measured on, or to leave it more headroom; `features.speech.model`,
+ * `--model`).
+ */
+export const SPEECH_CAR_PAIR_ENSEMBLE_PATH = 'src/models/speech/model/avdcnn-causal-car-pair.ensemble.json';
+export const SPEECH_CAR_PAIR_INT8_ENSEMBLE_PATH =
+  'src/models/speech/model/avdcnn-causal-car-pair.int8.ensemble.json';
+
+/**
+ * The car profile before the speech-presence tracker, float and int8: two members of the same sizes and
+ * training whose noise estimate is the minimum-statistics floor (the same compute as the car pair; kept as the
+ * reference the speech-presence tracker was judged against, docs/models/speech.md; `features.speech.model`,
+ * `--model`).
  */
 export const SPEECH_CAR_MINSTAT_ENSEMBLE_PATH =
   'src/models/speech/model/avdcnn-causal-car-minstat.ensemble.json';
