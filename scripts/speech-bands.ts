@@ -5,7 +5,10 @@
  * split: this is a diagnostic to choose what to try, and what it shows must not be tuned on test).
  *
  *   node --import tsx scripts/speech-bands.ts [--model FILE] [--data ../shared/data] [--snr 0,5]
- *     [--categories car-interior] [--json]
+ *     [--categories car-interior] [--video] [--utterances PREFIX,…] [--json]
+ *
+ * `--video` adds the GRID talking-face clips (enhanced audio-only, as every system here); `--utterances`
+ * keeps the items whose utterance id starts with one of the prefixes (e.g. `grid/` or `lombard_grid/`).
  *
  * Prints, per SNR, one row per band: centre frequency, then correlation and level (dB) per system; the last
  * row is the mean correlation (the STOI) and the level over all bands.
@@ -52,9 +55,12 @@ async function main(): Promise<void> {
       ...DIAGNOSTIC_OPTIONS,
       dfn3: { type: 'string', default: '../shared/peers/deepfilternet3' },
       json: { type: 'boolean', default: false },
+      video: { type: 'boolean', default: false },
+      utterances: { type: 'string' },
     },
   });
-  const { snrs, set, rnnoise, avdcnn } = await openDiagnostic(values);
+  const { snrs, set, rnnoise, avdcnn } = await openDiagnostic(values, { video: values.video });
+  const only = values.utterances?.split(',');
   const systems: Record<string, Process> = {
     noisy: (x) => Promise.resolve(x),
     rnnoise: (x) => Promise.resolve(rnnoise.process(x)),
@@ -66,7 +72,9 @@ async function main(): Promise<void> {
   if (dfn3 !== null) systems['dfn3'] = (x) => dfn3.process(x);
   const out: Record<string, BandRow[]> = {};
   for (const snr of snrs) {
-    const items = set.items.filter((i) => i.snrDb === snr);
+    const items = set.items.filter(
+      (i) => i.snrDb === snr && (only === undefined || only.some((u) => i.utterance.startsWith(u))),
+    );
     const perSystem: Record<string, { correlation: Float64Array; levelDb: Float64Array }[]> = {};
     for (const [name, run] of Object.entries(systems))
       for (const item of items)
