@@ -4,7 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { fixedRoiSchema } from '../streams/features/camera/roi.ts';
 import { stressAlertOptionsSchema } from '../streams/rules/stress-alert.ts';
-import { MASK_SMOOTHING_MAX_BINS, MASK_STRENGTH_MAX } from '../models/speech/speech-model-meta.ts';
+import {
+  MASK_EXPANSION_KNEE_MIN_DB,
+  MASK_EXPANSION_MAX_RATIO,
+  MASK_SMOOTHING_MAX_BINS,
+  MASK_STRENGTH_MAX,
+} from '../models/speech/speech-model-meta.ts';
 
 /**
  * The configuration schema: the single source of truth. Parsed and validated at start-up
@@ -357,6 +362,22 @@ export const configSchema = z
               .optional()
               .describe(
                 "Gain smoothing of the enhancement mask over time: g = β·g_prev + (1 − β)·g, β in [0, 1) (0: none; causal, no delay); default: the model's metadata, else 0",
+              ),
+            maskExpansionKneeDb: z
+              .number()
+              .min(MASK_EXPANSION_KNEE_MIN_DB)
+              .max(0)
+              .optional()
+              .describe(
+                "Knee of the enhancement mask's low-gain expansion, dB in [−40, 0]: gains below it are deepened by maskExpansionRatio; default: the model's metadata, else 0",
+              ),
+            maskExpansionRatio: z
+              .number()
+              .min(1)
+              .max(MASK_EXPANSION_MAX_RATIO)
+              .optional()
+              .describe(
+                "Ratio of the enhancement mask's low-gain expansion, in [1, 10] (1: none): an ln gain d below the knee K becomes K + r·(d − K), never below the model's training gain floor (causal, no delay; docs/models/speech.md, \"Rule for expanding the lowest gains\"); default: the model's metadata, else 1",
               ),
             maxPendingMs: ms(
               1000,

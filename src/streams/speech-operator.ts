@@ -70,6 +70,8 @@ function servingOptions(o: SpeechOptions): SpeechEnhancerOptions {
     ...(o.maskStrengthVisual !== undefined ? { maskStrengthVisual: o.maskStrengthVisual } : {}),
     ...(o.maskSmoothingBins !== undefined ? { maskSmoothingBins: o.maskSmoothingBins } : {}),
     ...(o.maskSmoothingTime !== undefined ? { maskSmoothingTime: o.maskSmoothingTime } : {}),
+    ...(o.maskExpansionKneeDb !== undefined ? { maskExpansionKneeDb: o.maskExpansionKneeDb } : {}),
+    ...(o.maskExpansionRatio !== undefined ? { maskExpansionRatio: o.maskExpansionRatio } : {}),
   };
 }
 

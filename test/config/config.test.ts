@@ -152,7 +152,22 @@ it('defaults features.speech to the committed live model path; a missing file is
     [smoothing.features.speech.maskSmoothingBins, smoothing.features.speech.maskSmoothingTime],
     [3, 0.3],
   );
-  for (const bad of [{ maskSmoothingBins: 4 }, { maskSmoothingBins: 17 }, { maskSmoothingTime: 1 }])
+  const expansion = parseConfig({
+    features: { speech: { maskExpansionKneeDb: -10, maskExpansionRatio: 2 } },
+  });
+  assert.deepEqual(
+    [expansion.features.speech.maskExpansionKneeDb, expansion.features.speech.maskExpansionRatio],
+    [-10, 2],
+  );
+  for (const bad of [
+    { maskSmoothingBins: 4 },
+    { maskSmoothingBins: 17 },
+    { maskSmoothingTime: 1 },
+    { maskExpansionKneeDb: 1 },
+    { maskExpansionKneeDb: -41 },
+    { maskExpansionRatio: 0.9 },
+    { maskExpansionRatio: 11 },
+  ])
     assert.throws(
       () => parseConfig({ features: { speech: bad } }),
       new RegExp(`features\\.speech\\.${Object.keys(bad)[0]!}`),

@@ -607,6 +607,47 @@ describe('speech enhancer: stub model', () => {
     );
   });
 
+  it('low-gain expansion: gains below the knee go deeper by the ratio, never below the floors; off is bit-exact; bad settings refused', async () => {
+    const x = (await noisySpeechFixture()).subarray(0, 16_000);
+    const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
+      target: { kind: 'gain', gainFloorDb: -25 },
+    });
+    const run = (g: number, o: SpeechEnhancerOptions = {}): Promise<Float32Array> =>
+      enhanceSamples(new SpeechEnhancer(meta, constantRunner(g), o), x, 320);
+    const scaled = (db: number) => x.map((v) => v * 10 ** (db / 20));
+    const expand = { maskExpansionKneeDb: -10, maskExpansionRatio: 2 };
+    // Above the knee (0.5: −6.02 dB) the gain is untouched.
+    assert.ok(snrDb(scaled(20 * Math.log10(0.5)), await run(0.5, expand)) > 40);
+    // Below it: 0.2 (−13.98 dB) with r = 1.5 → −10 + 1.5·(−3.98) dB.
+    const g02 = 20 * Math.log10(0.2);
+    assert.ok(
+      snrDb(scaled(-10 + 1.5 * (g02 + 10)), await run(0.2, { ...expand, maskExpansionRatio: 1.5 })) > 40,
+    );
+    // 0.1 (−20 dB) with r = 2 → −30 dB, held at the model's training floor (−25 dB), and at maskFloorDb.
+    assert.ok(snrDb(scaled(-25), await run(0.1, expand)) > 40);
+    assert.ok(snrDb(scaled(-12), await run(0.1, { ...expand, maskFloorDb: -12 })) > 40);
+    // A ratio of 1 (any knee) is no expansion, bit for bit.
+    assert.deepEqual(await run(0.1, { maskExpansionKneeDb: -6, maskExpansionRatio: 1 }), await run(0.1));
+    // The sidecar's settings are the default; options override them.
+    const withMeta = new SpeechEnhancer({ ...meta, ...expand }, constantRunner(0.1));
+    assert.deepEqual([withMeta.serving.maskExpansionKneeDb, withMeta.serving.maskExpansionRatio], [-10, 2]);
+    assert.deepEqual(await enhanceSamples(withMeta, x, 320), await run(0.1, expand));
+    const off = new SpeechEnhancer({ ...meta, ...expand }, constantRunner(0.1), { maskExpansionRatio: 1 });
+    assert.deepEqual(await enhanceSamples(off, x, 320), await run(0.1));
+    assert.throws(
+      () => new SpeechEnhancer(meta, constantRunner(0.1), { maskExpansionRatio: 0.5 }),
+      /maskExpansionRatio 0.5 must be a number in \[1, 10\]/,
+    );
+    assert.throws(
+      () => new SpeechEnhancer(meta, constantRunner(0.1), { maskExpansionKneeDb: 1 }),
+      /maskExpansionKneeDb 1 must be a number of dB in \[-40, 0\]/,
+    );
+    assert.throws(
+      () => validateSpeechModelMeta({ ...meta, maskExpansionRatio: 11 }),
+      /maskExpansionRatio 11/,
+    );
+  });
+
   it('gain smoothing: a constant gain is unchanged, off is bit-exact, on smooths within [floor, 0]; bad settings refused', async () => {
     const x = (await noisySpeechFixture()).subarray(0, 16_000);
     const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {

@@ -312,6 +312,14 @@ describe('eval speech on synthetic pairs', () => {
       runCli([...pairs, '--mask-smoothing-time', '']),
       /--mask-smoothing-time: maskSmoothingTime NaN must be a number in \[0, 1\)/,
     );
+    await assert.rejects(
+      runCli([...pairs, '--mask-expansion-knee-db=3']),
+      /--mask-expansion-knee-db: maskExpansionKneeDb 3 must be a number of dB in \[-40, 0\]/,
+    );
+    await assert.rejects(
+      runCli([...pairs, '--mask-expansion-ratio', '0.5']),
+      /--mask-expansion-ratio: maskExpansionRatio 0.5 must be a number in \[1, 10\]/,
+    );
   });
 
   it('writes a self-contained HTML report with decodable PNG spectrograms, under 5 MB', async () => {
@@ -370,6 +378,8 @@ describe('eval speech: the serving settings named in the report', () => {
     maskStrengthVisual: 1,
     maskSmoothingBins: 1,
     maskSmoothingTime: 0,
+    maskExpansionKneeDb: 0,
+    maskExpansionRatio: 1,
   };
   it("names the values in force, the model's own when not given", () => {
     assert.equal(servingInfo(false, {}, [model]), ", mask strength 0.7 (the model's)");
@@ -403,6 +413,22 @@ describe('eval speech: the serving settings named in the report', () => {
     assert.equal(
       servingInfo(false, {}, [model, { ...model, maskSmoothingTime: 0.3 }]),
       ", ensemble of 2, mask strength 0.7 / 0.7 (the members' own), gain smoothing in time none / 0.3 (the members' own)",
+    );
+  });
+  it('names the low-gain expansion only when given or on, its knee only with it', () => {
+    assert.equal(
+      servingInfo(false, { maskExpansionKneeDb: -10 }, [{ ...model, maskExpansionKneeDb: -10 }]),
+      ", mask strength 0.7 (the model's)",
+    );
+    assert.equal(
+      servingInfo(false, { maskExpansionKneeDb: -10, maskExpansionRatio: 2 }, [
+        { ...model, maskExpansionKneeDb: -10, maskExpansionRatio: 2 },
+      ]),
+      ", mask strength 0.7 (the model's), low-gain expansion ratio 2 (given), below -10 dB (given)",
+    );
+    assert.equal(
+      servingInfo(false, {}, [model, { ...model, maskExpansionKneeDb: -6, maskExpansionRatio: 1.5 }]),
+      ", ensemble of 2, mask strength 0.7 / 0.7 (the members' own), low-gain expansion ratio none / 1.5 (the members' own), below 0 / -6 dB (the members' own)",
     );
   });
   it("an ensemble: each member's values, in member order", () => {
@@ -571,6 +597,8 @@ describe('eval speech on the real TEST split', { skip: SHARED_SKIP }, () => {
         '--mask-strength-av=0.8',
         '--mask-smoothing-bins=3',
         '--mask-smoothing-time=0.3',
+        '--mask-expansion-knee-db=-10',
+        '--mask-expansion-ratio=2',
         '--no-dnsmos',
         '--json',
       ],
@@ -582,7 +610,14 @@ describe('eval speech on the real TEST split', { skip: SHARED_SKIP }, () => {
     assert.equal(j.data.split, 'validation');
     assert.ok(j.notes.some((n) => n.startsWith('VALIDATION split only')));
     assert.deepEqual(seen, [
-      { maskFloorDb: -12, maskStrengthVisual: 0.8, maskSmoothingBins: 3, maskSmoothingTime: 0.3 },
+      {
+        maskFloorDb: -12,
+        maskStrengthVisual: 0.8,
+        maskSmoothingBins: 3,
+        maskSmoothingTime: 0.3,
+        maskExpansionKneeDb: -10,
+        maskExpansionRatio: 2,
+      },
     ]);
     const data = await prepareSpeechData(shared('.'), { audioOnly: true });
     const span = data.split.parts.validation.noise.find((s) => s.category === 'car-interior')!;

@@ -361,6 +361,8 @@ describe('speech operator with a small untrained exported model', () => {
       maskFloorDb: -20,
       maskSmoothingBins: 3,
       maskSmoothingTime: 0.3,
+      maskExpansionKneeDb: -10,
+      maskExpansionRatio: 2,
     });
     sendChunks(t.raw, x.subarray(0, 3200));
     await finish(t);
@@ -370,6 +372,8 @@ describe('speech operator with a small untrained exported model', () => {
       maskStrengthVisual: 0.9,
       maskSmoothingBins: 3,
       maskSmoothingTime: 0.3,
+      maskExpansionKneeDb: -10,
+      maskExpansionRatio: 2,
     });
     given.length = 0;
     const u = setup(spy, { useCamera: false });

@@ -6,8 +6,11 @@
  */
 import { SPEECH_ENSEMBLE_PATH, loadEvalEnhancer } from '../../models/speech/enhancer-onnx.ts';
 import {
+  MASK_EXPANSION_KNEE_MIN_DB,
+  MASK_EXPANSION_MAX_RATIO,
   MASK_SMOOTHING_MAX_BINS,
   MASK_STRENGTH_MAX,
+  maskExpansionError,
   maskSmoothingError,
 } from '../../models/speech/speech-model-meta.ts';
 import type { SpeechEnhancerOptions, SpeechServingSettings } from '../../models/speech/enhancer.ts';
@@ -67,7 +70,13 @@ export type AvdcnnLoader = (modelFile: string, options?: AvdcnnServing) => Promi
 /** Serving settings tried by the evaluation instead of the model's own (its metadata). */
 export type AvdcnnServing = Pick<
   SpeechEnhancerOptions,
-  'maskFloorDb' | 'maskStrength' | 'maskStrengthVisual' | 'maskSmoothingBins' | 'maskSmoothingTime'
+  | 'maskFloorDb'
+  | 'maskStrength'
+  | 'maskStrengthVisual'
+  | 'maskSmoothingBins'
+  | 'maskSmoothingTime'
+  | 'maskExpansionKneeDb'
+  | 'maskExpansionRatio'
 >;
 
 export interface EvalSpeechDeps {
@@ -114,6 +123,12 @@ non-WAV).
   --mask-smoothing-time B
                      then smoothed in time, g = B·g_prev + (1 − B)·g, B in [0, 1) (default: the model's
                      metadata, else 0: none)
+  --mask-expansion-knee-db K
+                     AVDCNN's gains below K dB, K in [${MASK_EXPANSION_KNEE_MIN_DB}, 0], are expanded (default: the
+                     model's metadata, else 0)
+  --mask-expansion-ratio R
+                     by the ratio R in [1, ${MASK_EXPANSION_MAX_RATIO}]: a gain d < K becomes K + R·(d − K), never below the
+                     model's training floor (default: the model's metadata, else 1: none)
   --split NAME       test (default) or validation: the held-out part of the project's corpora; use
                      validation for choices made before testing (e.g. --mask-floor-db), test for scores
   --dnsmos DIR       DNSMOS models (sig_bak_ovr.onnx, model_v8.onnx); default ../shared/peers/dnsmos if present
@@ -166,6 +181,7 @@ export function servingInfo(
     maskFloorDb: -Infinity,
     maskSmoothingBins: 1,
     maskSmoothingTime: 0,
+    maskExpansionRatio: 1,
   };
   const values = (key: keyof SpeechServingSettings): string | undefined => {
     const v = inForce?.map((x) => x[key]);
@@ -190,7 +206,12 @@ export function servingInfo(
     part('mask strength', given.maskStrength, 'maskStrength') +
     (visual ? part('mask strength with the camera', givenVisual, 'maskStrengthVisual') : '') +
     part('gain smoothing over', given.maskSmoothingBins, 'maskSmoothingBins', ' bins') +
-    part('gain smoothing in time', given.maskSmoothingTime, 'maskSmoothingTime')
+    part('gain smoothing in time', given.maskSmoothingTime, 'maskSmoothingTime') +
+    part('low-gain expansion ratio', given.maskExpansionRatio, 'maskExpansionRatio') +
+    // The knee matters only with a ratio above 1 (given, or some model's own).
+    (given.maskExpansionRatio !== undefined || values('maskExpansionRatio') !== undefined
+      ? part('below', given.maskExpansionKneeDb, 'maskExpansionKneeDb', ' dB')
+      : '')
   );
 }
 
@@ -327,6 +348,8 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       'mask-strength-av': { type: 'string' },
       'mask-smoothing-bins': { type: 'string' },
       'mask-smoothing-time': { type: 'string' },
+      'mask-expansion-knee-db': { type: 'string' },
+      'mask-expansion-ratio': { type: 'string' },
       split: { type: 'string' },
     },
     async run(args) {
@@ -395,6 +418,18 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       };
       const maskSmoothingBins = smoothingOf('mask-smoothing-bins', 'maskSmoothingBins');
       const maskSmoothingTime = smoothingOf('mask-smoothing-time', 'maskSmoothingTime');
+      const expansionOf = (
+        flag: 'mask-expansion-knee-db' | 'mask-expansion-ratio',
+        key: 'maskExpansionKneeDb' | 'maskExpansionRatio',
+      ): number | undefined => {
+        const text = stringOpt(args, flag);
+        if (text === undefined) return undefined;
+        const why = maskExpansionError(key, text.trim() === '' ? NaN : Number(text));
+        if (why !== undefined) throw new UsageError(`--${flag}: ${why}, got ${JSON.stringify(text)}`);
+        return Number(text);
+      };
+      const maskExpansionKneeDb = expansionOf('mask-expansion-knee-db', 'maskExpansionKneeDb');
+      const maskExpansionRatio = expansionOf('mask-expansion-ratio', 'maskExpansionRatio');
       const split = stringOpt(args, 'split') ?? 'test';
       if (split !== 'test' && split !== 'validation')
         throw new UsageError(`--split must be test or validation, got ${JSON.stringify(split)}`);
@@ -473,6 +508,8 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
           ...(maskStrengthVisual !== undefined ? { maskStrengthVisual } : {}),
           ...(maskSmoothingBins !== undefined ? { maskSmoothingBins } : {}),
           ...(maskSmoothingTime !== undefined ? { maskSmoothingTime } : {}),
+          ...(maskExpansionKneeDb !== undefined ? { maskExpansionKneeDb } : {}),
+          ...(maskExpansionRatio !== undefined ? { maskExpansionRatio } : {}),
         },
         dfn3Dir,
         loadAvdcnn: deps.loadAvdcnn ?? defaultAvdcnnLoader,

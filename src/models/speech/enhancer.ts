@@ -40,6 +40,12 @@
  *      delay; restarted with each segment and after a failed model run). Averages of gains within [floor, 0]
  *      stay there. Against "musical noise": isolated peaks of a per-bin gain in the residual noise. Like the
  *      floor and the strengths, it applies in mask mode only (a 'spectrum' model ignores it).
+ *    - mask mode's low-gain expansion (`maskExpansionKneeDb` K ≤ 0, `maskExpansionRatio` r ≥ 1; default the
+ *      metadata's, else K = 0 and r = 1: none): after the strength, an ln-power gain d below the knee becomes
+ *      K + r·(d − K), never below the model's training gain floor (nor `maskFloorDb`), before the smoothing.
+ *      Gains at or above K (speech, where the model is sure of it) are untouched; the lowest ones, where a gain
+ *      trained by mean squared error stays above the floor in speech pauses, go deeper
+ *      (docs/models/speech.md, "Rule for expanding the lowest gains").
  *    A non-finite prediction (a broken model) is replaced by the noisy x (counted, `modelNonFinite`); a model
  *    run that throws passes its frames through unenhanced (counted, `modelErrors`, message kept), so the
  *    audio never stops and the timeline never shifts.
@@ -109,6 +115,7 @@ import {
   audioChannelsOf,
   contextSpecOf,
   MASK_STRENGTH_MAX,
+  maskExpansionError,
   maskSmoothingError,
   logGainFloor,
   stftOf,
@@ -166,6 +173,10 @@ export interface SpeechEnhancerOptions {
   readonly maskSmoothingBins?: number;
   /** Mask mode: the gain's one-pole time smoothing β in [0, 1) (0 = none; default: the metadata's, else 0). */
   readonly maskSmoothingTime?: number;
+  /** Mask mode: the low-gain expansion's knee, dB in [−40, 0] (default: the metadata's, else 0). */
+  readonly maskExpansionKneeDb?: number;
+  /** Mask mode: the low-gain expansion's ratio in [1, 10] (1 = none; default: the metadata's, else 1). */
+  readonly maskExpansionRatio?: number;
   /** Longest gap filled with zeros, ms (default 1000); longer ones reset. */
   readonly maxGapMs?: number;
   /** Timestamp jitter taken as contiguous, µs (default 1000). */
@@ -247,6 +258,8 @@ interface Head {
   readonly serving: SpeechServingSettings;
   /** ln of the mask floor's power gain. */
   readonly maskFloorLog: number;
+  /** ln of the low-gain expansion's knee (power gain). */
+  readonly expansionKneeLog: number;
   /** Values per bin of the audio input (`audioChannelsOf`): 1, 2 or 3 for a noise-aware model. */
   readonly audioChannels: 1 | 2 | 3;
   readonly normalizer: RunningNormalizer | undefined;
@@ -287,6 +300,8 @@ export interface SpeechServingSettings {
   readonly maskStrengthVisual: number;
   readonly maskSmoothingBins: number;
   readonly maskSmoothingTime: number;
+  readonly maskExpansionKneeDb: number;
+  readonly maskExpansionRatio: number;
 }
 
 /**
@@ -439,6 +454,8 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       | 'maskStrengthVisual'
       | 'maskSmoothingBins'
       | 'maskSmoothingTime'
+      | 'maskExpansionKneeDb'
+      | 'maskExpansionRatio'
     >
   >;
   /**
@@ -568,6 +585,8 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
         1,
       maskSmoothingBins: options.maskSmoothingBins ?? meta.maskSmoothingBins ?? 1,
       maskSmoothingTime: options.maskSmoothingTime ?? meta.maskSmoothingTime ?? 0,
+      maskExpansionKneeDb: options.maskExpansionKneeDb ?? meta.maskExpansionKneeDb ?? 0,
+      maskExpansionRatio: options.maskExpansionRatio ?? meta.maskExpansionRatio ?? 1,
     };
     if (!(serving.maskFloorDb <= 0))
       throw new RangeError(`enhancer: maskFloorDb ${serving.maskFloorDb} must be ≤ 0`);
@@ -578,6 +597,10 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       const why = maskSmoothingError(key, serving[key]);
       if (why !== undefined) throw new RangeError(`enhancer: ${why}`);
     }
+    for (const key of ['maskExpansionKneeDb', 'maskExpansionRatio'] as const) {
+      const why = maskExpansionError(key, serving[key]);
+      if (why !== undefined) throw new RangeError(`enhancer: ${why}`);
+    }
     const n = meta.normalization;
     return {
       meta,
@@ -585,6 +608,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       serving,
       // Power gain floor: 10^(dB/10); ln of it.
       maskFloorLog: (serving.maskFloorDb / 10) * Math.LN10,
+      expansionKneeLog: (serving.maskExpansionKneeDb / 10) * Math.LN10,
       audioChannels: audioChannelsOf(meta),
       normalizer:
         n.kind === 'running'
@@ -986,7 +1010,10 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     const gainFloor = gainTarget ? logGainFloor(target.gainFloorDb) : 0;
     // A strength above 1 deepens the gain, never below the model's training floor (none without one).
     const deepest = strength > 1 && gainTarget ? gainFloor : -Infinity;
-    const { maskSmoothingBins: width, maskSmoothingTime: beta } = h.serving;
+    const { maskSmoothingBins: width, maskSmoothingTime: beta, maskExpansionRatio: ratio } = h.serving;
+    const knee = h.expansionKneeLog;
+    // The expansion deepens gains likewise: never below the training floor (none without one).
+    const expandFloor = gainTarget ? gainFloor : -Infinity;
     const gain = this.mode === 'mask' && (width > 1 || beta > 0) ? new Float64Array(this.bins) : undefined;
     const out = new Float32Array(this.bins);
     let bad = 0;
@@ -1004,7 +1031,9 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       }
       if (this.mode === 'mask') {
         const d = Math.min(y, x[k]!) - x[k]!;
-        const g = Math.max(strength * d, Math.min(d, deepest), h.maskFloorLog);
+        let g = Math.max(strength * d, Math.min(d, deepest), h.maskFloorLog);
+        if (ratio > 1 && g < knee)
+          g = Math.max(knee + ratio * (g - knee), Math.min(g, expandFloor), h.maskFloorLog);
         if (gain !== undefined) gain[k] = g;
         y = x[k]! + g;
       } else if (y > this.maxLogPower) y = this.maxLogPower;

@@ -119,6 +119,28 @@ export function maskSmoothingError(
     : `maskSmoothingTime ${String(v)} must be a number in [0, 1)`;
 }
 
+/** The range of the low-gain expansion's knee, dB (`maskExpansionKneeDb`). */
+export const MASK_EXPANSION_KNEE_MIN_DB = -40;
+/** The largest low-gain expansion ratio (`maskExpansionRatio`: 1 = none). */
+export const MASK_EXPANSION_MAX_RATIO = 10;
+
+/**
+ * Why a low-gain expansion setting is refused (undefined when it is valid): the knee a number of dB in
+ * [`MASK_EXPANSION_KNEE_MIN_DB`, 0], the ratio a number in [1, `MASK_EXPANSION_MAX_RATIO`].
+ */
+export function maskExpansionError(
+  key: 'maskExpansionKneeDb' | 'maskExpansionRatio',
+  v: unknown,
+): string | undefined {
+  if (key === 'maskExpansionKneeDb')
+    return typeof v === 'number' && v >= MASK_EXPANSION_KNEE_MIN_DB && v <= 0
+      ? undefined
+      : `maskExpansionKneeDb ${String(v)} must be a number of dB in [${MASK_EXPANSION_KNEE_MIN_DB}, 0]`;
+  return typeof v === 'number' && v >= 1 && v <= MASK_EXPANSION_MAX_RATIO
+    ? undefined
+    : `maskExpansionRatio ${String(v)} must be a number in [1, ${MASK_EXPANSION_MAX_RATIO}]`;
+}
+
 export interface SpeechModelMeta {
   readonly format: 'drivesense.speech-model';
   readonly version: 1;
@@ -158,6 +180,13 @@ export interface SpeechModelMeta {
    */
   readonly maskSmoothingBins?: number;
   readonly maskSmoothingTime?: number;
+  /**
+   * Mask mode's low-gain expansion when the caller gives none (enhancer.ts): an ln-power gain d below the
+   * knee K (`maskExpansionKneeDb`, dB ≤ 0; absent: 0) becomes K + r·(d − K), r = `maskExpansionRatio` ≥ 1
+   * (absent or 1: none), never below the model's training gain floor or `maskFloorDb`.
+   */
+  readonly maskExpansionKneeDb?: number;
+  readonly maskExpansionRatio?: number;
   /** Training record and scores (free-form, for the docs; not read by the enhancer). */
   readonly training?: Readonly<Record<string, unknown>>;
   readonly scores?: Readonly<Record<string, unknown>>;
@@ -178,6 +207,8 @@ export function speechModelMeta(
     | 'maskStrengthVisual'
     | 'maskSmoothingBins'
     | 'maskSmoothingTime'
+    | 'maskExpansionKneeDb'
+    | 'maskExpansionRatio'
     | 'training'
     | 'scores'
   > = {},
@@ -294,6 +325,10 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
   }
   for (const key of ['maskSmoothingBins', 'maskSmoothingTime'] as const) {
     const why = meta[key] === undefined ? undefined : maskSmoothingError(key, meta[key]);
+    if (why !== undefined) fail(why);
+  }
+  for (const key of ['maskExpansionKneeDb', 'maskExpansionRatio'] as const) {
+    const why = meta[key] === undefined ? undefined : maskExpansionError(key, meta[key]);
     if (why !== undefined) fail(why);
   }
 }
