@@ -71,10 +71,11 @@ export function resolveStressModelPath(model: string): { path: string; isDefault
 }
 
 /**
- * The live (causal) speech model served by default: the car profile's committed ensemble of int8 CPU variants
- * (docs/models/speech.md, docs/models/quantization.md); resolved like the stress model's default.
+ * The live (causal) speech model served by default: the car profile's committed pair of int8 CPU variants
+ * (docs/models/speech.md, docs/models/quantization.md; the four members need more than the budget's core on
+ * a slower machine of the class); resolved like the stress model's default.
  */
-export const DEFAULT_SPEECH_MODEL = 'src/models/speech/model/avdcnn-causal-car.int8.ensemble.json';
+export const DEFAULT_SPEECH_MODEL = 'src/models/speech/model/avdcnn-causal-car-pair.int8.ensemble.json';
 
 /** The file `features.speech.model` names (the default path against the package root, as for stress). */
 export function resolveSpeechModelPath(model: string): { path: string; isDefault: boolean } {
@@ -301,7 +302,7 @@ export const configSchema = z
               .nullable()
               .default(DEFAULT_SPEECH_MODEL)
               .describe(
-                'Speech enhancement model (.onnx with its .onnx.json sidecar, or an ensemble manifest *.ensemble.json naming several such models whose outputs are averaged) for per-vehicle cabin speech enhancement (topic `…/audio/enhanced`); the default is the four int8 members of the car profile (speech-presence noise tracker), `src/models/speech/model/avdcnn-causal-car-pair.int8.ensemble.json` its first two at half the compute and `src/models/speech/model/avdcnn-causal-car-minstat.int8.ensemble.json` the minimum-statistics pair before them (docs/performance.md); the default path is relative to the package root and, while that file does not exist, enhancement is off with a warning; any other path must exist; null: off',
+                'Speech enhancement model (.onnx with its .onnx.json sidecar, or an ensemble manifest *.ensemble.json naming several such models whose outputs are averaged) for per-vehicle cabin speech enhancement (topic `…/audio/enhanced`); the default is the pair of int8 members of the car profile (speech-presence noise tracker, low-gain expansion), `src/models/speech/model/avdcnn-causal-car.int8.ensemble.json` the four members at twice the compute for a core with headroom and `src/models/speech/model/avdcnn-causal-car-minstat.int8.ensemble.json` the minimum-statistics pair before them (docs/performance.md); the default path is relative to the package root and, while that file does not exist, enhancement is off with a warning; any other path must exist; null: off',
               ),
             executionProviders: executionProvidersSchema,
             useCamera: z

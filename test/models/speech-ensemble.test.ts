@@ -28,6 +28,8 @@ import type {
 } from '../../src/models/speech/enhancer.ts';
 import {
   DEFAULT_SPEECH_MODEL_PATH,
+  SPEECH_CAR_FOUR_ENSEMBLE_PATH,
+  SPEECH_CAR_FOUR_INT8_ENSEMBLE_PATH,
   SPEECH_ENSEMBLE_PATH,
   SPEECH_GENERAL_ENSEMBLE_PATH,
   SPEECH_GENERAL_INT8_ENSEMBLE_PATH,
@@ -519,6 +521,7 @@ describe('speech ensemble: the committed ones', () => {
   const pairs = [
     ['the served car ensemble', SPEECH_ENSEMBLE_PATH, DEFAULT_SPEECH_MODEL_PATH],
     ['the car pair', SPEECH_CAR_PAIR_ENSEMBLE_PATH, SPEECH_CAR_PAIR_INT8_ENSEMBLE_PATH],
+    ['the car four', SPEECH_CAR_FOUR_ENSEMBLE_PATH, SPEECH_CAR_FOUR_INT8_ENSEMBLE_PATH],
     ['the previous car profile', SPEECH_CAR_MINSTAT_ENSEMBLE_PATH, SPEECH_CAR_MINSTAT_INT8_ENSEMBLE_PATH],
     ['the general ensemble', SPEECH_GENERAL_ENSEMBLE_PATH, SPEECH_GENERAL_INT8_ENSEMBLE_PATH],
   ] as const;
