@@ -10,6 +10,7 @@ import {
   removeSilentFrames,
   stoi,
   stoiBands,
+  stoiSegments,
   stoiWindow,
   thirdOctaveBands,
 } from '../../src/models/speech/metrics/stoi.ts';
@@ -207,6 +208,24 @@ describe('STOI / ESTOI properties', () => {
       assert.ok(half.correlation[j]! > 0.999);
     }
     assert.throws(() => stoiBands(tiled, tiled, 0), /stoiBands: sample rate/);
+  });
+
+  test('stoiSegments: the mean of its segment correlations is the STOI; pauses show as low active fractions', () => {
+    const y = mixAtSnr(tiled, whiteNoise(tiled.length, 12), 5);
+    const seg = stoiSegments(tiled, y, RATE);
+    assert.equal(seg.correlation.length, seg.activeFraction.length);
+    const mean = seg.correlation.reduce((a, v) => a + v, 0) / seg.correlation.length;
+    assert.ok(Math.abs(mean - stoi(tiled, y, RATE)) < 1e-12, `${mean} vs ${stoi(tiled, y, RATE)}`);
+    assert.ok(seg.activeFraction.every((f) => f >= 0 && f <= 1));
+    // The same speech with a quiet second of background (−25 dB) spliced in: STOI keeps those frames (within
+    // 40 dB), and the segments inside the pause have no active frame.
+    const rms = Math.sqrt(energy(tiled) / tiled.length);
+    const pause = Float64Array.from(whiteNoise(RATE, 13), (v) => v * 10 ** (-25 / 20) * rms);
+    const withPause = Float32Array.from([...tiled, ...pause, ...tiled]);
+    const p = stoiSegments(withPause, withPause, RATE);
+    assert.ok(p.correlation.every((c) => c > 0.999));
+    assert.ok(p.activeFraction.some((f) => f === 0) && p.activeFraction.some((f) => f >= 0.5));
+    assert.throws(() => stoiSegments(tiled, tiled, RATE, 0), /activeRangeDb 0 must be > 0/);
   });
 
   test('errors: unequal lengths, bad rate, too little speech (the 0.5 s fixture alone)', () => {

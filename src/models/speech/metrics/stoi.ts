@@ -213,6 +213,7 @@ function stoiBandSums(
   x: Float64Array,
   y: Float64Array,
   frames: number,
+  perSegment?: number[],
 ): { sums: Float64Array; total: number; segments: number } {
   const n = STOI_SEGMENT;
   const clip = 1 + 10 ** (-STOI_BETA_DB / 20);
@@ -222,6 +223,7 @@ function stoiBandSums(
   let total = 0;
   let segments = 0;
   for (let s = 0; s + n <= frames; s++) {
+    let segmentSum = 0;
     for (let j = 0; j < STOI_BANDS; j++) {
       const row = j * frames + s;
       let ex = 0;
@@ -239,7 +241,9 @@ function stoiBandSums(
       const c = correlation(xs, ys, n);
       sums[j]! += c;
       total += c;
+      segmentSum += c;
     }
+    perSegment?.push(segmentSum / STOI_BANDS);
     segments++;
   }
   return { sums, total, segments };
@@ -370,4 +374,49 @@ export function stoiBands(clean: AudioSignal, processed: AudioSignal, rateHz: nu
     levelDb[j] = 10 * Math.log10((py + EPS) / (px + EPS));
   }
   return { correlation: sums.map((v) => v / segments), levelDb };
+}
+
+/** Per STOI segment: what STOI averages, and how much of the segment is speech in the clean reference. */
+export interface StoiSegmentScores {
+  /** Per segment (30 frames, sliding by one): the mean over bands of the intermediate correlation. */
+  readonly correlation: Float64Array;
+  /**
+   * Per segment: the fraction of its frames whose clean one-third-octave energy (all bands) is within
+   * `activeRangeDb` of the loudest frame's. Near 0, the segment is a pause in which STOI compares the
+   * processed signal with the clean recording's own background (frames more than 40 dB down are dropped
+   * before, those between are kept).
+   */
+  readonly activeFraction: Float64Array;
+}
+
+/**
+ * STOI broken down by segment (a diagnostic: in which stretches a processed signal loses intelligibility,
+ * e.g. speech against pauses); same inputs, checks and steps as `stoi`, whose value is the mean of
+ * `correlation`.
+ */
+export function stoiSegments(
+  clean: AudioSignal,
+  processed: AudioSignal,
+  rateHz: number,
+  activeRangeDb = 25,
+): StoiSegmentScores {
+  if (!(activeRangeDb > 0)) throw new RangeError(`stoiSegments: activeRangeDb ${activeRangeDb} must be > 0`);
+  const { clean: ex, processed: ey, frames } = bandEnvelopes(clean, processed, rateHz, 'stoiSegments');
+  const perSegment: number[] = [];
+  stoiBandSums(ex, ey, frames, perSegment);
+  const frameDb = new Float64Array(frames);
+  let maxDb = -Infinity;
+  for (let t = 0; t < frames; t++) {
+    let e = 0;
+    for (let j = 0; j < STOI_BANDS; j++) e += ex[j * frames + t]! ** 2;
+    frameDb[t] = 10 * Math.log10(e + EPS);
+    if (frameDb[t]! > maxDb) maxDb = frameDb[t]!;
+  }
+  const activeFraction = new Float64Array(perSegment.length);
+  for (let s = 0; s < perSegment.length; s++) {
+    let active = 0;
+    for (let t = s; t < s + STOI_SEGMENT; t++) if (frameDb[t]! >= maxDb - activeRangeDb) active++;
+    activeFraction[s] = active / STOI_SEGMENT;
+  }
+  return { correlation: Float64Array.from(perSegment), activeFraction };
 }
