@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { DeepFilterNet3Peer } from '../bench/speech/deepfilternet3.ts';
 import { EVAL_RATE_HZ } from '../src/models/speech/evaluate.ts';
 import { STOI_BANDS, stoiBands, thirdOctaveBands } from '../src/models/speech/metrics/stoi.ts';
-import { DIAGNOSTIC_OPTIONS, openDiagnostic } from './speech-diagnostic.ts';
+import { DIAGNOSTIC_ITEM_OPTIONS, DIAGNOSTIC_OPTIONS, itemsAt, openDiagnostic } from './speech-diagnostic.ts';
 
 type Process = (noisy: Float32Array) => Promise<Float32Array>;
 
@@ -55,12 +55,10 @@ async function main(): Promise<void> {
       ...DIAGNOSTIC_OPTIONS,
       dfn3: { type: 'string', default: '../shared/peers/deepfilternet3' },
       json: { type: 'boolean', default: false },
-      video: { type: 'boolean', default: false },
-      utterances: { type: 'string' },
+      ...DIAGNOSTIC_ITEM_OPTIONS,
     },
   });
   const { snrs, set, rnnoise, avdcnn } = await openDiagnostic(values, { video: values.video });
-  const only = values.utterances?.split(',');
   const systems: Record<string, Process> = {
     noisy: (x) => Promise.resolve(x),
     rnnoise: (x) => Promise.resolve(rnnoise.process(x)),
@@ -72,9 +70,7 @@ async function main(): Promise<void> {
   if (dfn3 !== null) systems['dfn3'] = (x) => dfn3.process(x);
   const out: Record<string, BandRow[]> = {};
   for (const snr of snrs) {
-    const items = set.items.filter(
-      (i) => i.snrDb === snr && (only === undefined || only.some((u) => i.utterance.startsWith(u))),
-    );
+    const items = itemsAt(set, snr, values.utterances);
     const perSystem: Record<string, { correlation: Float64Array; levelDb: Float64Array }[]> = {};
     for (const [name, run] of Object.entries(systems))
       for (const item of items)

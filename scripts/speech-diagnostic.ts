@@ -1,6 +1,6 @@
 /**
- * What the validation diagnostics (`scripts/speech-bands.ts`, `scripts/speech-oracle.ts`,
- * `scripts/speech-camera-control.ts`) share: their common
+ * What the validation diagnostics (`scripts/speech-bands.ts`, `scripts/speech-segments.ts`,
+ * `scripts/speech-oracle.ts`, `scripts/speech-camera-control.ts`) share: their common
  * flags, and the VALIDATION split of the project's corpora mixed at the chosen SNRs with RNNoise and the
  * served AVDCNN ready to run on it (never the test split).
  */
@@ -11,6 +11,24 @@ import type { EvalEnhancer } from '../src/models/speech/enhancer-onnx.ts';
 import type { Dnsmos } from '../src/models/speech/dnsmos.ts';
 import { loadProjectTestSet, metricValue, scoreSignal } from '../src/models/speech/evaluate.ts';
 import type { EvalItem, MetricKey, ProjectTestSet } from '../src/models/speech/evaluate.ts';
+
+/**
+ * The item selection of the diagnostics that score every item audio-only (`parseArgs` options): `--video`
+ * adds the GRID talking-face clips, `--utterances PREFIX,…` keeps the items whose utterance id starts with one
+ * of the prefixes (e.g. `grid/`).
+ */
+export const DIAGNOSTIC_ITEM_OPTIONS = {
+  video: { type: 'boolean', default: false },
+  utterances: { type: 'string' },
+} as const;
+
+/** The items of `set` at `snrDb` that `--utterances` keeps (all without it). */
+export function itemsAt(set: ProjectTestSet, snrDb: number, utterances: string | undefined): EvalItem[] {
+  const only = utterances?.split(',');
+  return set.items.filter(
+    (i) => i.snrDb === snrDb && (only === undefined || only.some((u) => i.utterance.startsWith(u))),
+  );
+}
 
 /** The flags every diagnostic takes (`parseArgs` options). */
 export const DIAGNOSTIC_OPTIONS = {

@@ -16,7 +16,7 @@
 import { parseArgs } from 'node:util';
 import { EVAL_RATE_HZ } from '../src/models/speech/evaluate.ts';
 import { stoiSegments } from '../src/models/speech/metrics/stoi.ts';
-import { DIAGNOSTIC_OPTIONS, openDiagnostic } from './speech-diagnostic.ts';
+import { DIAGNOSTIC_ITEM_OPTIONS, DIAGNOSTIC_OPTIONS, itemsAt, openDiagnostic } from './speech-diagnostic.ts';
 
 export const SEGMENT_CLASSES = [
   { name: 'pause', below: 0.2 },
@@ -74,17 +74,13 @@ async function main(): Promise<void> {
     options: {
       ...DIAGNOSTIC_OPTIONS,
       json: { type: 'boolean', default: false },
-      video: { type: 'boolean', default: false },
-      utterances: { type: 'string' },
+      ...DIAGNOSTIC_ITEM_OPTIONS,
     },
   });
   const { snrs, set, rnnoise, avdcnn } = await openDiagnostic(values, { video: values.video });
-  const only = values.utterances?.split(',');
   const out: Record<string, { items: number; classes: Record<SegmentClass, ClassRow> }> = {};
   for (const snr of snrs) {
-    const items = set.items.filter(
-      (i) => i.snrDb === snr && (only === undefined || only.some((u) => i.utterance.startsWith(u))),
-    );
+    const items = itemsAt(set, snr, values.utterances);
     const rows = [];
     for (const item of items) {
       const outputs: Record<string, Float32Array> = {

@@ -298,7 +298,7 @@ export async function chooseVisualServingStrength(
 }
 
 /** Replaces the speech metadata in a model's sidecar (validated first). */
-async function writeSpeechMeta(model: string, updated: SpeechModelMeta): Promise<void> {
+export async function writeSpeechMeta(model: string, updated: SpeechModelMeta): Promise<void> {
   validateSpeechModelMeta(updated);
   const path = sidecarPathFor(model);
   const raw = JSON.parse(await readFile(path, 'utf8')) as OnnxSidecar;

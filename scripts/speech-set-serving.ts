@@ -8,11 +8,10 @@
  * number, or `none` to remove the key. Run it on the float model, then `drivesense quantize` carries the
  * settings to the int8 variant (the int8 graph is unchanged).
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { sidecarPathFor } from '../src/models/common/onnx-export.ts';
-import type { OnnxSidecar } from '../src/models/common/onnx-export.ts';
-import { validateSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
+import type { SpeechServingSettings } from '../src/models/speech/enhancer.ts';
+import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
+import { writeSpeechMeta } from './speech-serving.ts';
 
 const SERVING_KEYS = [
   'maskFloorDb',
@@ -22,7 +21,7 @@ const SERVING_KEYS = [
   'maskSmoothingTime',
   'maskExpansionKneeDb',
   'maskExpansionRatio',
-] as const;
+] as const satisfies readonly (keyof SpeechServingSettings)[];
 type ServingKey = (typeof SERVING_KEYS)[number];
 
 /** The settings of `KEY=VALUE` arguments (undefined: remove); throws on an unknown key or a bad number. */
@@ -45,16 +44,17 @@ async function main(): Promise<void> {
   if (model === undefined || args.length === 0)
     throw new Error('usage: scripts/speech-set-serving.ts MODEL.onnx KEY=VALUE [KEY=VALUE …]');
   const settings = parseServingArgs(args);
-  const path = sidecarPathFor(model);
-  const raw = JSON.parse(await readFile(path, 'utf8')) as OnnxSidecar;
-  const speech = { ...(raw.metadata?.['speech'] as SpeechModelMeta) } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(settings)) {
+  // Read through the loader's checks (the sidecar against the graph), edit, validate, write.
+  const { meta } = await readSpeechModelMeta(model);
+  const speech: { -readonly [K in keyof SpeechModelMeta]: SpeechModelMeta[K] } = { ...meta };
+  for (const k of SERVING_KEYS) {
+    if (!(k in settings)) continue;
+    const v = settings[k];
     if (v === undefined) delete speech[k];
     else speech[k] = v;
   }
-  validateSpeechModelMeta(speech as unknown as SpeechModelMeta);
-  await writeFile(path, JSON.stringify({ ...raw, metadata: { ...raw.metadata, speech } }, null, 2) + '\n');
-  console.log(`${path}: ${args.join(' ')}`);
+  await writeSpeechMeta(model, speech);
+  console.log(`${model}: ${args.join(' ')}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

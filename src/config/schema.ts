@@ -378,7 +378,7 @@ export const configSchema = z
               .max(MASK_EXPANSION_MAX_RATIO)
               .optional()
               .describe(
-                "Ratio of the enhancement mask's low-gain expansion, in [1, 10] (1: none): an ln gain d below the knee K becomes K + r·(d − K), never below the model's training gain floor (causal, no delay; docs/models/speech.md, \"Rule for expanding the lowest gains\"); default: the model's metadata, else 1",
+                "Ratio of the enhancement mask's low-gain expansion, in [1, 10] (1: none): an ln gain d below the knee K becomes K + r·(d − K), never below the model's training gain floor or maskFloorDb (causal, no delay; docs/models/speech.md, \"Rule for expanding the lowest gains\"); default: the model's metadata, else 1",
               ),
             maxPendingMs: ms(
               1000,

@@ -415,10 +415,14 @@ describe('eval speech: the serving settings named in the report', () => {
       ", ensemble of 2, mask strength 0.7 / 0.7 (the members' own), gain smoothing in time none / 0.3 (the members' own)",
     );
   });
-  it('names the low-gain expansion only when given or on, its knee only with it', () => {
+  it('names the low-gain expansion when given or on; the knee when given, or where the ratio is above 1', () => {
+    assert.equal(
+      servingInfo(false, {}, [{ ...model, maskExpansionKneeDb: -10 }]),
+      ", mask strength 0.7 (the model's)",
+    );
     assert.equal(
       servingInfo(false, { maskExpansionKneeDb: -10 }, [{ ...model, maskExpansionKneeDb: -10 }]),
-      ", mask strength 0.7 (the model's)",
+      ", mask strength 0.7 (the model's), below -10 dB (given)",
     );
     assert.equal(
       servingInfo(false, { maskExpansionKneeDb: -10, maskExpansionRatio: 2 }, [
@@ -428,7 +432,7 @@ describe('eval speech: the serving settings named in the report', () => {
     );
     assert.equal(
       servingInfo(false, {}, [model, { ...model, maskExpansionKneeDb: -6, maskExpansionRatio: 1.5 }]),
-      ", ensemble of 2, mask strength 0.7 / 0.7 (the members' own), low-gain expansion ratio none / 1.5 (the members' own), below 0 / -6 dB (the members' own)",
+      ", ensemble of 2, mask strength 0.7 / 0.7 (the members' own), low-gain expansion ratio none / 1.5 (the members' own), below none / -6 dB (the members' own)",
     );
   });
   it("an ensemble: each member's values, in member order", () => {

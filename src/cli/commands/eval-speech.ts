@@ -123,12 +123,12 @@ non-WAV).
   --mask-smoothing-time B
                      then smoothed in time, g = B·g_prev + (1 − B)·g, B in [0, 1) (default: the model's
                      metadata, else 0: none)
-  --mask-expansion-knee-db K
+  --mask-expansion-knee-db=K
                      AVDCNN's gains below K dB, K in [${MASK_EXPANSION_KNEE_MIN_DB}, 0], are expanded (default: the
-                     model's metadata, else 0)
+                     model's metadata, else 0; a negative K needs the = form)
   --mask-expansion-ratio R
                      by the ratio R in [1, ${MASK_EXPANSION_MAX_RATIO}]: a gain d < K becomes K + R·(d − K), never below the
-                     model's training floor (default: the model's metadata, else 1: none)
+                     model's training floor or the mask floor (default: the model's metadata, else 1: none)
   --split NAME       test (default) or validation: the held-out part of the project's corpora; use
                      validation for choices made before testing (e.g. --mask-floor-db), test for scores
   --dnsmos DIR       DNSMOS models (sig_bak_ovr.onnx, model_v8.onnx); default ../shared/peers/dnsmos if present
@@ -208,11 +208,20 @@ export function servingInfo(
     part('gain smoothing over', given.maskSmoothingBins, 'maskSmoothingBins', ' bins') +
     part('gain smoothing in time', given.maskSmoothingTime, 'maskSmoothingTime') +
     part('low-gain expansion ratio', given.maskExpansionRatio, 'maskExpansionRatio') +
-    // The knee matters only with a ratio above 1 (given, or some model's own).
-    (given.maskExpansionRatio !== undefined || values('maskExpansionRatio') !== undefined
-      ? part('below', given.maskExpansionKneeDb, 'maskExpansionKneeDb', ' dB')
-      : '')
+    expansionKnee(given, inForce, own)
   );
+}
+
+/**
+ * The low-gain expansion's knee for `servingInfo`: always when given; else the models' own where their ratio
+ * (given, else their own) is above 1 ('none' for a model without expansion), and nothing when none has one.
+ */
+function expansionKnee(given: AvdcnnServing, inForce: AvdcnnEnhancer['serving'], own: string): string {
+  if (given.maskExpansionKneeDb !== undefined) return `, below ${given.maskExpansionKneeDb} dB (given)`;
+  if (inForce === undefined) return '';
+  const on = inForce.map((x) => (given.maskExpansionRatio ?? x.maskExpansionRatio) > 1);
+  if (!on.some(Boolean)) return '';
+  return `, below ${inForce.map((x, i) => (on[i] ? String(x.maskExpansionKneeDb) : 'none')).join(' / ')} dB (${own})`;
 }
 
 async function buildSystems(
@@ -406,30 +415,26 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       };
       const maskStrength = strengthOf('mask-strength', MASK_STRENGTH_MAX.maskStrength);
       const maskStrengthVisual = strengthOf('mask-strength-av', MASK_STRENGTH_MAX.maskStrengthVisual);
-      const smoothingOf = (
-        flag: 'mask-smoothing-bins' | 'mask-smoothing-time',
-        key: 'maskSmoothingBins' | 'maskSmoothingTime',
-      ): number | undefined => {
+      // A numeric serving setting checked by its own rule (speech-model-meta.ts); the message names the flag.
+      const settingOf = (flag: string, why: (v: number) => string | undefined): number | undefined => {
         const text = stringOpt(args, flag);
         if (text === undefined) return undefined;
-        const why = maskSmoothingError(key, text.trim() === '' ? NaN : Number(text));
-        if (why !== undefined) throw new UsageError(`--${flag}: ${why}, got ${JSON.stringify(text)}`);
+        const error = why(text.trim() === '' ? NaN : Number(text));
+        if (error !== undefined) throw new UsageError(`--${flag}: ${error}, got ${JSON.stringify(text)}`);
         return Number(text);
       };
-      const maskSmoothingBins = smoothingOf('mask-smoothing-bins', 'maskSmoothingBins');
-      const maskSmoothingTime = smoothingOf('mask-smoothing-time', 'maskSmoothingTime');
-      const expansionOf = (
-        flag: 'mask-expansion-knee-db' | 'mask-expansion-ratio',
-        key: 'maskExpansionKneeDb' | 'maskExpansionRatio',
-      ): number | undefined => {
-        const text = stringOpt(args, flag);
-        if (text === undefined) return undefined;
-        const why = maskExpansionError(key, text.trim() === '' ? NaN : Number(text));
-        if (why !== undefined) throw new UsageError(`--${flag}: ${why}, got ${JSON.stringify(text)}`);
-        return Number(text);
-      };
-      const maskExpansionKneeDb = expansionOf('mask-expansion-knee-db', 'maskExpansionKneeDb');
-      const maskExpansionRatio = expansionOf('mask-expansion-ratio', 'maskExpansionRatio');
+      const maskSmoothingBins = settingOf('mask-smoothing-bins', (v) =>
+        maskSmoothingError('maskSmoothingBins', v),
+      );
+      const maskSmoothingTime = settingOf('mask-smoothing-time', (v) =>
+        maskSmoothingError('maskSmoothingTime', v),
+      );
+      const maskExpansionKneeDb = settingOf('mask-expansion-knee-db', (v) =>
+        maskExpansionError('maskExpansionKneeDb', v),
+      );
+      const maskExpansionRatio = settingOf('mask-expansion-ratio', (v) =>
+        maskExpansionError('maskExpansionRatio', v),
+      );
       const split = stringOpt(args, 'split') ?? 'test';
       if (split !== 'test' && split !== 'validation')
         throw new UsageError(`--split must be test or validation, got ${JSON.stringify(split)}`);
