@@ -8,33 +8,27 @@
  * number, or `none` to remove the key. Run it on the float model, then `drivesense quantize` carries the
  * settings to the int8 variant (the int8 graph is unchanged).
  */
-import type { SpeechServingSettings } from '../src/models/speech/enhancer.ts';
-import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
-import type { SpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
+import { SPEECH_SERVING_KEYS, readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
+import type { SpeechModelMeta, SpeechServingKey } from '../src/models/speech/speech-model-meta.ts';
 import { writeSpeechMeta } from './speech-serving.ts';
 
-const SERVING_KEYS = [
-  'maskFloorDb',
-  'maskStrength',
-  'maskStrengthVisual',
-  'maskSmoothingBins',
-  'maskSmoothingTime',
-  'maskExpansionKneeDb',
-  'maskExpansionRatio',
-] as const satisfies readonly (keyof SpeechServingSettings)[];
-type ServingKey = (typeof SERVING_KEYS)[number];
-
 /** The settings of `KEY=VALUE` arguments (undefined: remove); throws on an unknown key or a bad number. */
-export function parseServingArgs(args: readonly string[]): Partial<Record<ServingKey, number | undefined>> {
-  const out: Partial<Record<ServingKey, number | undefined>> = {};
+export function parseServingArgs(
+  args: readonly string[],
+): Partial<Record<SpeechServingKey, number | undefined>> {
+  const out: Partial<Record<SpeechServingKey, number | undefined>> = {};
   for (const a of args) {
     const [key, value, ...rest] = a.split('=');
-    if (!(SERVING_KEYS as readonly string[]).includes(key ?? '') || value === undefined || rest.length > 0)
-      throw new Error(`${a}: want KEY=VALUE with KEY one of ${SERVING_KEYS.join(', ')}`);
+    if (
+      !(SPEECH_SERVING_KEYS as readonly string[]).includes(key ?? '') ||
+      value === undefined ||
+      rest.length > 0
+    )
+      throw new Error(`${a}: want KEY=VALUE with KEY one of ${SPEECH_SERVING_KEYS.join(', ')}`);
     const v = value === 'none' ? undefined : Number(value);
     if (v !== undefined && (value.trim() === '' || !Number.isFinite(v)))
       throw new Error(`${a}: ${value} is not a number`);
-    out[key as ServingKey] = v;
+    out[key as SpeechServingKey] = v;
   }
   return out;
 }
@@ -47,7 +41,7 @@ async function main(): Promise<void> {
   // Read through the loader's checks (the sidecar against the graph), edit, validate, write.
   const { meta } = await readSpeechModelMeta(model);
   const speech: { -readonly [K in keyof SpeechModelMeta]: SpeechModelMeta[K] } = { ...meta };
-  for (const k of SERVING_KEYS) {
+  for (const k of SPEECH_SERVING_KEYS) {
     if (!(k in settings)) continue;
     const v = settings[k];
     if (v === undefined) delete speech[k];

@@ -4,6 +4,7 @@ import type {
   SpeechEnhancerOptions,
   StreamingSpeechEnhancer,
 } from '../models/speech/enhancer.ts';
+import { definedServing } from '../models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../models/speech/speech-model-meta.ts';
 import { encodeAudio } from './contracts/audio.ts';
 import { newSessionId } from './contracts/header.ts';
@@ -61,19 +62,6 @@ export interface SpeechModel {
 }
 
 export type SpeechOptions = Config['features']['speech'];
-
-/** The mask settings of `features.speech` that override the model's own (absent: the model's). */
-function servingOptions(o: SpeechOptions): SpeechEnhancerOptions {
-  return {
-    ...(o.maskFloorDb !== undefined ? { maskFloorDb: o.maskFloorDb } : {}),
-    ...(o.maskStrength !== undefined ? { maskStrength: o.maskStrength } : {}),
-    ...(o.maskStrengthVisual !== undefined ? { maskStrengthVisual: o.maskStrengthVisual } : {}),
-    ...(o.maskSmoothingBins !== undefined ? { maskSmoothingBins: o.maskSmoothingBins } : {}),
-    ...(o.maskSmoothingTime !== undefined ? { maskSmoothingTime: o.maskSmoothingTime } : {}),
-    ...(o.maskExpansionKneeDb !== undefined ? { maskExpansionKneeDb: o.maskExpansionKneeDb } : {}),
-    ...(o.maskExpansionRatio !== undefined ? { maskExpansionRatio: o.maskExpansionRatio } : {}),
-  };
-}
 
 export interface SpeechOutputs {
   readonly publish: (topic: string, payload: Uint8Array, opts: { qos: 0 | 1 }) => boolean;
@@ -171,7 +159,8 @@ export class VehicleSpeechOperator {
     private readonly options: SpeechOptions,
     private readonly out: SpeechOutputs,
   ) {
-    this.enhancer = model.createEnhancer(servingOptions(options));
+    // The mask settings of features.speech override the model's own.
+    this.enhancer = model.createEnhancer(definedServing(options));
     this.now = out.now ?? (() => performance.now());
     this.rateHz = this.enhancer.sampleRateHz;
     this.topic = topicFor(vehicleId, 'audio/enhanced');
@@ -343,7 +332,7 @@ export class VehicleSpeechOperator {
     this.retired.cameraLate += s.camera.late;
     this.retired.cameraDropped += s.camera.outOfOrder + s.camera.badSize + s.camera.withoutAudio;
     this.lastModelErrors = 0;
-    this.enhancer = this.model.createEnhancer(servingOptions(this.options));
+    this.enhancer = this.model.createEnhancer(definedServing(this.options));
   }
 
   private checkModelErrors(): void {

@@ -11,8 +11,10 @@ import {
   MASK_SMOOTHING_MAX_BINS,
   MASK_STRENGTH_MAX,
   maskExpansionError,
+  definedServing,
   maskSmoothingError,
 } from '../../models/speech/speech-model-meta.ts';
+import type { SpeechServingKey } from '../../models/speech/speech-model-meta.ts';
 import type { SpeechEnhancerOptions, SpeechServingSettings } from '../../models/speech/enhancer.ts';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -68,16 +70,7 @@ export interface AvdcnnEnhancer {
 export type AvdcnnLoader = (modelFile: string, options?: AvdcnnServing) => Promise<AvdcnnEnhancer>;
 
 /** Serving settings tried by the evaluation instead of the model's own (its metadata). */
-export type AvdcnnServing = Pick<
-  SpeechEnhancerOptions,
-  | 'maskFloorDb'
-  | 'maskStrength'
-  | 'maskStrengthVisual'
-  | 'maskSmoothingBins'
-  | 'maskSmoothingTime'
-  | 'maskExpansionKneeDb'
-  | 'maskExpansionRatio'
->;
+export type AvdcnnServing = Pick<SpeechEnhancerOptions, SpeechServingKey>;
 
 export interface EvalSpeechDeps {
   /** AVDCNN loader (default: `loadEvalEnhancer` of src/models/speech/enhancer-onnx.ts). */
@@ -507,15 +500,15 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       // Systems and DNSMOS.
       const built = await buildSystems(names, items, {
         modelFile,
-        serving: {
-          ...(maskFloorDb !== undefined ? { maskFloorDb } : {}),
-          ...(maskStrength !== undefined ? { maskStrength } : {}),
-          ...(maskStrengthVisual !== undefined ? { maskStrengthVisual } : {}),
-          ...(maskSmoothingBins !== undefined ? { maskSmoothingBins } : {}),
-          ...(maskSmoothingTime !== undefined ? { maskSmoothingTime } : {}),
-          ...(maskExpansionKneeDb !== undefined ? { maskExpansionKneeDb } : {}),
-          ...(maskExpansionRatio !== undefined ? { maskExpansionRatio } : {}),
-        },
+        serving: definedServing({
+          maskFloorDb,
+          maskStrength,
+          maskStrengthVisual,
+          maskSmoothingBins,
+          maskSmoothingTime,
+          maskExpansionKneeDb,
+          maskExpansionRatio,
+        }),
         dfn3Dir,
         loadAvdcnn: deps.loadAvdcnn ?? defaultAvdcnnLoader,
       });

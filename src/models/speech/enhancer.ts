@@ -121,7 +121,7 @@ import {
   stftOf,
   validateSpeechModelMeta,
 } from './speech-model-meta.ts';
-import type { EnhancementMode, SpeechModelMeta } from './speech-model-meta.ts';
+import type { EnhancementMode, SpeechModelMeta, SpeechServingKey } from './speech-model-meta.ts';
 
 /** One model run: `size` examples in the AVDCNN input layouts (avdcnn.ts). */
 export interface SpeechModelBatch {
@@ -445,19 +445,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   private readonly heads: readonly Head[];
   /** Some head's strength differs with the camera: each frame's mouth crops are counted (`item`). */
   private readonly countCrops: boolean;
-  private readonly opts: Required<
-    Omit<
-      SpeechEnhancerOptions,
-      | 'mode'
-      | 'maskFloorDb'
-      | 'maskStrength'
-      | 'maskStrengthVisual'
-      | 'maskSmoothingBins'
-      | 'maskSmoothingTime'
-      | 'maskExpansionKneeDb'
-      | 'maskExpansionRatio'
-    >
-  >;
+  private readonly opts: Required<Omit<SpeechEnhancerOptions, 'mode' | SpeechServingKey>>;
   /**
    * Noise-aware models: the causal noise floor (and prior SNR), carried across segments like the running
    * normaliser; one for all heads (their parameters are equal, their statistics their own).

@@ -119,6 +119,33 @@ export function maskSmoothingError(
     : `maskSmoothingTime ${String(v)} must be a number in [0, 1)`;
 }
 
+/**
+ * The mask's serving settings (enhancer.ts): chosen on the validation split, recorded with the model
+ * (`SpeechModelMeta`), overridable by the caller (`SpeechEnhancerOptions`, `features.speech`, `eval speech`).
+ */
+export const SPEECH_SERVING_KEYS = [
+  'maskFloorDb',
+  'maskStrength',
+  'maskStrengthVisual',
+  'maskSmoothingBins',
+  'maskSmoothingTime',
+  'maskExpansionKneeDb',
+  'maskExpansionRatio',
+] as const;
+export type SpeechServingKey = (typeof SPEECH_SERVING_KEYS)[number];
+
+/** The serving settings of `values` that are set (absent or undefined ones left out: the model's apply). */
+export function definedServing(values: { readonly [K in SpeechServingKey]?: number | undefined }): {
+  [K in SpeechServingKey]?: number;
+} {
+  const out: { [K in SpeechServingKey]?: number } = {};
+  for (const k of SPEECH_SERVING_KEYS) {
+    const v = values[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
 /** The range of the low-gain expansion's knee, dB (`maskExpansionKneeDb`). */
 export const MASK_EXPANSION_KNEE_MIN_DB = -40;
 /** The largest low-gain expansion ratio (`maskExpansionRatio`: 1 = none). */
@@ -199,18 +226,7 @@ export function speechModelMeta(
   normalization: SpeechNormalization,
   extra: Pick<
     SpeechModelMeta,
-    | 'target'
-    | 'noiseAware'
-    | 'output'
-    | 'maskFloorDb'
-    | 'maskStrength'
-    | 'maskStrengthVisual'
-    | 'maskSmoothingBins'
-    | 'maskSmoothingTime'
-    | 'maskExpansionKneeDb'
-    | 'maskExpansionRatio'
-    | 'training'
-    | 'scores'
+    'target' | 'noiseAware' | 'output' | SpeechServingKey | 'training' | 'scores'
   > = {},
 ): SpeechModelMeta {
   const meta: SpeechModelMeta = {
