@@ -31,6 +31,7 @@ import { LOG_GAIN_FLOOR_DB } from '../../models/speech/examples.ts';
 import { SPEECH_RATE_HZ } from '../../models/speech/media.ts';
 import { DEFAULT_EXTRA_SHARE, parseCategoryWeights } from '../../models/speech/mixing.ts';
 import { MOUTH_AUGMENT } from '../../models/speech/visual-augment.ts';
+import { centringError } from '../../models/speech/mouth-centring.ts';
 import { NOISE_CATEGORIES } from '../../models/speech/corpus.ts';
 import type { NoiseCategory } from '../../models/speech/corpus.ts';
 
@@ -107,6 +108,9 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
   --visual-augment      augment each talking-face mixture's mouth crops (input and lip target) by one random
                         transform: mirror image (p ${MOUTH_AUGMENT.mirrorProbability}), shift ±${MOUTH_AUGMENT.shiftX} / ±${MOUTH_AUGMENT.shiftY} pixels, contrast ×[${MOUTH_AUGMENT.contrast.join(', ')}],
                         brightness ±${MOUTH_AUGMENT.brightness[1]} (src/models/speech/visual-augment.ts); default none
+  --visual-centre S     give the visual branch (input and lip target) each mouth crop minus the causal running
+                        mean of the crops before it, time constant S seconds (src/models/speech/mouth-centring.ts;
+                        recorded in the sidecar, the enhancer does the same); default raw crops
   --export-only         export the best checkpoint in --checkpoints (no training)
 
 Exit status: 0 ok, 1 data, training or parity error, 2 bad arguments, 130/143 interrupted (checkpoint saved).`;
@@ -185,6 +189,7 @@ export const trainSpeechCommand: Command = {
     data: { type: 'string' },
     'audio-only': { type: 'boolean' },
     'visual-augment': { type: 'boolean' },
+    'visual-centre': { type: 'string' },
     'noise-aware': { type: 'boolean' },
     'prior-snr': { type: 'boolean' },
     'noise-tracker': { type: 'string' },
@@ -249,6 +254,8 @@ export const trainSpeechCommand: Command = {
         stringOpt(args, 'extra-share') !== undefined ? numberOpt(args, 'extra-share', 0.5) : undefined,
       noiseWeights: noiseWeightsOf(stringOpt(args, 'noise-weights')),
       visualAugment: args.values['visual-augment'] === true,
+      visualCentreS:
+        stringOpt(args, 'visual-centre') !== undefined ? numberOpt(args, 'visual-centre', 1) : undefined,
       checkpoints: checkpointDir,
       out: onnxPath,
     };
@@ -259,6 +266,12 @@ export const trainSpeechCommand: Command = {
       throw new UsageError('--noise-tracker needs --noise-aware (or --prior-snr)');
     if (command.visualAugment && args.values['audio-only'] === true)
       throw new UsageError('--visual-augment augments mouth crops, which --audio-only does not load');
+    if (command.visualCentreS !== undefined) {
+      if (args.values['audio-only'] === true)
+        throw new UsageError('--visual-centre centres mouth crops, which --audio-only does not load');
+      const why = centringError(command.visualCentreS);
+      if (why !== undefined) throw new UsageError(`--visual-centre: ${why}`);
+    }
     if (command.speed.some((f) => !(f > 0.5 && f < 2)))
       throw new UsageError('--speed must be a comma-separated list of factors in (0.5, 2)');
     if (!(SPEECH_TRAIN_TARGETS as readonly string[]).includes(command.target))
@@ -378,6 +391,9 @@ export const trainSpeechCommand: Command = {
             : '') +
           (command.visualAugment
             ? '; talking-face mouth crops augmented per mixture (mirror, shift, contrast, brightness)'
+            : '') +
+          (command.visualCentreS !== undefined
+            ? `; mouth crops centred on their causal running mean (τ ${command.visualCentreS} s)`
             : ''),
         audioOnly: args.values['audio-only'] === true,
         licences: [...new Set(data.catalog.noises.map((n) => n.licence))],
@@ -396,6 +412,7 @@ export const trainSpeechCommand: Command = {
         gainDb: command.gainDb,
         ...(command.speed.length > 0 ? { speedFactors: command.speed } : {}),
         ...(command.visualAugment ? { visualAugment: true } : {}),
+        ...(command.visualCentreS !== undefined ? { visualCentreS: command.visualCentreS } : {}),
         target: command.target as SpeechTrainTarget['kind'],
         gainFloorDb: command.gainFloorDb,
         ...(command.signalWeight !== undefined ? { signalWeight: command.signalWeight } : {}),

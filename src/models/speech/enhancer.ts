@@ -13,7 +13,9 @@
  *    processed two frames later);
  * 4. visual input: the latest mouth frame at or before the audio frame's centre time (the training's
  *    alignment, corpus.ts `alignMouth`: sample-and-hold, at most `visualMaxGapMs` old), stacked with the same
- *    context; no frame → zeros (the camera-absent input the model was trained with);
+ *    context; no frame → zeros (the camera-absent input the model was trained with). A model trained on
+ *    centred crops (`visualInput`, mouth-centring.ts) gets each crop minus the segment's causal running mean
+ *    of the crops before it, restarted after a frame without one, as in its training;
  * 5. the model predicts the clean ln power ŷ of the target frame (the newest, or the centre); the enhanced
  *    frame is recombined with the noisy phase and inverted with the project's WOLA ISTFT
  *    (`StreamingIstft`: overlap-add normalised by the summed squared window):
@@ -31,8 +33,8 @@
  *      before the floor. α < 1 trades noise removal for less speech attenuation where the model is unsure.
  *      The audio-visual mode may have its own α_v (`maskStrengthVisual`, in (0, 2]; docs/models/speech.md:
  *      with the camera the model suppresses less; above 1 it deepens the gain, never below the model's
- *      training gain floor): a frame whose context holds m of its N mouth frames as crops (not
- *      all zeros, the model's "camera absent") takes α + (α_v − α)·m/N, so a camera that starts or stops
+ *      training gain floor): a frame whose context holds m of its N mouth frames with a crop
+ *      (the camera's presence, not the values: a centred still face is zeros) takes α + (α_v − α)·m/N, so a camera that starts or stops
  *      moves the strength over the context instead of stepping it;
  *    - mask mode's gain smoothing (`maskSmoothingBins` w, `maskSmoothingTime` β; default the metadata's,
  *      else none): after the strength and floor, the ln gain d = ŷ' − x is averaged over a centred window of
@@ -111,6 +113,7 @@ import {
 } from '../../streams/features/audio/stft.ts';
 import type { AlgorithmicDelay, ResolvedStft } from '../../streams/features/audio/stft.ts';
 import { visualInputFromFrames } from './avdcnn.ts';
+import { MouthCentring, centringAlpha } from './mouth-centring.ts';
 import {
   audioChannelsOf,
   contextSpecOf,
@@ -122,6 +125,10 @@ import {
   validateSpeechModelMeta,
 } from './speech-model-meta.ts';
 import type { EnhancementMode, SpeechModelMeta, SpeechServingKey } from './speech-model-meta.ts';
+
+/** A frame's camera presence, as stacked by `cameraStack`. */
+const CAMERA_ON = Float32Array.of(1);
+const CAMERA_OFF = Float32Array.of(0);
 
 /** One model run: `size` examples in the AVDCNN input layouts (avdcnn.ts). */
 export interface SpeechModelBatch {
@@ -242,7 +249,8 @@ interface Item {
   readonly audio: readonly Float32Array[];
   readonly visual: Float32Array;
   /**
-   * Mouth frames of the context that are crops (not the zero camera-absent input): sets the strengths.
+   * Mouth frames of the context that have a crop (the camera's presence, whatever the values): sets the
+   * strengths.
    * Counted only when some head's strength differs with the camera; 0 otherwise.
    */
   readonly crops: number;
@@ -282,6 +290,10 @@ interface Segment {
   /** One per head. */
   readonly audioStacks: ContextStacker[];
   readonly visualStack: ContextStacker;
+  /** 1 where a frame has a mouth crop, stacked like the visual input (the camera-mode strength counts it). */
+  readonly cameraStack: ContextStacker;
+  /** Models trained on centred crops: the running mean of this segment's crops (mouth-centring.ts). */
+  readonly centring: MouthCentring | undefined;
   readonly aligner: CausalVisualAligner;
   readonly pending: Map<number, PendingFrame>;
   /** Centre time of the newest audio frame processed, µs. */
@@ -375,6 +387,10 @@ export function frontEndKey(meta: SpeechModelMeta): string {
       fft,
     }))(resolveStft(stftOf(meta))),
     model: { bins, contextFrames, context, mouthHeight, mouthWidth },
+    // Absent for raw crops (their key as before).
+    ...(meta.visualInput !== undefined
+      ? { visualInput: { kind: meta.visualInput.kind, timeConstantS: meta.visualInput.timeConstantS } }
+      : {}),
     noiseAware:
       na === undefined
         ? null
@@ -453,6 +469,8 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   private readonly noiseAware: NoiseAwareInput | undefined;
   private readonly maxLogPower: number;
   private readonly zeroMouth: Float32Array;
+  /** The centred crop of the frame being stacked (the stacker copies it). */
+  private readonly centred: Float32Array;
   private seg: Segment | null = null;
   private segments = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -514,6 +532,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       na !== undefined ? new NoiseAwareInput(this.bins, this.sampleRateHz / this.stftCfg.hop, na) : undefined;
     this.maxLogPower = 2 * Math.log(this.stftCfg.windowLength);
     this.zeroMouth = new Float32Array(this.pixels);
+    this.centred = new Float32Array(this.pixels);
     this.s = {
       chunks: 0,
       refused: 0,
@@ -764,6 +783,14 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       istft: new StreamingIstft(cfg),
       audioStacks: this.heads.map((h) => new ContextStacker(this.bins * h.audioChannels, this.context)),
       visualStack: new ContextStacker(this.pixels, this.context),
+      cameraStack: new ContextStacker(1, this.context),
+      centring:
+        this.meta.visualInput !== undefined
+          ? new MouthCentring(
+              this.pixels,
+              centringAlpha(this.meta.visualInput.timeConstantS, this.stftCfg.hop / this.sampleRateHz),
+            )
+          : undefined,
       aligner: new CausalVisualAligner({ maxGapUs: this.opts.visualMaxGapMs * 1000 }),
       pending: new Map(),
       lastGain: this.heads.map(() => null),
@@ -863,14 +890,19 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       else cam.audioFramesWithoutVisual++;
       const inputs = this.audioInputs(seg, f.index, f.logPower);
       const a = seg.audioStacks.map((st, h) => st.push(inputs[h]!));
-      const b = seg.visualStack.push(present ? v.data : this.zeroMouth);
-      b.forEach((s, i) => items.push(this.item(s.index, a, i, s.features)));
+      const crop = present ? v.data : undefined;
+      const b = seg.visualStack.push(
+        seg.centring !== undefined ? seg.centring.next(crop, this.centred) : (crop ?? this.zeroMouth),
+      );
+      const c = seg.cameraStack.push(present ? CAMERA_ON : CAMERA_OFF);
+      b.forEach((s, i) => items.push(this.item(s.index, a, i, s.features, c[i]!.features)));
     }
     if (carried !== undefined) this.noiseAware?.restore(carried);
     if (end) {
       const a = seg.audioStacks.map((st) => st.flush());
       const b = seg.visualStack.flush();
-      b.forEach((s, i) => items.push(this.item(s.index, a, i, s.features)));
+      const c = seg.cameraStack.flush();
+      b.forEach((s, i) => items.push(this.item(s.index, a, i, s.features, c[i]!.features)));
     }
     const parts: Float32Array[] = [];
     for (let i = 0; i < items.length; i += this.opts.maxBatchFrames) {
@@ -919,24 +951,18 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
 
   /**
    * A frame's model inputs (entry `i` of each head's stacked audio) and how many of its context's mouth frames
-   * are crops (counted only when some head's strengths differ with the camera).
+   * are crops (`camera`: 1 per frame with a crop; counted only when some head's strengths differ with the
+   * camera).
    */
   private item(
     index: number,
     audio: readonly (readonly { readonly features: Float32Array }[])[],
     i: number,
     visual: Float32Array,
+    camera: Float32Array,
   ): Item {
     let crops = 0;
-    if (this.countCrops)
-      for (let f = 0; f < this.frames; f++) {
-        const o = f * this.pixels;
-        for (let p = o; p < o + this.pixels; p++)
-          if (visual[p] !== 0) {
-            crops++;
-            break;
-          }
-      }
+    if (this.countCrops) for (let f = 0; f < this.frames; f++) crops += camera[f]!;
     return { index, audio: audio.map((a) => a[i]!.features), visual, crops };
   }
 

@@ -40,6 +40,8 @@ import type { SppNoiseParams } from '../../streams/features/audio/spp-noise.ts';
 import type { PriorSnrParams } from '../../streams/features/audio/prior-snr.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
 import type { AvdcnnConfig } from './avdcnn.ts';
+import { centringError } from './mouth-centring.ts';
+import type { CentredVisualInput } from './mouth-centring.ts';
 
 export type SpeechNormalization =
   | { readonly kind: 'running'; readonly timeConstantS: number; readonly stdFloor: number }
@@ -186,6 +188,11 @@ export interface SpeechModelMeta {
    * SNR as a third (see the file comment).
    */
   readonly noiseAware?: SpeechNoiseAware;
+  /**
+   * Present: the model was trained on centred mouth crops, each minus a causal running mean of the crops
+   * before it (mouth-centring.ts); the enhancer centres the camera's crops the same way. Absent: raw crops.
+   */
+  readonly visualInput?: CentredVisualInput;
   /** Default 'spectrum' ('mask' for a 'log-gain' target). */
   readonly output?: EnhancementMode;
   /**
@@ -226,7 +233,7 @@ export function speechModelMeta(
   normalization: SpeechNormalization,
   extra: Pick<
     SpeechModelMeta,
-    'target' | 'noiseAware' | 'output' | SpeechServingKey | 'training' | 'scores'
+    'target' | 'noiseAware' | 'visualInput' | 'output' | SpeechServingKey | 'training' | 'scores'
   > = {},
 ): SpeechModelMeta {
   const meta: SpeechModelMeta = {
@@ -329,6 +336,12 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
     if (!(Number.isFinite(t.gainFloorDb) && t.gainFloorDb < 0))
       fail(`target.gainFloorDb ${String(t.gainFloorDb)} must be finite and < 0`);
   } else if (t.kind !== 'raw') fail(`target.kind ${JSON.stringify((t as { kind: unknown }).kind)}`);
+  const vi = meta.visualInput;
+  if (vi !== undefined) {
+    if (vi.kind !== 'centred') fail(`visualInput.kind ${JSON.stringify(vi.kind)} (centred)`);
+    const why = centringError(vi.timeConstantS);
+    if (why !== undefined) fail(`visualInput: ${why}`);
+  }
   if (meta.output !== undefined && meta.output !== 'spectrum' && meta.output !== 'mask')
     fail(`output ${JSON.stringify(meta.output)} (spectrum or mask)`);
   if (meta.maskFloorDb !== undefined && !(typeof meta.maskFloorDb === 'number' && meta.maskFloorDb <= 0))

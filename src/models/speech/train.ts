@@ -109,6 +109,7 @@ import {
   signalWeights,
 } from './examples.ts';
 import { DEFAULT_EXTRA_SHARE, SpeechMixer, buildEvaluationSet, fnv1a } from './mixing.ts';
+import { centreAlignedMouth, centringAlpha, centringError } from './mouth-centring.ts';
 import { contextSpecOf, logGainFloor, speechModelMeta } from './speech-model-meta.ts';
 import type { SpeechModelMeta, SpeechNoiseAware, SpeechTarget } from './speech-model-meta.ts';
 import type { MixerPools, Mixture } from './mixing.ts';
@@ -168,6 +169,12 @@ export interface SpeechTrainOptions {
   readonly speedFactors?: readonly number[];
   /** Augment the talking-face clips' mouth crops (mixing.ts `visualAugment`, visual-augment.ts). Default off. */
   readonly visualAugment?: boolean;
+  /**
+   * Centred mouth input (mouth-centring.ts): each aligned crop minus a causal running mean of the crops
+   * before it, with this time constant in seconds, for the model input and the lip target alike; recorded in
+   * the sidecar (`visualInput`) so the enhancer centres the camera the same way. Default off (raw crops).
+   */
+  readonly visualCentreS?: number;
   /**
    * With training-only extra speech (`train.extra`): the share of mixtures whose speech comes from it
    * (mixing.ts `extraShare`). Default 0.5. The extra utterances' ids and lengths are part of the fingerprint.
@@ -352,6 +359,7 @@ export interface SpeechTrainExtra {
 export interface SpeechMixingRecord {
   readonly speedFactors?: readonly number[];
   readonly visualAugment?: true;
+  readonly visualCentreS?: number;
   readonly noiseWeights?: Readonly<Partial<Record<NoiseCategory, number>>>;
   readonly extraShare?: number;
 }
@@ -541,6 +549,7 @@ export function prepareMixture(
   config: AvdcnnConfig,
   gainDb = 0,
   target: SpeechTrainTarget = { kind: 'ln-power' },
+  visualCentreS?: number,
 ): PreparedMixture {
   const n = stft(mix.noisy, cfg);
   const c = stft(mix.clean, cfg);
@@ -591,7 +600,11 @@ export function prepareMixture(
       `speech training: ${mix.mouth.frames} aligned mouth frames for ${n.frames} STFT frames ` +
         '(load the corpus with the training STFT: CorpusLoader option align.stft)',
     );
-  return { ...base, mouth: mix.mouth.data, present: mix.mouth.present };
+  const mouth =
+    visualCentreS !== undefined
+      ? centreAlignedMouth(mix.mouth, centringAlpha(visualCentreS, cfg.hop / cfg.sampleRateHz))
+      : mix.mouth;
+  return { ...base, mouth: mouth.data, present: mouth.present };
 }
 
 /** A reference to frame `t` of prepared mixture `m`. */
@@ -656,6 +669,7 @@ function buildRound(
   config: AvdcnnConfig,
   gainDb: number,
   target: SpeechTrainTarget,
+  visualCentreS: number | undefined,
   onMixture: ((m: Mixture) => void) | undefined,
 ): Round {
   const items: PreparedMixture[] = [];
@@ -664,7 +678,7 @@ function buildRound(
     const mix = mixer.next();
     onMixture?.(mix);
     const gain = gainDb > 0 ? rng.uniform(-gainDb, gainDb) : 0;
-    const p = prepareMixture(mix, cfg, normaliser, config, gain, target);
+    const p = prepareMixture(mix, cfg, normaliser, config, gain, target, visualCentreS);
     items.push(p);
     for (let t = 0; t < p.frames; t++) order.push([k, t]);
   }
@@ -766,6 +780,7 @@ interface Resolved {
   readonly gainDb: number;
   readonly speedFactors: readonly number[];
   readonly visualAugment: boolean;
+  readonly visualCentreS: number | undefined;
   readonly noiseTracker: NoiseTrackerKind;
   /** Noise category weights (undefined: uniform). */
   readonly noiseWeights: Readonly<Partial<Record<NoiseCategory, number>>> | undefined;
@@ -815,6 +830,10 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
         : { kind: 'ln-power' };
   if (o.signalWeight !== undefined && kind !== 'gain')
     throw new RangeError(`speech training: signalWeight needs the 'gain' target, not '${kind}'`);
+  if (o.visualCentreS !== undefined) {
+    const why = centringError(o.visualCentreS);
+    if (why !== undefined) throw new RangeError(`speech training: ${why}`);
+  }
   const noiseTracker = o.noiseTracker ?? 'minimum';
   if (!(NOISE_TRACKERS as readonly string[]).includes(noiseTracker))
     throw new RangeError(
@@ -836,6 +855,7 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
     gainDb,
     speedFactors: o.speedFactors ?? [],
     visualAugment: o.visualAugment ?? false,
+    visualCentreS: o.visualCentreS,
     noiseTracker,
     noiseWeights: o.noiseWeights,
     extraSpeech: extraSpeechOf(o),
@@ -864,6 +884,7 @@ function mixingRecordOf(r: Resolved): SpeechMixingRecord {
   return {
     ...(r.speedFactors.length > 0 ? { speedFactors: r.speedFactors } : {}),
     ...(r.visualAugment ? { visualAugment: true as const } : {}),
+    ...(r.visualCentreS !== undefined ? { visualCentreS: r.visualCentreS } : {}),
     ...(r.noiseWeights !== undefined ? { noiseWeights: r.noiseWeights } : {}),
     ...(r.extraSpeech !== undefined ? { extraShare: r.extraSpeech.share } : {}),
   };
@@ -871,7 +892,8 @@ function mixingRecordOf(r: Resolved): SpeechMixingRecord {
 
 /**
  * The id's part for the data options: `-speed0.9_1_1.1`, `-noise-car-interior3` (categories in name order),
- * `-extra0.1` (the share of extra speech), `-mouthaug`; empty without any.
+ * `-extra0.1` (the share of extra speech), `-mouthaug`, `-mouthcentre1` (centred crops, τ in s); empty
+ * without any.
  */
 export function mixingIdPart(m: SpeechMixingRecord | undefined): string {
   if (m === undefined) return '';
@@ -884,7 +906,8 @@ export function mixingIdPart(m: SpeechMixingRecord | undefined): string {
     (m.speedFactors !== undefined && m.speedFactors.length > 0 ? `-speed${m.speedFactors.join('_')}` : '') +
     (weights !== '' ? `-noise${weights}` : '') +
     (m.extraShare !== undefined ? `-extra${m.extraShare}` : '') +
-    (m.visualAugment === true ? '-mouthaug' : '')
+    (m.visualAugment === true ? '-mouthaug' : '') +
+    (m.visualCentreS !== undefined ? `-mouthcentre${m.visualCentreS}` : '')
   );
 }
 
@@ -909,6 +932,8 @@ function fingerprintOf(r: Resolved, splitHash: string, initFrom?: SpeechInitSour
       ...(r.speedFactors.length > 0 ? { speedFactors: r.speedFactors } : {}),
       // Absent without mouth-crop augmentation, so earlier runs keep their fingerprint.
       ...(r.visualAugment ? { visualAugment: true } : {}),
+      // Absent for raw crops, so earlier runs keep their fingerprint.
+      ...(r.visualCentreS !== undefined ? { visualCentreS: r.visualCentreS } : {}),
       // Absent for the minimum-statistics tracker, so earlier runs keep their fingerprint.
       ...(r.noiseTracker !== 'minimum' ? { noiseTracker: r.noiseTracker } : {}),
       // Absent without category weights, so earlier runs keep their fingerprint.
@@ -1064,7 +1089,9 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
 
   // Validation set (fixed).
   const valMixtures = buildEvaluationSet(o.split, 'validation', o.validation, { snrsDb: r.validationSnrsDb });
-  const valItems = valMixtures.map((m) => prepareMixture(m, r.stft, normaliser, config, 0, r.target));
+  const valItems = valMixtures.map((m) =>
+    prepareMixture(m, r.stft, normaliser, config, 0, r.target, r.visualCentreS),
+  );
   const valRefs = validationRefs(valItems, r.validationFrames);
   log(
     `validation: ${valMixtures.length} mixtures (SNR ${r.validationSnrsDb.join('/')} dB), ` +
@@ -1159,7 +1186,18 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
   let rng = SeededRandom.fromState(roundRng);
   // A round: the next roundMixtures mixtures' frames, shuffled with the current generator.
   const nextRound = () =>
-    buildRound(mixer, rng, r.roundMixtures, r.stft, normaliser, config, r.gainDb, r.target, o.onMixture);
+    buildRound(
+      mixer,
+      rng,
+      r.roundMixtures,
+      r.stft,
+      normaliser,
+      config,
+      r.gainDb,
+      r.target,
+      r.visualCentreS,
+      o.onMixture,
+    );
   let round = nextRound();
   let consumed = extra.roundConsumed;
   if (resumed !== null) rng = SeededRandom.fromState(state.rng);
@@ -1465,6 +1503,9 @@ export function trainedSpeechModelMeta(
     { kind: 'global', mean: n.input.mean, std: n.input.std },
     {
       ...(n.snr !== undefined ? { noiseAware: sidecarNoiseAware(n, n.snr) } : {}),
+      ...(extra.mixing?.visualCentreS !== undefined
+        ? { visualInput: { kind: 'centred' as const, timeConstantS: extra.mixing.visualCentreS } }
+        : {}),
       target,
       output: t.kind === 'ln-power' ? 'spectrum' : 'mask',
       training: {
@@ -1484,7 +1525,11 @@ export function trainedSpeechModelMeta(
               (n.prior !== undefined ? ' and the normalised decision-directed ln a priori SNR' : '') +
               ' (noiseAware)'
             : '') +
-          '; visual = mouth crops of the same frames as channels (zeros = camera absent)',
+          '; visual = mouth crops of the same frames as channels' +
+          (extra.mixing?.visualCentreS !== undefined
+            ? `, each minus the causal running mean (τ ${extra.mixing.visualCentreS} s) of the crops before it (visualInput)`
+            : '') +
+          ' (zeros = camera absent)',
         normaliser: {
           kind: n.kind,
           stdFloor: n.stdFloor,
