@@ -66,6 +66,9 @@ describe('train speech arguments', () => {
     await refuses(['--noise-weights', 'car=3'], /--noise-weights: noise weights: unknown category car/);
     await refuses(['--noise-weights', 'street=-2'], /--noise-weights: .*must be a number ≥ 0/);
     await refuses(['--visual-augment', '--audio-only'], /--visual-augment augments mouth crops/);
+    await refuses(['--visual-centre', '1', '--audio-only'], /--visual-centre centres mouth crops/);
+    await refuses(['--visual-centre', '0'], /--visual-centre: visual centring time constant 0/);
+    await refuses(['--visual-centre', 'x'], /--visual-centre/);
     await refuses(
       ['--noise-weights', 'car-interior=0,engine=0,street=0,babble=0,household=0'],
       /--noise-weights: noise weights: every category weighs 0/,

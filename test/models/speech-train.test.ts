@@ -58,6 +58,7 @@ import {
   speechModelMeta,
 } from '../../src/models/speech/speech-model-meta.ts';
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
+import { centreAlignedMouth, centringAlpha } from '../../src/models/speech/mouth-centring.ts';
 import type { SpeechModelRunner } from '../../src/models/speech/enhancer.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import { DEFAULT_NOISE_FLOOR } from '../../src/streams/features/audio/noise-floor.ts';
@@ -783,6 +784,48 @@ describe('AVDCNN training', () => {
       mixingIdPart({ speedFactors: [1], noiseWeights: { engine: 2 }, extraShare: 0.2, visualAugment: true }),
       '-speed1-noise-engine2-extra0.2-mouthaug',
     );
+  });
+
+  test('centred mouth input: recorded, named and put in the sidecar; input and lip target centred; bad τ refused', async () => {
+    const r = await trainSpeechModel({
+      ...(await tinyCausalRun(2, 2)),
+      checkpointDir: path.join(await tempDir(), 'ckpt'),
+      visualCentreS: 0.5,
+    });
+    try {
+      assert.deepEqual(r.extra.mixing, { visualCentreS: 0.5 });
+      assert.match(speechModelId(r.extra, r.state), /-mouthcentre0\.5-seed1-step2$/);
+      const meta = trainedSpeechModelMeta(r.extra, r.state, {});
+      assert.deepEqual(meta.visualInput, { kind: 'centred', timeConstantS: 0.5 });
+      assert.equal(trainedSpeechModelMeta({ ...r.extra, mixing: {} }, r.state, {}).visualInput, undefined);
+    } finally {
+      r.model.dispose();
+    }
+    await assert.rejects(
+      trainSpeechModel({
+        ...(await tinyCausalRun(2, 2)),
+        checkpointDir: path.join(await tempDir(), 'ckpt'),
+        visualCentreS: 0,
+      }),
+      /visual centring time constant 0/,
+    );
+    assert.equal(mixingIdPart({ visualAugment: true, visualCentreS: 1 }), '-mouthaug-mouthcentre1');
+
+    // A talking-face mixture: the prepared mouth (the model input and the lip target) is the centred crops.
+    const { train } = await pools(LIVE_STFT_512_128);
+    const mixer = new SpeechMixer(SPLIT, 'train', train, { seed: 3 });
+    let mix = mixer.next();
+    while (mix.mouth === undefined) mix = mixer.next();
+    const c = resolveAvdcnnConfig({ ...TINY, context: 'causal' });
+    const norm = fitSpeechNormaliser([mix], LIVE_STFT_512_128, 1);
+    const target = { kind: 'gain', gainFloorDb: LOG_GAIN_FLOOR_DB } as const;
+    const raw = prepareMixture(mix, LIVE_STFT_512_128, norm, c, 0, target);
+    const centred = prepareMixture(mix, LIVE_STFT_512_128, norm, c, 0, target, 0.5);
+    assert.deepEqual(raw.mouth, mix.mouth.data);
+    assert.deepEqual(centred.mouth, centreAlignedMouth(mix.mouth, centringAlpha(0.5, 128 / 16_000)).data);
+    assert.deepEqual(centred.present, mix.mouth.present);
+    assert.notDeepEqual(centred.mouth, raw.mouth);
+    assert.deepEqual(centred.clean, raw.clean);
   });
 
   test('signal-weighted gain target: trains and validates on the weighted MSE; refused with another target', async () => {
