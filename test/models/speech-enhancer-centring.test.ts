@@ -85,8 +85,8 @@ describe('enhancer with centred mouth input', () => {
 
     const aligned = alignMouth(track, speech.length, { stft: LIVE_STFT_512_128 });
     const trained = centreAlignedMouth(aligned, centringAlpha(0.5, 128 / 16_000));
-    assert.ok(Math.abs(served.length - trained.frames) <= 4, `${served.length} vs ${trained.frames} frames`);
-    const n = Math.min(served.length, trained.frames);
+    assert.equal(served.length, trained.frames);
+    const n = trained.frames;
     let moving = 0;
     for (let t = 0; t < n; t++) {
       const want = trained.data.subarray(t * PIXELS, (t + 1) * PIXELS);
@@ -95,6 +95,20 @@ describe('enhancer with centred mouth input', () => {
     }
     assert.ok(moving > n / 2, `${moving} of ${n} frames carry movement`);
     assert.ok(aligned.present.includes(0), 'the gap is missing in the alignment');
+  });
+
+  it('a new segment (an audio gap) restarts the running mean', async () => {
+    const seen: SpeechModelBatch[] = [];
+    const e = new SpeechEnhancer(meta({ visualInput: CENTRED }), constantRunner(1, seen));
+    const crop = (v: number, tUs: number) => ({ tUs, data: new Float32Array(PIXELS).fill(v) });
+    const chunk = speech.subarray(0, 3200);
+    // 200 ms with a crop of 0.2, then (a 2 s gap: a new segment) 200 ms with a crop of 0.8.
+    await e.push(chunk, 0, [crop(0.2, 0), crop(0.2, 40_000), crop(0.2, 80_000), crop(0.2, 120_000)]);
+    await e.push(chunk, 2_200_000, [crop(0.8, 2_200_000), crop(0.8, 2_240_000)]);
+    await e.flush();
+    assert.equal(e.stats().segments, 2);
+    // Had the mean carried over, the second segment's crops would be 0.8 − (≈ 0.2) ≠ 0.
+    assert.ok(newestFrames(seen).every((f) => f.every((v) => v === 0)));
   });
 
   it('a still face reaches the model as zeros; the camera-mode strength still applies', async () => {
@@ -120,6 +134,7 @@ describe('enhancer with centred mouth input', () => {
   });
 
   it('a centred and a raw model cannot share an enhancer; the sidecar field is checked', () => {
+    const bad = (visualInput: unknown) => ({ ...meta(), visualInput }) as SpeechModelMeta;
     assert.throws(
       () =>
         SpeechEnhancer.ensemble([
@@ -128,11 +143,19 @@ describe('enhancer with centred mouth input', () => {
         ]),
       /do not share a front end \(they differ in visualInput/,
     );
+    assert.throws(
+      () =>
+        SpeechEnhancer.ensemble([
+          { meta: meta(), runModel: constantRunner(1) },
+          { meta: meta({ visualInput: CENTRED }), runModel: constantRunner(1) },
+        ]),
+      /do not share a front end \(they differ in visualInput/,
+    );
     SpeechEnhancer.ensemble([
       { meta: meta({ visualInput: CENTRED }), runModel: constantRunner(1) },
       { meta: meta({ visualInput: CENTRED }), runModel: constantRunner(1) },
     ]);
-    const bad = (visualInput: unknown) => ({ ...meta(), visualInput }) as SpeechModelMeta;
+    assert.throws(() => validateSpeechModelMeta(bad(null)), /visualInput null \(an object\)/);
     assert.throws(
       () => validateSpeechModelMeta(bad({ kind: 'centred', timeConstantS: 0 })),
       /visualInput: visual centring time constant 0/,

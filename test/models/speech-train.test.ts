@@ -787,11 +787,21 @@ describe('AVDCNN training', () => {
   });
 
   test('centred mouth input: recorded, named and put in the sidecar; input and lip target centred; bad τ refused', async () => {
+    // The training loop centres what it trains and validates on (every talking-face mixture it prepares).
+    const alpha = centringAlpha(0.5, 128 / 16_000);
+    const checked = { train: 0, validation: 0 };
+    const centredDir = path.join(await tempDir(), 'ckpt');
     const r = await trainSpeechModel({
       ...(await tinyCausalRun(2, 2)),
-      checkpointDir: path.join(await tempDir(), 'ckpt'),
+      checkpointDir: centredDir,
       visualCentreS: 0.5,
+      onPrepared: (mix, p, use) => {
+        if (mix.mouth === undefined) return;
+        assert.deepEqual(p.mouth, centreAlignedMouth(mix.mouth, alpha).data);
+        checked[use]++;
+      },
     });
+    assert.ok(checked.train > 0 && checked.validation > 0, JSON.stringify(checked));
     try {
       assert.deepEqual(r.extra.mixing, { visualCentreS: 0.5 });
       assert.match(speechModelId(r.extra, r.state), /-mouthcentre0\.5-seed1-step2$/);
@@ -810,6 +820,15 @@ describe('AVDCNN training', () => {
       /visual centring time constant 0/,
     );
     assert.equal(mixingIdPart({ visualAugment: true, visualCentreS: 1 }), '-mouthaug-mouthcentre1');
+    // A fine-tuning run must centre as its source did.
+    await assert.rejects(
+      trainSpeechModel({
+        ...(await tinyCausalRun(2, 2)),
+        checkpointDir: path.join(await tempDir(), 'ckpt'),
+        initFrom: centredDir,
+      }),
+      /is another model — visual centring \(s\): null here, 0\.5 in the source/,
+    );
 
     // A talking-face mixture: the prepared mouth (the model input and the lip target) is the centred crops.
     const { train } = await pools(LIVE_STFT_512_128);

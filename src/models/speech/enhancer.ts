@@ -491,7 +491,9 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     const key = JSON.parse(frontEndKey(meta)) as Record<string, unknown>;
     for (const m of more) {
       const other = JSON.parse(frontEndKey(m.meta)) as Record<string, unknown>;
-      const differ = Object.keys(key).filter((k) => JSON.stringify(key[k]) !== JSON.stringify(other[k]));
+      const differ = [...new Set([...Object.keys(key), ...Object.keys(other)])].filter(
+        (k) => JSON.stringify(key[k]) !== JSON.stringify(other[k]),
+      );
       if (differ.length > 0)
         throw new RangeError(
           `enhancer: the models do not share a front end (they differ in ${differ.join(', ')}: ` +

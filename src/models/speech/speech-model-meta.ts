@@ -338,6 +338,7 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
   } else if (t.kind !== 'raw') fail(`target.kind ${JSON.stringify((t as { kind: unknown }).kind)}`);
   const vi = meta.visualInput;
   if (vi !== undefined) {
+    if (vi === null || typeof vi !== 'object') fail(`visualInput ${JSON.stringify(vi)} (an object)`);
     if (vi.kind !== 'centred') fail(`visualInput.kind ${JSON.stringify(vi.kind)} (centred)`);
     const why = centringError(vi.timeConstantS);
     if (why !== undefined) fail(`visualInput: ${why}`);

@@ -214,8 +214,12 @@ export interface SpeechTrainOptions {
   readonly keepCheckpoints?: number;
   readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
-  /** Test hooks: every training mixture drawn, every batch's example ids, every step's loss. */
+  /**
+   * Test hooks: every training mixture drawn, every mixture prepared as the model gets it (training and
+   * validation), every batch's example ids, every step's loss.
+   */
   readonly onMixture?: (mixture: Mixture) => void;
+  readonly onPrepared?: (mixture: Mixture, prepared: PreparedMixture, use: 'train' | 'validation') => void;
   readonly onBatch?: (step: number, examples: readonly string[]) => void;
   readonly onStep?: (step: number, loss: AvdcnnLossValues) => void;
   /** Clock, ms (tests). Default Date.now. */
@@ -671,6 +675,7 @@ function buildRound(
   target: SpeechTrainTarget,
   visualCentreS: number | undefined,
   onMixture: ((m: Mixture) => void) | undefined,
+  onPrepared: SpeechTrainOptions['onPrepared'],
 ): Round {
   const items: PreparedMixture[] = [];
   const order: ExampleRef[] = [];
@@ -679,6 +684,7 @@ function buildRound(
     onMixture?.(mix);
     const gain = gainDb > 0 ? rng.uniform(-gainDb, gainDb) : 0;
     const p = prepareMixture(mix, cfg, normaliser, config, gain, target, visualCentreS);
+    onPrepared?.(mix, p, 'train');
     items.push(p);
     for (let t = 0; t < p.frames; t++) order.push([k, t]);
   }
@@ -981,6 +987,8 @@ function initMismatch(r: Resolved, source: SpeechTrainExtra, splitHash: string):
     ['STFT', stftJson(r.stft), source.stft],
     ['target', r.target, source.target ?? { kind: 'ln-power' }],
     ['split', splitHash, source.splitHash],
+    // Centred mouth input changes what the visual branch was trained on (absent: raw crops).
+    ['visual centring (s)', r.visualCentreS ?? null, source.mixing?.visualCentreS ?? null],
   ];
   for (const [what, a, b] of pairs) {
     if (canonicalJson(a) !== canonicalJson(b))
@@ -1089,9 +1097,11 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
 
   // Validation set (fixed).
   const valMixtures = buildEvaluationSet(o.split, 'validation', o.validation, { snrsDb: r.validationSnrsDb });
-  const valItems = valMixtures.map((m) =>
-    prepareMixture(m, r.stft, normaliser, config, 0, r.target, r.visualCentreS),
-  );
+  const valItems = valMixtures.map((m) => {
+    const p = prepareMixture(m, r.stft, normaliser, config, 0, r.target, r.visualCentreS);
+    o.onPrepared?.(m, p, 'validation');
+    return p;
+  });
   const valRefs = validationRefs(valItems, r.validationFrames);
   log(
     `validation: ${valMixtures.length} mixtures (SNR ${r.validationSnrsDb.join('/')} dB), ` +
@@ -1197,6 +1207,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
       r.target,
       r.visualCentreS,
       o.onMixture,
+      o.onPrepared,
     );
   let round = nextRound();
   let consumed = extra.roundConsumed;
