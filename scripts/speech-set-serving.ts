@@ -4,7 +4,8 @@
  *   node --import tsx scripts/speech-set-serving.ts MODEL.onnx KEY=VALUE [KEY=VALUE …]
  *
  * KEY is one of the mask settings the enhancer reads from the metadata (maskFloorDb, maskStrength,
- * maskStrengthVisual, maskSmoothingBins, maskSmoothingTime, maskExpansionKneeDb, maskExpansionRatio); VALUE a
+ * maskStrengthVisual, maskSmoothingBins, maskSmoothingTime, maskExpansionKneeDb, maskExpansionRatio,
+ * pauseGateDb, pauseGateThresholdDb); VALUE a
  * number, or `none` to remove the key. Run it on the float model, then `drivesense quantize` carries the
  * settings to the int8 variant (the int8 graph is unchanged).
  */

@@ -10,6 +10,7 @@ import {
   MASK_SMOOTHING_MAX_BINS,
   MASK_STRENGTH_MAX,
 } from '../models/speech/speech-model-meta.ts';
+import { PAUSE_GATE_MIN_DB } from '../models/speech/pause-gate.ts';
 
 /**
  * The configuration schema: the single source of truth. Parsed and validated at start-up
@@ -379,6 +380,22 @@ export const configSchema = z
               .optional()
               .describe(
                 "Ratio of the enhancement mask's low-gain expansion, in [1, 10] (1: none): an ln gain d below the knee K becomes K + r·(d − K), never below the model's training gain floor or maskFloorDb (causal, no delay; docs/models/speech.md, \"Rule for expanding the lowest gains\"); default: the model's metadata, else 1",
+              ),
+            pauseGateDb: z
+              .number()
+              .min(PAUSE_GATE_MIN_DB)
+              .max(0)
+              .optional()
+              .describe(
+                'Depth of the pause gate on the enhanced output, dB in [−40, 0] (0: none): after 300 ms of frames whose gain (enhanced over noisy power) is below pauseGateThresholdDb, those frames are lowered by this much (causal, no delay; docs/models/speech.md, "Rule for a pause gate on the enhanced output"); default: the model\'s metadata, else 0',
+              ),
+            pauseGateThresholdDb: z
+              .number()
+              .min(PAUSE_GATE_MIN_DB)
+              .max(0)
+              .optional()
+              .describe(
+                "Frame-gain threshold of the pause gate, dB in [−40, 0]; default: the model's metadata, else 0",
               ),
             maxPendingMs: ms(
               1000,

@@ -648,6 +648,42 @@ describe('speech enhancer: stub model', () => {
     );
   });
 
+  it('pause gate: frames after 300 ms below the threshold are lowered by the depth; off and unmet are bit-exact; bad settings refused', async () => {
+    const x = (await noisySpeechFixture()).subarray(0, 16_000);
+    const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
+      target: { kind: 'gain', gainFloorDb: -25 },
+    });
+    const run = (g: number, o: SpeechEnhancerOptions = {}): Promise<Float32Array> =>
+      enhanceSamples(new SpeechEnhancer(meta, constantRunner(g), o), x, 320);
+    const scaled = (db: number) => x.map((v) => v * 10 ** (db / 20));
+    const gate = { pauseGateDb: -10, pauseGateThresholdDb: -15 };
+    // A constant gain of 0.1 is a frame gain of −20 dB, below −15 dB in every frame: the first 38 frames
+    // (300 ms at an 8 ms hop; their windows end before sample 4,480) keep it, and once the 5-frame ramp and
+    // the window's overlap are past, every frame is 10 dB lower.
+    const y = await run(0.1, gate);
+    assert.ok(snrDb(scaled(-20), y, 0, 4400) > 40);
+    assert.ok(snrDb(scaled(-30), y, 6000) > 40);
+    assert.ok(snrDb(scaled(-20), y, 6000) < 15);
+    // A frame gain at or above the threshold (0.5: −6 dB) never closes it: bit-exact as without the gate.
+    assert.deepEqual(await run(0.5, gate), await run(0.5));
+    // A depth of 0 is no gate, bit for bit.
+    assert.deepEqual(await run(0.1, { ...gate, pauseGateDb: 0 }), await run(0.1));
+    // The sidecar's settings are the default; options override them.
+    const withMeta = new SpeechEnhancer({ ...meta, ...gate }, constantRunner(0.1));
+    assert.deepEqual([withMeta.serving.pauseGateDb, withMeta.serving.pauseGateThresholdDb], [-10, -15]);
+    assert.deepEqual(await enhanceSamples(withMeta, x, 320), y);
+    const off = new SpeechEnhancer({ ...meta, ...gate }, constantRunner(0.1), { pauseGateDb: 0 });
+    assert.deepEqual(await enhanceSamples(off, x, 320), await run(0.1));
+    assert.throws(
+      () => new SpeechEnhancer(meta, constantRunner(0.1), { pauseGateDb: 5 }),
+      /pauseGateDb 5 must be a number of dB in \[-40, 0\]/,
+    );
+    assert.throws(
+      () => validateSpeechModelMeta({ ...meta, pauseGateThresholdDb: -41 }),
+      /pauseGateThresholdDb -41/,
+    );
+  });
+
   it('gain smoothing: a constant gain is unchanged, off is bit-exact, on smooths within [floor, 0]; bad settings refused', async () => {
     const x = (await noisySpeechFixture()).subarray(0, 16_000);
     const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {

@@ -320,6 +320,14 @@ describe('eval speech on synthetic pairs', () => {
       runCli([...pairs, '--mask-expansion-ratio', '0.5']),
       /--mask-expansion-ratio: maskExpansionRatio 0.5 must be a number in \[1, 10\]/,
     );
+    await assert.rejects(
+      runCli([...pairs, '--pause-gate-db=3']),
+      /--pause-gate-db: pauseGateDb 3 must be a number of dB in \[-40, 0\]/,
+    );
+    await assert.rejects(
+      runCli([...pairs, '--pause-gate-threshold-db=-50']),
+      /--pause-gate-threshold-db: pauseGateThresholdDb -50 must be a number of dB in \[-40, 0\]/,
+    );
   });
 
   it('writes a self-contained HTML report with decodable PNG spectrograms, under 5 MB', async () => {
@@ -380,6 +388,8 @@ describe('eval speech: the serving settings named in the report', () => {
     maskSmoothingTime: 0,
     maskExpansionKneeDb: 0,
     maskExpansionRatio: 1,
+    pauseGateDb: 0,
+    pauseGateThresholdDb: 0,
   };
   it("names the values in force, the model's own when not given", () => {
     assert.equal(servingInfo(false, {}, [model]), ", mask strength 0.7 (the model's)");
@@ -433,6 +443,22 @@ describe('eval speech: the serving settings named in the report', () => {
     assert.equal(
       servingInfo(false, {}, [model, { ...model, maskExpansionKneeDb: -6, maskExpansionRatio: 1.5 }]),
       ", ensemble of 2, mask strength 0.7 / 0.7 (the members' own), low-gain expansion ratio none / 1.5 (the members' own), below none / -6 dB (the members' own)",
+    );
+  });
+  it('names the pause gate when given or on; the threshold when given, or where the gate is on', () => {
+    assert.equal(
+      servingInfo(false, {}, [{ ...model, pauseGateThresholdDb: -15 }]),
+      ", mask strength 0.7 (the model's)",
+    );
+    assert.equal(
+      servingInfo(false, { pauseGateDb: -10, pauseGateThresholdDb: -15 }, [
+        { ...model, pauseGateDb: -10, pauseGateThresholdDb: -15 },
+      ]),
+      ", mask strength 0.7 (the model's), pause gate -10 dB (given), at frame gains below -15 dB (given)",
+    );
+    assert.equal(
+      servingInfo(false, {}, [model, { ...model, pauseGateDb: -20, pauseGateThresholdDb: -10 }]),
+      ", ensemble of 2, mask strength 0.7 / 0.7 (the members' own), pause gate none / -20 dB (the members' own), at frame gains below none / -10 dB (the members' own)",
     );
   });
   it("an ensemble: each member's values, in member order", () => {

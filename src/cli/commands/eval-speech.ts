@@ -15,6 +15,7 @@ import {
   maskSmoothingError,
 } from '../../models/speech/speech-model-meta.ts';
 import type { SpeechServingKey } from '../../models/speech/speech-model-meta.ts';
+import { PAUSE_GATE_HOLD_MS, PAUSE_GATE_MIN_DB, pauseGateError } from '../../models/speech/pause-gate.ts';
 import type { SpeechEnhancerOptions, SpeechServingSettings } from '../../models/speech/enhancer.ts';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -122,6 +123,10 @@ non-WAV).
   --mask-expansion-ratio R
                      by the ratio R in [1, ${MASK_EXPANSION_MAX_RATIO}]: a gain d < K becomes K + R·(d − K), never below the
                      model's training floor or the mask floor (default: the model's metadata, else 1: none)
+  --pause-gate-db=G  AVDCNN's output lowered by |G| dB, G in [${PAUSE_GATE_MIN_DB}, 0], in frames after ${PAUSE_GATE_HOLD_MS} ms whose
+                     frame gain (enhanced over noisy power) is below T (default: the model's metadata, else 0: none)
+  --pause-gate-threshold-db=T
+                     T in [${PAUSE_GATE_MIN_DB}, 0] (default: the model's metadata, else 0)
   --split NAME       test (default) or validation: the held-out part of the project's corpora; use
                      validation for choices made before testing (e.g. --mask-floor-db), test for scores
   --dnsmos DIR       DNSMOS models (sig_bak_ovr.onnx, model_v8.onnx); default ../shared/peers/dnsmos if present
@@ -175,6 +180,7 @@ export function servingInfo(
     maskSmoothingBins: 1,
     maskSmoothingTime: 0,
     maskExpansionRatio: 1,
+    pauseGateDb: 0,
   };
   const values = (key: keyof SpeechServingSettings): string | undefined => {
     const v = inForce?.map((x) => x[key]);
@@ -201,20 +207,45 @@ export function servingInfo(
     part('gain smoothing over', given.maskSmoothingBins, 'maskSmoothingBins', ' bins') +
     part('gain smoothing in time', given.maskSmoothingTime, 'maskSmoothingTime') +
     part('low-gain expansion ratio', given.maskExpansionRatio, 'maskExpansionRatio') +
-    expansionKnee(given, inForce, own)
+    companion(
+      given,
+      inForce,
+      own,
+      'below',
+      'maskExpansionKneeDb',
+      (x) => (given.maskExpansionRatio ?? x.maskExpansionRatio) > 1,
+    ) +
+    part('pause gate', given.pauseGateDb, 'pauseGateDb', ' dB') +
+    companion(
+      given,
+      inForce,
+      own,
+      'at frame gains below',
+      'pauseGateThresholdDb',
+      (x) => (given.pauseGateDb ?? x.pauseGateDb) < 0,
+    )
   );
 }
 
 /**
- * The low-gain expansion's knee for `servingInfo`: always when given; else the models' own where their ratio
- * (given, else their own) is above 1 ('none' for a model without expansion), and nothing when none has one.
+ * A setting that qualifies another (the expansion's knee, the pause gate's threshold) for `servingInfo`:
+ * always when given; else the models' own where `on` (the other setting, given or their own, is on; 'none'
+ * for a model where it is off), and nothing when it is on for none.
  */
-function expansionKnee(given: AvdcnnServing, inForce: AvdcnnEnhancer['serving'], own: string): string {
-  if (given.maskExpansionKneeDb !== undefined) return `, below ${given.maskExpansionKneeDb} dB (given)`;
+function companion(
+  given: AvdcnnServing,
+  inForce: AvdcnnEnhancer['serving'],
+  own: string,
+  label: string,
+  key: 'maskExpansionKneeDb' | 'pauseGateThresholdDb',
+  on: (x: SpeechServingSettings) => boolean,
+): string {
+  const g = given[key];
+  if (g !== undefined) return `, ${label} ${g} dB (given)`;
   if (inForce === undefined) return '';
-  const on = inForce.map((x) => (given.maskExpansionRatio ?? x.maskExpansionRatio) > 1);
-  if (!on.some(Boolean)) return '';
-  return `, below ${inForce.map((x, i) => (on[i] ? String(x.maskExpansionKneeDb) : 'none')).join(' / ')} dB (${own})`;
+  const each = inForce.map(on);
+  if (!each.some(Boolean)) return '';
+  return `, ${label} ${inForce.map((x, i) => (each[i] ? String(x[key]) : 'none')).join(' / ')} dB (${own})`;
 }
 
 async function buildSystems(
@@ -352,6 +383,8 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       'mask-smoothing-time': { type: 'string' },
       'mask-expansion-knee-db': { type: 'string' },
       'mask-expansion-ratio': { type: 'string' },
+      'pause-gate-db': { type: 'string' },
+      'pause-gate-threshold-db': { type: 'string' },
       split: { type: 'string' },
     },
     async run(args) {
@@ -427,6 +460,10 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       );
       const maskExpansionRatio = settingOf('mask-expansion-ratio', (v) =>
         maskExpansionError('maskExpansionRatio', v),
+      );
+      const pauseGateDb = settingOf('pause-gate-db', (v) => pauseGateError('pauseGateDb', v));
+      const pauseGateThresholdDb = settingOf('pause-gate-threshold-db', (v) =>
+        pauseGateError('pauseGateThresholdDb', v),
       );
       const split = stringOpt(args, 'split') ?? 'test';
       if (split !== 'test' && split !== 'validation')
@@ -508,6 +545,8 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
           maskSmoothingTime,
           maskExpansionKneeDb,
           maskExpansionRatio,
+          pauseGateDb,
+          pauseGateThresholdDb,
         }),
         dfn3Dir,
         loadAvdcnn: deps.loadAvdcnn ?? defaultAvdcnnLoader,

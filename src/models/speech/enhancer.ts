@@ -48,6 +48,10 @@
  *      Gains at or above K (speech, where the model is sure of it) are untouched; the lowest ones, where a gain
  *      trained by mean squared error stays above the floor in speech pauses, go deeper
  *      (docs/models/speech.md, "Rule for expanding the lowest gains").
+ *    - mask mode's pause gate (`pauseGateDb` G ≤ 0, `pauseGateThresholdDb` T; default the metadata's, else
+ *      G = 0: none; pause-gate.ts): last, on each model's frame, once 300 ms of frames have had a frame gain
+ *      (enhanced over noisy power) below T, the frame is lowered by |G| dB in every bin (ramped in over 5
+ *      frames, released on the first frame at or above T).
  *    A non-finite prediction (a broken model) is replaced by the noisy x (counted, `modelNonFinite`); a model
  *    run that throws passes its frames through unenhanced (counted, `modelErrors`, message kept), so the
  *    audio never stops and the timeline never shifts.
@@ -114,6 +118,7 @@ import {
 import type { AlgorithmicDelay, ResolvedStft } from '../../streams/features/audio/stft.ts';
 import { visualInputFromFrames } from './avdcnn.ts';
 import { MouthCentring, centringAlpha } from './mouth-centring.ts';
+import { PauseGate, frameGainDb, pauseGateError, pauseGateHoldFrames } from './pause-gate.ts';
 import {
   audioChannelsOf,
   contextSpecOf,
@@ -184,6 +189,10 @@ export interface SpeechEnhancerOptions {
   readonly maskExpansionKneeDb?: number;
   /** Mask mode: the low-gain expansion's ratio in [1, 10] (1 = none; default: the metadata's, else 1). */
   readonly maskExpansionRatio?: number;
+  /** Mask mode: the pause gate's depth, dB in [−40, 0] (0 = none; default: the metadata's, else 0). */
+  readonly pauseGateDb?: number;
+  /** Mask mode: the pause gate's frame-gain threshold, dB in [−40, 0] (default: the metadata's, else 0). */
+  readonly pauseGateThresholdDb?: number;
   /** Longest gap filled with zeros, ms (default 1000); longer ones reset. */
   readonly maxGapMs?: number;
   /** Timestamp jitter taken as contiguous, µs (default 1000). */
@@ -300,6 +309,8 @@ interface Segment {
   lastFrameUs: number;
   /** Per head: the last frame's smoothed ln gain (time smoothing), null before the first. */
   readonly lastGain: (Float64Array | null)[];
+  /** Per head: its pause gate (pause-gate.ts), undefined when off or not in mask mode. */
+  readonly gates: (PauseGate | undefined)[];
   /** Samples [start, end) of the last gap filled with zeros (segment-relative; end 0: none). */
   fillStart: number;
   fillEnd: number;
@@ -314,6 +325,8 @@ export interface SpeechServingSettings {
   readonly maskSmoothingTime: number;
   readonly maskExpansionKneeDb: number;
   readonly maskExpansionRatio: number;
+  readonly pauseGateDb: number;
+  readonly pauseGateThresholdDb: number;
 }
 
 /**
@@ -596,6 +609,8 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       maskSmoothingTime: options.maskSmoothingTime ?? meta.maskSmoothingTime ?? 0,
       maskExpansionKneeDb: options.maskExpansionKneeDb ?? meta.maskExpansionKneeDb ?? 0,
       maskExpansionRatio: options.maskExpansionRatio ?? meta.maskExpansionRatio ?? 1,
+      pauseGateDb: options.pauseGateDb ?? meta.pauseGateDb ?? 0,
+      pauseGateThresholdDb: options.pauseGateThresholdDb ?? meta.pauseGateThresholdDb ?? 0,
     };
     if (!(serving.maskFloorDb <= 0))
       throw new RangeError(`enhancer: maskFloorDb ${serving.maskFloorDb} must be ≤ 0`);
@@ -608,6 +623,10 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     }
     for (const key of ['maskExpansionKneeDb', 'maskExpansionRatio'] as const) {
       const why = maskExpansionError(key, serving[key]);
+      if (why !== undefined) throw new RangeError(`enhancer: ${why}`);
+    }
+    for (const key of ['pauseGateDb', 'pauseGateThresholdDb'] as const) {
+      const why = pauseGateError(key, serving[key]);
       if (why !== undefined) throw new RangeError(`enhancer: ${why}`);
     }
     const n = meta.normalization;
@@ -796,6 +815,15 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       aligner: new CausalVisualAligner({ maxGapUs: this.opts.visualMaxGapMs * 1000 }),
       pending: new Map(),
       lastGain: this.heads.map(() => null),
+      gates: this.heads.map((h) =>
+        this.mode === 'mask' && h.serving.pauseGateDb < 0
+          ? new PauseGate(
+              pauseGateHoldFrames(this.stftCfg.hop / this.sampleRateHz),
+              h.serving.pauseGateThresholdDb,
+              h.serving.pauseGateDb,
+            )
+          : undefined,
+      ),
       lastFrameUs: -Infinity,
       fillStart: 0,
       fillEnd: 0,
@@ -915,13 +943,18 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
         const raw = seg.pending.get(item.index)!;
         seg.pending.delete(item.index);
         const ys = this.heads.map((h, k) =>
-          this.enhancedLogPower(
-            h,
-            seg.lastGain,
-            k,
+          this.gated(
+            seg.gates[k],
             raw.logPower,
-            clean[k]?.subarray(j * this.bins, (j + 1) * this.bins),
-            this.strength(h, item.crops),
+            this.enhancedLogPower(
+              h,
+              seg.lastGain,
+              k,
+              raw.logPower,
+              clean[k]?.subarray(j * this.bins, (j + 1) * this.bins),
+              this.strength(h, item.crops),
+            ),
+            clean[k] === undefined,
           ),
         );
         parts.push(ys.length === 1 ? seg.istft.push(ys[0]!, raw.phase) : seg.istft.pushMean(ys, raw.phase));
@@ -1006,6 +1039,27 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       this.s.lastModelError = (e as Error).message ?? String(e);
       return undefined;
     }
+  }
+
+  /**
+   * A head's enhanced frame `y` through its pause gate (pause-gate.ts; none: `y`): lowered in every bin while
+   * the gate is closed. A failed model run (`failed`: `y` is the noisy frame) ends the gate's run.
+   */
+  private gated(
+    gate: PauseGate | undefined,
+    x: Float32Array,
+    y: Float32Array,
+    failed: boolean,
+  ): Float32Array {
+    if (gate === undefined) return y;
+    if (failed) {
+      gate.reset();
+      return y;
+    }
+    const db = gate.next(frameGainDb(x, y));
+    if (db === 0) return y;
+    const offset = (db / 10) * Math.LN10;
+    return y.map((v) => v + offset);
   }
 
   /** The ln power to synthesise from the noisy x and the prediction (see the file comment). */

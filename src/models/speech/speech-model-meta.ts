@@ -41,6 +41,7 @@ import type { PriorSnrParams } from '../../streams/features/audio/prior-snr.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
 import type { AvdcnnConfig } from './avdcnn.ts';
 import { centringError } from './mouth-centring.ts';
+import { pauseGateError } from './pause-gate.ts';
 import type { CentredVisualInput } from './mouth-centring.ts';
 
 export type SpeechNormalization =
@@ -133,6 +134,8 @@ export const SPEECH_SERVING_KEYS = [
   'maskSmoothingTime',
   'maskExpansionKneeDb',
   'maskExpansionRatio',
+  'pauseGateDb',
+  'pauseGateThresholdDb',
 ] as const;
 export type SpeechServingKey = (typeof SPEECH_SERVING_KEYS)[number];
 
@@ -221,6 +224,13 @@ export interface SpeechModelMeta {
    */
   readonly maskExpansionKneeDb?: number;
   readonly maskExpansionRatio?: number;
+  /**
+   * Mask mode's pause gate when the caller gives none (pause-gate.ts): after 300 ms of frames whose gain is
+   * below `pauseGateThresholdDb` (absent: 0 dB), those frames are lowered by |`pauseGateDb`| dB (absent or 0:
+   * none). Both in [−40, 0].
+   */
+  readonly pauseGateDb?: number;
+  readonly pauseGateThresholdDb?: number;
   /** Training record and scores (free-form, for the docs; not read by the enhancer). */
   readonly training?: Readonly<Record<string, unknown>>;
   readonly scores?: Readonly<Record<string, unknown>>;
@@ -359,6 +369,10 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
   }
   for (const key of ['maskExpansionKneeDb', 'maskExpansionRatio'] as const) {
     const why = meta[key] === undefined ? undefined : maskExpansionError(key, meta[key]);
+    if (why !== undefined) fail(why);
+  }
+  for (const key of ['pauseGateDb', 'pauseGateThresholdDb'] as const) {
+    const why = meta[key] === undefined ? undefined : pauseGateError(key, meta[key]);
     if (why !== undefined) fail(why);
   }
 }
