@@ -395,7 +395,7 @@ export const configSchema = z
               .max(0)
               .optional()
               .describe(
-                "Frame-gain threshold of the pause gate, dB in [−40, 0]; default: the model's metadata, else 0",
+                "Frame-gain threshold of the pause gate, dB in [−40, 0]; default: the model's metadata, else −40 (the gate closes on the lowest frame gains only)",
               ),
             maxPendingMs: ms(
               1000,

@@ -657,13 +657,29 @@ describe('speech enhancer: stub model', () => {
       enhanceSamples(new SpeechEnhancer(meta, constantRunner(g), o), x, 320);
     const scaled = (db: number) => x.map((v) => v * 10 ** (db / 20));
     const gate = { pauseGateDb: -10, pauseGateThresholdDb: -15 };
-    // A constant gain of 0.1 is a frame gain of −20 dB, below −15 dB in every frame: the first 38 frames
-    // (300 ms at an 8 ms hop; their windows end before sample 4,480) keep it, and once the 5-frame ramp and
-    // the window's overlap are past, every frame is 10 dB lower.
+    // A constant gain of 0.1 is a frame gain of −20 dB, below −15 dB in every frame. Frames 0 to 36 keep it;
+    // frame 37 (the 38th: 300 ms at an 8 ms hop), whose window starts at sample 4,352, is the first lowered,
+    // and once the 5-frame ramp and the window's overlap are past, every frame is 10 dB lower.
     const y = await run(0.1, gate);
-    assert.ok(snrDb(scaled(-20), y, 0, 4400) > 40);
+    const ungated = await run(0.1);
+    assert.deepEqual(y.subarray(0, 4352), ungated.subarray(0, 4352));
+    assert.notDeepEqual(y.subarray(4352, 4480), ungated.subarray(4352, 4480));
     assert.ok(snrDb(scaled(-30), y, 6000) > 40);
     assert.ok(snrDb(scaled(-20), y, 6000) < 15);
+    // The same in any chunking (state carried across chunks).
+    assert.deepEqual(await enhanceSamples(new SpeechEnhancer(meta, constantRunner(0.1), gate), x, 37), y);
+    // Without a threshold it defaults to −40 dB: a frame gain of −20 dB never closes the gate.
+    assert.deepEqual(await run(0.1, { pauseGateDb: -10 }), ungated);
+    // Spectrum mode ignores it.
+    assert.deepEqual(await run(0.1, { ...gate, mode: 'spectrum' }), await run(0.1, { mode: 'spectrum' }));
+    // In an ensemble each member has its own gate, before the mean of the magnitudes: one member gated by
+    // −10 dB and one not give (0.1·10^(−10/20) + 0.1) / 2 of the input.
+    const both = SpeechEnhancer.ensemble([
+      { meta: { ...meta, ...gate }, runModel: constantRunner(0.1) },
+      { meta, runModel: constantRunner(0.1) },
+    ]);
+    const mean = (0.1 * 10 ** (-10 / 20) + 0.1) / 2;
+    assert.ok(snrDb(scaled(20 * Math.log10(mean)), await enhanceSamples(both, x, 320), 6000) > 40);
     // A frame gain at or above the threshold (0.5: −6 dB) never closes it: bit-exact as without the gate.
     assert.deepEqual(await run(0.5, gate), await run(0.5));
     // A depth of 0 is no gate, bit for bit.

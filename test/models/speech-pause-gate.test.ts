@@ -41,7 +41,8 @@ describe('pause gate', () => {
         ) + 10,
       ) < 1e-9,
     );
-    assert.equal(frameGainDb([-Infinity], [-Infinity]), 0); // an empty frame is not a pause
+    // All bins −∞ cannot come from the STFT (silence is ln ε); such a frame reads 0 dB, not a pause.
+    assert.equal(frameGainDb([-Infinity], [-Infinity]), 0);
   });
 
   it('closes after the hold, ramps over 5 frames, opens at once; NaN and reset end the run', () => {

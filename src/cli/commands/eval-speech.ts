@@ -126,7 +126,7 @@ non-WAV).
   --pause-gate-db=G  AVDCNN's output lowered by |G| dB, G in [${PAUSE_GATE_MIN_DB}, 0], in frames after ${PAUSE_GATE_HOLD_MS} ms whose
                      frame gain (enhanced over noisy power) is below T (default: the model's metadata, else 0: none)
   --pause-gate-threshold-db=T
-                     T in [${PAUSE_GATE_MIN_DB}, 0] (default: the model's metadata, else 0)
+                     T in [${PAUSE_GATE_MIN_DB}, 0] (default: the model's metadata, else ${PAUSE_GATE_MIN_DB})
   --split NAME       test (default) or validation: the held-out part of the project's corpora; use
                      validation for choices made before testing (e.g. --mask-floor-db), test for scores
   --dnsmos DIR       DNSMOS models (sig_bak_ovr.onnx, model_v8.onnx); default ../shared/peers/dnsmos if present
@@ -207,7 +207,7 @@ export function servingInfo(
     part('gain smoothing over', given.maskSmoothingBins, 'maskSmoothingBins', ' bins') +
     part('gain smoothing in time', given.maskSmoothingTime, 'maskSmoothingTime') +
     part('low-gain expansion ratio', given.maskExpansionRatio, 'maskExpansionRatio') +
-    companion(
+    qualifierInfo(
       given,
       inForce,
       own,
@@ -216,7 +216,7 @@ export function servingInfo(
       (x) => (given.maskExpansionRatio ?? x.maskExpansionRatio) > 1,
     ) +
     part('pause gate', given.pauseGateDb, 'pauseGateDb', ' dB') +
-    companion(
+    qualifierInfo(
       given,
       inForce,
       own,
@@ -232,7 +232,7 @@ export function servingInfo(
  * always when given; else the models' own where `on` (the other setting, given or their own, is on; 'none'
  * for a model where it is off), and nothing when it is on for none.
  */
-function companion(
+function qualifierInfo(
   given: AvdcnnServing,
   inForce: AvdcnnEnhancer['serving'],
   own: string,

@@ -49,7 +49,7 @@
  *      trained by mean squared error stays above the floor in speech pauses, go deeper
  *      (docs/models/speech.md, "Rule for expanding the lowest gains").
  *    - mask mode's pause gate (`pauseGateDb` G ≤ 0, `pauseGateThresholdDb` T; default the metadata's, else
- *      G = 0: none; pause-gate.ts): last, on each model's frame, once 300 ms of frames have had a frame gain
+ *      G = 0: none, T = −40 dB; pause-gate.ts): last, on each model's frame, once 300 ms of frames have had a frame gain
  *      (enhanced over noisy power) below T, the frame is lowered by |G| dB in every bin (ramped in over 5
  *      frames, released on the first frame at or above T).
  *    A non-finite prediction (a broken model) is replaced by the noisy x (counted, `modelNonFinite`); a model
@@ -118,7 +118,13 @@ import {
 import type { AlgorithmicDelay, ResolvedStft } from '../../streams/features/audio/stft.ts';
 import { visualInputFromFrames } from './avdcnn.ts';
 import { MouthCentring, centringAlpha } from './mouth-centring.ts';
-import { PauseGate, frameGainDb, pauseGateError, pauseGateHoldFrames } from './pause-gate.ts';
+import {
+  PAUSE_GATE_MIN_DB,
+  PauseGate,
+  frameGainDb,
+  pauseGateError,
+  pauseGateHoldFrames,
+} from './pause-gate.ts';
 import {
   audioChannelsOf,
   contextSpecOf,
@@ -191,7 +197,7 @@ export interface SpeechEnhancerOptions {
   readonly maskExpansionRatio?: number;
   /** Mask mode: the pause gate's depth, dB in [−40, 0] (0 = none; default: the metadata's, else 0). */
   readonly pauseGateDb?: number;
-  /** Mask mode: the pause gate's frame-gain threshold, dB in [−40, 0] (default: the metadata's, else 0). */
+  /** Mask mode: the pause gate's frame-gain threshold, dB in [−40, 0] (default: the metadata's, else −40). */
   readonly pauseGateThresholdDb?: number;
   /** Longest gap filled with zeros, ms (default 1000); longer ones reset. */
   readonly maxGapMs?: number;
@@ -610,7 +616,8 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       maskExpansionKneeDb: options.maskExpansionKneeDb ?? meta.maskExpansionKneeDb ?? 0,
       maskExpansionRatio: options.maskExpansionRatio ?? meta.maskExpansionRatio ?? 1,
       pauseGateDb: options.pauseGateDb ?? meta.pauseGateDb ?? 0,
-      pauseGateThresholdDb: options.pauseGateThresholdDb ?? meta.pauseGateThresholdDb ?? 0,
+      // Without a threshold the gate closes on the lowest frame gains only (a gain ≤ 1 would make 0 dB gate speech).
+      pauseGateThresholdDb: options.pauseGateThresholdDb ?? meta.pauseGateThresholdDb ?? PAUSE_GATE_MIN_DB,
     };
     if (!(serving.maskFloorDb <= 0))
       throw new RangeError(`enhancer: maskFloorDb ${serving.maskFloorDb} must be ≤ 0`);
@@ -1052,6 +1059,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     failed: boolean,
   ): Float32Array {
     if (gate === undefined) return y;
+    // A failed run's frame is the noisy one (FG 0 dB ≥ T) and would end the run anyway; said explicitly.
     if (failed) {
       gate.reset();
       return y;

@@ -6,7 +6,7 @@
  * over the bins. A frame with FG < T (`pauseGateThresholdDb`) extends a run of such frames; any other frame
  * ends the run and is left alone. From the frame at which the run reaches the hold (300 ms), the frame's
  * power is lowered by |G| dB (`pauseGateDb`, ≤ 0) in every bin, ramped in linearly over the first
- * `PAUSE_GATE_RAMP_FRAMES` frames: the gate closes over 40 ms and opens at once, on the first frame whose
+ * `PAUSE_GATE_RAMP_FRAMES` frames (40 ms at an 8 ms hop): the gate closes over them and opens at once, on the first frame whose
  * gain is at or above T. The run restarts with each segment (a new gate) and after a failed model run
  * (`reset`).
  */

@@ -226,7 +226,7 @@ export interface SpeechModelMeta {
   readonly maskExpansionRatio?: number;
   /**
    * Mask mode's pause gate when the caller gives none (pause-gate.ts): after 300 ms of frames whose gain is
-   * below `pauseGateThresholdDb` (absent: 0 dB), those frames are lowered by |`pauseGateDb`| dB (absent or 0:
+   * below `pauseGateThresholdDb` (absent: −40 dB), those frames are lowered by |`pauseGateDb`| dB (absent or 0:
    * none). Both in [−40, 0].
    */
   readonly pauseGateDb?: number;
