@@ -5,13 +5,35 @@
  *
  * KEY is one of the mask settings the enhancer reads from the metadata (maskFloorDb, maskStrength,
  * maskStrengthVisual, maskSmoothingBins, maskSmoothingTime, maskExpansionKneeDb, maskExpansionRatio,
- * pauseGateDb, pauseGateThresholdDb); VALUE a
- * number, or `none` to remove the key. Run it on the float model, then `drivesense quantize` carries the
- * settings to the int8 variant (the int8 graph is unchanged).
+ * pauseGateDb, pauseGateThresholdDb); VALUE a number, or `none` to remove the key. `cameraMode=off` serves the
+ * model audio-only in an ensemble's camera mode (`cameraMode=none` removes it). Run it on the float model,
+ * then `drivesense quantize` carries the settings to the int8 variant (the int8 graph is unchanged).
  */
 import { SPEECH_SERVING_KEYS, readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta, SpeechServingKey } from '../src/models/speech/speech-model-meta.ts';
 import { writeSpeechMeta } from './speech-serving.ts';
+
+/**
+ * `cameraMode=off` (serve the model audio-only in an ensemble's camera mode) or `cameraMode=none` (remove it)
+ * among `args`: 'off', null for none, undefined when not given; the other arguments returned as they are.
+ */
+export function takeCameraMode(args: readonly string[]): {
+  cameraMode: 'off' | null | undefined;
+  rest: string[];
+} {
+  let cameraMode: 'off' | null | undefined;
+  const rest: string[] = [];
+  for (const a of args) {
+    if (!a.startsWith('cameraMode=')) {
+      rest.push(a);
+      continue;
+    }
+    const v = a.slice('cameraMode='.length);
+    if (v !== 'off' && v !== 'none') throw new Error(`${a}: cameraMode is off or none`);
+    cameraMode = v === 'off' ? 'off' : null;
+  }
+  return { cameraMode, rest };
+}
 
 /** The settings of `KEY=VALUE` arguments (undefined: remove); throws on an unknown key or a bad number. */
 export function parseServingArgs(
@@ -38,7 +60,8 @@ async function main(): Promise<void> {
   const [model, ...args] = process.argv.slice(2);
   if (model === undefined || args.length === 0)
     throw new Error('usage: scripts/speech-set-serving.ts MODEL.onnx KEY=VALUE [KEY=VALUE …]');
-  const settings = parseServingArgs(args);
+  const { cameraMode, rest } = takeCameraMode(args);
+  const settings = parseServingArgs(rest);
   // Read through the loader's checks (the sidecar against the graph), edit, validate, write.
   const { meta } = await readSpeechModelMeta(model);
   const speech: { -readonly [K in keyof SpeechModelMeta]: SpeechModelMeta[K] } = { ...meta };
@@ -48,6 +71,8 @@ async function main(): Promise<void> {
     if (v === undefined) delete speech[k];
     else speech[k] = v;
   }
+  if (cameraMode === 'off') speech.cameraMode = 'off';
+  else if (cameraMode === null) delete speech.cameraMode;
   await writeSpeechMeta(model, speech);
   console.log(`${model}: ${args.join(' ')}`);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseServingArgs } from '../../scripts/speech-set-serving.ts';
+import { parseServingArgs, takeCameraMode } from '../../scripts/speech-set-serving.ts';
 
 describe('scripts/speech-set-serving: KEY=VALUE arguments', () => {
   it('reads numbers and `none` (remove the key)', () => {
@@ -19,5 +19,14 @@ describe('scripts/speech-set-serving: KEY=VALUE arguments', () => {
     assert.throws(() => parseServingArgs(['maskStrength=']), /is not a number/);
     assert.throws(() => parseServingArgs(['maskStrength=high']), /high is not a number/);
     assert.throws(() => parseServingArgs(['maskStrength=1=2']), /want KEY=VALUE/);
+  });
+  it('takes cameraMode=off or none apart from the numeric settings; refuses other values', () => {
+    assert.deepEqual(takeCameraMode(['maskStrength=1', 'cameraMode=off']), {
+      cameraMode: 'off',
+      rest: ['maskStrength=1'],
+    });
+    assert.deepEqual(takeCameraMode(['cameraMode=none']), { cameraMode: null, rest: [] });
+    assert.deepEqual(takeCameraMode(['maskStrength=1']), { cameraMode: undefined, rest: ['maskStrength=1'] });
+    assert.throws(() => takeCameraMode(['cameraMode=on']), /cameraMode is off or none/);
   });
 });

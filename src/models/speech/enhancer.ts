@@ -285,6 +285,8 @@ interface Head {
   readonly expansionKneeLog: number;
   /** Values per bin of the audio input (`audioChannelsOf`): 1, 2 or 3 for a noise-aware model. */
   readonly audioChannels: 1 | 2 | 3;
+  /** The model's `cameraMode` is 'off': it gets the audio-only input and strength whatever the camera. */
+  readonly cameraOff: boolean;
   readonly normalizer: RunningNormalizer | undefined;
 }
 
@@ -645,6 +647,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       maskFloorLog: (serving.maskFloorDb / 10) * Math.LN10,
       expansionKneeLog: (serving.maskExpansionKneeDb / 10) * Math.LN10,
       audioChannels: audioChannelsOf(meta),
+      cameraOff: meta.cameraMode === 'off',
       normalizer:
         n.kind === 'running'
           ? new RunningNormalizer({
@@ -945,7 +948,11 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     for (let i = 0; i < items.length; i += this.opts.maxBatchFrames) {
       const batch = items.slice(i, i + this.opts.maxBatchFrames);
       const visual = this.visualBatch(batch);
-      const clean = await Promise.all(this.heads.map((h, k) => this.predict(h, k, batch, visual)));
+      // A member without the camera gets the audio-only visual input: zeros, raw or centred.
+      const none = this.heads.some((h) => h.cameraOff) ? new Float32Array(visual.length) : visual;
+      const clean = await Promise.all(
+        this.heads.map((h, k) => this.predict(h, k, batch, h.cameraOff ? none : visual)),
+      );
       batch.forEach((item, j) => {
         const raw = seg.pending.get(item.index)!;
         seg.pending.delete(item.index);
@@ -1011,7 +1018,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   /** A head's mask strength for a frame with `crops` mouth crops in its context (see the file comment). */
   private strength(h: Head, crops: number): number {
     const { maskStrength: a, maskStrengthVisual: av } = h.serving;
-    return a === av ? a : a + ((av - a) * crops) / this.frames;
+    return a === av || h.cameraOff ? a : a + ((av - a) * crops) / this.frames;
   }
 
   /** The visual input of a batch (the same for every head: they share the model shape). */

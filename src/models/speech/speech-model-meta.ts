@@ -196,6 +196,12 @@ export interface SpeechModelMeta {
    * before it (mouth-centring.ts); the enhancer centres the camera's crops the same way. Absent: raw crops.
    */
   readonly visualInput?: CentredVisualInput;
+  /**
+   * 'off': the model is served audio-only (the audio-only input and strength) even when the camera is on, as
+   * a member of an ensemble whose other members use it (docs/models/speech.md, "Rule for a member without
+   * the camera"). Absent: the camera is used when there is one.
+   */
+  readonly cameraMode?: 'off';
   /** Default 'spectrum' ('mask' for a 'log-gain' target). */
   readonly output?: EnhancementMode;
   /**
@@ -346,6 +352,8 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
     if (!(Number.isFinite(t.gainFloorDb) && t.gainFloorDb < 0))
       fail(`target.gainFloorDb ${String(t.gainFloorDb)} must be finite and < 0`);
   } else if (t.kind !== 'raw') fail(`target.kind ${JSON.stringify((t as { kind: unknown }).kind)}`);
+  if (meta.cameraMode !== undefined && meta.cameraMode !== 'off')
+    fail(`cameraMode ${JSON.stringify(meta.cameraMode)} (off, or absent)`);
   const vi = meta.visualInput;
   if (vi !== undefined) {
     if (vi === null || typeof vi !== 'object') fail(`visualInput ${JSON.stringify(vi)} (an object)`);
