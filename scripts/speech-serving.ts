@@ -259,6 +259,10 @@ export async function chooseVisualServingStrength(
   if (strengths.some((a) => !(a > 0 && a <= MASK_STRENGTH_MAX.maskStrengthVisual)))
     throw new Error(`visual strengths: numbers in (0, ${MASK_STRENGTH_MAX.maskStrengthVisual}]`);
   const { meta } = await readSpeechModelMeta(model);
+  if (meta.cameraMode === 'off')
+    throw new Error(
+      `${model} is served without the camera (cameraMode off): every camera strength would score the same; remove it first (speech-set-serving.ts MODEL cameraMode=none)`,
+    );
   const audioStrength = meta.maskStrength ?? 1;
   const audio = await validationAggregates(model, dataDir, {
     snrsDb: SNRS,

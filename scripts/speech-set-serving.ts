@@ -59,7 +59,9 @@ export function parseServingArgs(
 async function main(): Promise<void> {
   const [model, ...args] = process.argv.slice(2);
   if (model === undefined || args.length === 0)
-    throw new Error('usage: scripts/speech-set-serving.ts MODEL.onnx KEY=VALUE [KEY=VALUE …]');
+    throw new Error(
+      'usage: scripts/speech-set-serving.ts MODEL.onnx KEY=VALUE [KEY=VALUE …] (KEY a serving setting, or cameraMode=off|none)',
+    );
   const { cameraMode, rest } = takeCameraMode(args);
   const settings = parseServingArgs(rest);
   // Read through the loader's checks (the sidecar against the graph), edit, validate, write.

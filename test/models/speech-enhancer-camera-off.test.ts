@@ -65,6 +65,13 @@ describe('a model served without the camera', () => {
     const run = (frames: typeof camera) =>
       enhanceSamples(new SpeechEnhancer(m, visualAware(0.1, 0.5)), speech, 320, frames);
     assert.deepEqual(await run(camera), await run([]));
+    // It reports no camera strength of its own: the audio-only one.
+    assert.equal(new SpeechEnhancer(m, visualAware(0.1, 0.5)).serving.maskStrengthVisual, 1);
+    // The same for a model trained on centred crops.
+    const centred = { ...m, visualInput: { kind: 'centred', timeConstantS: 0.5 } } as const;
+    const runCentred = (frames: typeof camera) =>
+      enhanceSamples(new SpeechEnhancer(centred, visualAware(0.1, 0.5)), speech, 320, frames);
+    assert.deepEqual(await runCentred(camera), await runCentred([]));
     // The control: the same model with the camera (crops seen, the camera strength 0.5: 0.1^0.5).
     const on = await enhanceSamples(
       new SpeechEnhancer({ ...m, cameraMode: undefined }, visualAware(0.1, 0.5)),

@@ -47,7 +47,7 @@ import {
   mergeStats,
   parseEnsembleManifest,
 } from '../../src/models/speech/ensemble.ts';
-import { speechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
+import { readSpeechModelMeta, speechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import { enhanceFile } from '../../src/cli/commands/enhance.ts';
 import { LIVE_STFT_512_128 } from '../../src/streams/features/audio/stft.ts';
@@ -541,6 +541,13 @@ describe('speech ensemble: the committed ones', () => {
       try {
         assert.ok(float.members.length >= 2);
         assert.deepEqual(int8.members, float.members.map(quantizedPathFor));
+        // The serving settings are edited in the float sidecar and carried over by quantize: same metadata.
+        for (const [i, m] of float.members.entries())
+          assert.deepEqual(
+            (await readSpeechModelMeta(int8.members[i]!)).meta,
+            (await readSpeechModelMeta(m)).meta,
+            `${m}: the int8 sidecar's metadata differs from the float one's (run drivesense quantize)`,
+          );
       } finally {
         await float.release();
         await int8.release();

@@ -223,7 +223,10 @@ export interface SpeechEnhancerCameraStats {
   badSize: number;
   /** Dropped: handed over with an empty chunk before any audio (no timeline to place them on). */
   withoutAudio: number;
-  /** Audio frames with a mouth frame / with the zero (camera-absent) input. */
+  /**
+   * Audio frames with a mouth crop / without one (the zero, camera-absent input). A model served without the
+   * camera (`cameraMode` 'off') gets the camera-absent input in either case.
+   */
   audioFramesWithVisual: number;
   audioFramesWithoutVisual: number;
 }
@@ -490,6 +493,8 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   private readonly noiseAware: NoiseAwareInput | undefined;
   private readonly maxLogPower: number;
   private readonly zeroMouth: Float32Array;
+  /** The visual input of heads served without the camera (`zeros`). */
+  private zeroVisual: Float32Array | undefined;
   /** The centred crop of the frame being stacked (the stacker copies it). */
   private readonly centred: Float32Array;
   private seg: Segment | null = null;
@@ -607,12 +612,15 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     const serving: SpeechServingSettings = {
       maskFloorDb: options.maskFloorDb ?? meta.maskFloorDb ?? -Infinity,
       maskStrength: options.maskStrength ?? meta.maskStrength ?? 1,
+      // A model served without the camera has no camera strength: its audio-only one, as reported.
       maskStrengthVisual:
-        options.maskStrengthVisual ??
-        options.maskStrength ??
-        meta.maskStrengthVisual ??
-        meta.maskStrength ??
-        1,
+        meta.cameraMode === 'off'
+          ? (options.maskStrength ?? meta.maskStrength ?? 1)
+          : (options.maskStrengthVisual ??
+            options.maskStrength ??
+            meta.maskStrengthVisual ??
+            meta.maskStrength ??
+            1),
       maskSmoothingBins: options.maskSmoothingBins ?? meta.maskSmoothingBins ?? 1,
       maskSmoothingTime: options.maskSmoothingTime ?? meta.maskSmoothingTime ?? 0,
       maskExpansionKneeDb: options.maskExpansionKneeDb ?? meta.maskExpansionKneeDb ?? 0,
@@ -949,7 +957,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       const batch = items.slice(i, i + this.opts.maxBatchFrames);
       const visual = this.visualBatch(batch);
       // A member without the camera gets the audio-only visual input: zeros, raw or centred.
-      const none = this.heads.some((h) => h.cameraOff) ? new Float32Array(visual.length) : visual;
+      const none = this.heads.some((h) => h.cameraOff) ? this.zeros(visual.length) : visual;
       const clean = await Promise.all(
         this.heads.map((h, k) => this.predict(h, k, batch, h.cameraOff ? none : visual)),
       );
@@ -1018,7 +1026,13 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   /** A head's mask strength for a frame with `crops` mouth crops in its context (see the file comment). */
   private strength(h: Head, crops: number): number {
     const { maskStrength: a, maskStrengthVisual: av } = h.serving;
-    return a === av || h.cameraOff ? a : a + ((av - a) * crops) / this.frames;
+    return a === av ? a : a + ((av - a) * crops) / this.frames;
+  }
+
+  /** `n` zeros, from one buffer that grows to the largest batch (never written: heads may share it). */
+  private zeros(n: number): Float32Array {
+    if (this.zeroVisual === undefined || this.zeroVisual.length < n) this.zeroVisual = new Float32Array(n);
+    return this.zeroVisual.subarray(0, n);
   }
 
   /** The visual input of a batch (the same for every head: they share the model shape). */
