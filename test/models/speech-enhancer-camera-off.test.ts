@@ -5,28 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
 import type { SpeechModelRunner } from '../../src/models/speech/enhancer.ts';
-import { speechModelMeta, validateSpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
+import { validateSpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
-import { LIVE_STFT_512_128 } from '../../src/streams/features/audio/stft.ts';
+import { leastSquaresGain } from '../support/speech-fixtures.ts';
+import { gainModelMeta } from '../support/speech-meta.ts';
 
 const PIXELS = 16 * 24;
 const FRAMES = 5;
 
-function meta(extra: Partial<SpeechModelMeta> = {}): SpeechModelMeta {
-  return speechModelMeta(
-    resolveAvdcnnConfig({ context: 'causal' }),
-    LIVE_STFT_512_128,
-    { kind: 'none' },
-    {
-      target: { kind: 'gain', gainFloorDb: -25 },
-      ...extra,
-    },
-  );
-}
+const meta = gainModelMeta;
 
 /** A model whose gain is `seen` for an example whose visual input holds a non-zero value, else `none`. */
 function visualAware(seen: number, none: number): SpeechModelRunner {
@@ -49,15 +39,8 @@ const camera = Array.from({ length: 25 }, (_, f) => ({
 }));
 
 /** The output's gain against the input over [from, to) ms (least squares). */
-function gain(y: Float32Array, fromMs: number, toMs: number): number {
-  let num = 0;
-  let den = 0;
-  for (let i = fromMs * 16; i < toMs * 16; i++) {
-    num += y[i]! * speech[i]!;
-    den += speech[i]! * speech[i]!;
-  }
-  return num / den;
-}
+const gain = (y: Float32Array, fromMs: number, toMs: number): number =>
+  leastSquaresGain(y, speech, fromMs, toMs);
 
 describe('a model served without the camera', () => {
   it('alone: with the camera on it gives its audio-only output, bit for bit', async () => {

@@ -9,32 +9,23 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import { alignMouth } from '../../src/models/speech/corpus.ts';
 import type { MouthTrack } from '../../src/models/speech/corpus.ts';
 import { enhanceSamples, mouthFramesFromTrack } from '../../src/models/speech/enhance-samples.ts';
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
 import type { SpeechModelBatch, SpeechModelRunner } from '../../src/models/speech/enhancer.ts';
 import { centreAlignedMouth, centringAlpha } from '../../src/models/speech/mouth-centring.ts';
-import { speechModelMeta, validateSpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
+import { validateSpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import { LIVE_STFT_512_128 } from '../../src/streams/features/audio/stft.ts';
+import { leastSquaresGain } from '../support/speech-fixtures.ts';
+import { gainModelMeta } from '../support/speech-meta.ts';
 
 const PIXELS = 16 * 24;
 const FRAMES = 5;
 const CENTRED = { kind: 'centred', timeConstantS: 0.5 } as const;
 
-function meta(extra: Partial<SpeechModelMeta> = {}): SpeechModelMeta {
-  return speechModelMeta(
-    resolveAvdcnnConfig({ context: 'causal' }),
-    LIVE_STFT_512_128,
-    { kind: 'none' },
-    {
-      target: { kind: 'gain', gainFloorDb: -25 },
-      ...extra,
-    },
-  );
-}
+const meta = gainModelMeta;
 
 /** A model whose gain is `g` everywhere; records the batches it is given. */
 function constantRunner(g: number, seen?: SpeechModelBatch[]): SpeechModelRunner {
@@ -119,15 +110,7 @@ describe('enhancer with centred mouth input', () => {
       frames.push({ tUs: t, data: new Float32Array(PIXELS).fill(0.7) });
     const y = await enhanceSamples(new SpeechEnhancer(m, constantRunner(0.25, seen)), speech, 320, frames);
     assert.ok(seen.every((b) => b.visual.every((v) => v === 0)));
-    const ratio = (fromMs: number, toMs: number): number => {
-      let num = 0;
-      let den = 0;
-      for (let i = fromMs * 16; i < toMs * 16; i++) {
-        num += y[i]! * speech[i]!;
-        den += speech[i]! * speech[i]!;
-      }
-      return num / den;
-    };
+    const ratio = (fromMs: number, toMs: number): number => leastSquaresGain(y, speech, fromMs, toMs);
     // With the camera G^1 = 0.25, without it (after the 100 ms hold) G^0.5 = 0.5.
     assert.ok(Math.abs(ratio(100, 400) - 0.25) < 1e-3, `camera: ${ratio(100, 400)}`);
     assert.ok(Math.abs(ratio(650, 950) - 0.5) < 1e-3, `no camera: ${ratio(650, 950)}`);

@@ -12,7 +12,8 @@
  *   message, and the metadata checks.
  */
 import { after, before, describe, it } from 'node:test';
-import { SPEECH_FIXTURE, noisySpeechFixture } from '../support/speech-fixtures.ts';
+import { SPEECH_FIXTURE, leastSquaresGain, noisySpeechFixture } from '../support/speech-fixtures.ts';
+import { gainModelMeta } from '../support/speech-meta.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -571,9 +572,7 @@ describe('speech enhancer: stub model', () => {
 
   it('gain model: the amplitude gain as a mask (default mode), clamped to [G_min, 1]; ≤ 0 → G_min, NaN counted; floor and strength', async () => {
     const x = await noisySpeechFixture();
-    const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
-      target: { kind: 'gain', gainFloorDb: -25 },
-    });
+    const meta = gainModelMeta({}, RUNNING);
     const run = async (g: number, options: SpeechEnhancerOptions = {}) => {
       const e = new SpeechEnhancer(meta, constantRunner(g), options);
       return { y: await enhanceSamples(e, x, 320), stats: e.stats() };
@@ -609,9 +608,7 @@ describe('speech enhancer: stub model', () => {
 
   it('low-gain expansion: gains below the knee go deeper by the ratio, never below the floors; off is bit-exact; bad settings refused', async () => {
     const x = (await noisySpeechFixture()).subarray(0, 16_000);
-    const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
-      target: { kind: 'gain', gainFloorDb: -25 },
-    });
+    const meta = gainModelMeta({}, RUNNING);
     const run = (g: number, o: SpeechEnhancerOptions = {}): Promise<Float32Array> =>
       enhanceSamples(new SpeechEnhancer(meta, constantRunner(g), o), x, 320);
     const scaled = (db: number) => x.map((v) => v * 10 ** (db / 20));
@@ -650,9 +647,7 @@ describe('speech enhancer: stub model', () => {
 
   it('pause gate: frames after 300 ms below the threshold are lowered by the depth; off and unmet are bit-exact; bad settings refused', async () => {
     const x = (await noisySpeechFixture()).subarray(0, 16_000);
-    const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
-      target: { kind: 'gain', gainFloorDb: -25 },
-    });
+    const meta = gainModelMeta({}, RUNNING);
     const run = (g: number, o: SpeechEnhancerOptions = {}): Promise<Float32Array> =>
       enhanceSamples(new SpeechEnhancer(meta, constantRunner(g), o), x, 320);
     const scaled = (db: number) => x.map((v) => v * 10 ** (db / 20));
@@ -702,9 +697,7 @@ describe('speech enhancer: stub model', () => {
 
   it('gain smoothing: a constant gain is unchanged, off is bit-exact, on smooths within [floor, 0]; bad settings refused', async () => {
     const x = (await noisySpeechFixture()).subarray(0, 16_000);
-    const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
-      target: { kind: 'gain', gainFloorDb: -25 },
-    });
+    const meta = gainModelMeta({}, RUNNING);
     // A random gain per bin and frame, the same for every run (seeded by the frame's audio input).
     const jumpy: SpeechModelRunner = (b) => {
       const clean = new Float32Array(b.size * 257);
@@ -758,11 +751,7 @@ describe('speech enhancer: stub model', () => {
   });
 
   it('audio-visual strength: frames with mouth crops take maskStrengthVisual, the share of crops in the context blends it, options override', async () => {
-    const meta = speechModelMeta(resolveAvdcnnConfig({ context: 'causal' }), LIVE_STFT_512_128, RUNNING, {
-      target: { kind: 'gain', gainFloorDb: -25 },
-      maskStrength: 0.5,
-      maskStrengthVisual: 1,
-    });
+    const meta = gainModelMeta({ maskStrength: 0.5, maskStrengthVisual: 1 }, RUNNING);
     const quarter: SpeechModelRunner = (b) =>
       Promise.resolve({ clean: new Float32Array(b.size * 257).fill(0.25) });
     const x = new Float32Array(16_000).map((_, i) => 0.1 * Math.sin(i / 7) + 0.05 * Math.sin(i / 3));
@@ -780,15 +769,8 @@ describe('speech enhancer: stub model', () => {
       chunks.push(...(await e.flush()));
       return concatChunks(chunks);
     };
-    const ratio = (y: Float32Array, fromMs: number, toMs: number): number => {
-      let num = 0;
-      let den = 0;
-      for (let i = fromMs * 16; i < toMs * 16; i++) {
-        num += y[i]! * x[i]!;
-        den += x[i]! * x[i]!;
-      }
-      return num / den;
-    };
+    const ratio = (y: Float32Array, fromMs: number, toMs: number): number =>
+      leastSquaresGain(y, x, fromMs, toMs);
     const y = await run();
     // With the camera G^1 = 0.25, without it G^0.5 = 0.5.
     assert.ok(Math.abs(ratio(y, 100, 400) - 0.25) < 1e-3, `camera: ${ratio(y, 100, 400)}`);

@@ -20,6 +20,17 @@ export function hasFfmpeg(): boolean {
   }
 }
 
+/** The least-squares gain of `y` against `ref` over [fromMs, toMs) at 16 kHz: Σ y·ref / Σ ref². */
+export function leastSquaresGain(y: Float32Array, ref: Float32Array, fromMs: number, toMs: number): number {
+  let num = 0;
+  let den = 0;
+  for (let i = fromMs * 16; i < toMs * 16; i++) {
+    num += y[i]! * ref[i]!;
+    den += ref[i]! * ref[i]!;
+  }
+  return num / den;
+}
+
 /** Sum of squares. */
 export function energy(a: Float32Array): number {
   let s = 0;
