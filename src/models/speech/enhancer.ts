@@ -609,13 +609,14 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
 
   private head(m: SpeechEnhancerMember, options: SpeechEnhancerOptions): Head {
     const { meta } = m;
+    const maskStrength = options.maskStrength ?? meta.maskStrength ?? 1;
     const serving: SpeechServingSettings = {
       maskFloorDb: options.maskFloorDb ?? meta.maskFloorDb ?? -Infinity,
-      maskStrength: options.maskStrength ?? meta.maskStrength ?? 1,
+      maskStrength,
       // A model served without the camera has no camera strength: its audio-only one, as reported.
       maskStrengthVisual:
         meta.cameraMode === 'off'
-          ? (options.maskStrength ?? meta.maskStrength ?? 1)
+          ? maskStrength
           : (options.maskStrengthVisual ??
             options.maskStrength ??
             meta.maskStrengthVisual ??
