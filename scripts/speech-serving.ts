@@ -27,11 +27,8 @@ import type { AvdcnnLoader } from '../src/cli/commands/eval-speech.ts';
 import { sidecarPathFor } from '../src/models/common/onnx-export.ts';
 import type { OnnxSidecar } from '../src/models/common/onnx-export.ts';
 import type { NoiseCategory } from '../src/models/speech/corpus.ts';
-import {
-  MASK_STRENGTH_MAX,
-  readSpeechModelMeta,
-  validateSpeechModelMeta,
-} from '../src/models/speech/speech-model-meta.ts';
+import { MASK_STRENGTH_MAX } from '../src/models/speech/mask/strength.ts';
+import { readSpeechModelMeta, validateSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 
 /** One aggregate row of `drivesense eval speech --json`. */

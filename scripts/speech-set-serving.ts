@@ -9,8 +9,10 @@
  * model audio-only in an ensemble's camera mode (`cameraMode=none` removes it). Run it on the float model,
  * then `drivesense quantize` carries the settings to the int8 variant (the int8 graph is unchanged).
  */
-import { SPEECH_SERVING_KEYS, readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
-import type { SpeechModelMeta, SpeechServingKey } from '../src/models/speech/speech-model-meta.ts';
+import { SPEECH_SERVING_KEYS } from '../src/models/speech/mask/settings.ts';
+import type { SpeechServingKey } from '../src/models/speech/mask/settings.ts';
+import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
+import type { SpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 import { writeSpeechMeta } from './speech-serving.ts';
 
 /**

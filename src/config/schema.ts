@@ -4,13 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { fixedRoiSchema } from '../streams/features/camera/roi.ts';
 import { stressAlertOptionsSchema } from '../streams/rules/stress-alert.ts';
-import {
-  MASK_EXPANSION_KNEE_MIN_DB,
-  MASK_EXPANSION_MAX_RATIO,
-  MASK_SMOOTHING_MAX_BINS,
-  MASK_STRENGTH_MAX,
-} from '../models/speech/speech-model-meta.ts';
-import { PAUSE_GATE_MIN_DB } from '../models/speech/pause-gate.ts';
+import { MASK_EXPANSION_KNEE_MIN_DB, MASK_EXPANSION_MAX_RATIO } from '../models/speech/mask/expansion.ts';
+import { PAUSE_GATE_MIN_DB } from '../models/speech/mask/pause-gate.ts';
+import { MASK_SMOOTHING_MAX_BINS } from '../models/speech/mask/smoothing.ts';
+import { MASK_STRENGTH_MAX } from '../models/speech/mask/strength.ts';
 
 /**
  * The configuration schema: the single source of truth. Parsed and validated at start-up

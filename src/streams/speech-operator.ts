@@ -4,7 +4,7 @@ import type {
   SpeechEnhancerOptions,
   StreamingSpeechEnhancer,
 } from '../models/speech/enhancer.ts';
-import { definedServing } from '../models/speech/speech-model-meta.ts';
+import { definedServing } from '../models/speech/mask/settings.ts';
 import type { SpeechModelMeta } from '../models/speech/speech-model-meta.ts';
 import { encodeAudio } from './contracts/audio.ts';
 import { newSessionId } from './contracts/header.ts';

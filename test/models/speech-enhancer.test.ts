@@ -26,7 +26,7 @@ import { SeededRandom } from '../../src/models/common/rng.ts';
 import { buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import type { AvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
-import { SpeechEnhancer, smoothLogGain } from '../../src/models/speech/enhancer.ts';
+import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
 import type {
   EnhancedChunk,
   SpeechEnhancerOptions,
@@ -48,7 +48,12 @@ import {
 } from '../../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import { parseCommandArgs } from '../../src/cli/command.ts';
-import { enhanceCommand, enhanceFile } from '../../src/cli/commands/enhance.ts';
+import {
+  enhanceCommand,
+  enhanceFile,
+  enhanceOptionsFrom,
+  formatEnhanceReport,
+} from '../../src/cli/commands/enhance.ts';
 import { DEFAULT_NOISE_FLOOR } from '../../src/streams/features/audio/noise-floor.ts';
 import { DEFAULT_PRIOR_SNR } from '../../src/streams/features/audio/prior-snr.ts';
 import { NoiseAwareInput } from '../../src/streams/features/audio/noise-aware.ts';
@@ -263,6 +268,45 @@ describe('speech enhancer: ONNX model', () => {
     );
     const r3 = await enhanceFile({ input: wav44, output: join(dir, 'out3.wav'), model: modelPath });
     assert.equal(r3.samples, resampledLength(resampledLength(8000, 16_000, 44_100), 44_100, 16_000));
+  });
+
+  it("drivesense enhance: serving flags apply over the model's own, are reported, and are checked", async () => {
+    const out = join(dir, 'out-serving.wav');
+    const flags = ['--mode', 'mask', '--mask-floor-db=-12', '--mask-strength', '0.8', '--pause-gate-db=-20'];
+    const opts = enhanceOptionsFrom(parseCommandArgs(enhanceCommand, [SPEECH_FIXTURE, out, ...flags]));
+    assert.deepEqual(opts.serving, { maskFloorDb: -12, maskStrength: 0.8, pauseGateDb: -20 });
+    const { json: _json, ...options } = opts;
+    const r = await enhanceFile({ ...options, model: modelPath });
+    assert.equal(r.serving.length, 1);
+    assert.equal(r.serving[0]!.maskFloorDb, -12);
+    assert.equal(r.serving[0]!.maskStrength, 0.8);
+    assert.equal(r.serving[0]!.pauseGateDb, -20);
+    assert.equal(r.serving[0]!.pauseGateThresholdDb, -40, 'a depth alone: the lowest threshold');
+    assert.match(
+      formatEnhanceReport(r),
+      /serving settings: maskFloorDb -12, maskStrength 0.8, .*pauseGateDb -20/,
+    );
+    // The file is what an enhancer on those settings streams.
+    const x = (await readWavFile(SPEECH_FIXTURE)).samples;
+    const want = await enhanceSamples(
+      model.createEnhancer({ mode: 'mask', maskFloorDb: -12, maskStrength: 0.8, pauseGateDb: -20 }),
+      x,
+      101,
+    );
+    const got = (await readWavFile(out)).samples;
+    assert.ok(maxAbsDiff(got, want) <= 1e-6);
+    const plain = await enhanceSamples(model.createEnhancer({ mode: 'mask' }), x, 320);
+    assert.ok(maxAbsDiff(got, plain) > 1e-4, 'the settings change the output');
+    // Each value is checked by its stage's rule; the message names the flag.
+    for (const [flag, why] of [
+      ['--mask-floor-db=3', /--mask-floor-db: maskFloorDb 3 must be a number ≤ 0/],
+      ['--mask-smoothing-bins=4', /--mask-smoothing-bins: maskSmoothingBins 4 must be an odd integer/],
+      ['--pause-gate-threshold-db=-50', /--pause-gate-threshold-db: pauseGateThresholdDb -50 must be/],
+    ] as const)
+      assert.throws(
+        () => enhanceOptionsFrom(parseCommandArgs(enhanceCommand, [SPEECH_FIXTURE, out, flag])),
+        (e: Error) => e.name === 'UsageError' && why.test(e.message),
+      );
   });
 
   it('a missing model names the path and `drivesense train speech`', async (t) => {
@@ -733,21 +777,6 @@ describe('speech enhancer: stub model', () => {
       /maskSmoothingTime 1 must be/,
     );
     assert.throws(() => validateSpeechModelMeta({ ...meta, maskSmoothingBins: 17 }), /maskSmoothingBins 17/);
-  });
-
-  it('smoothLogGain: the mean over a window truncated at the edges, then the one-pole step in time', () => {
-    const g = Float64Array.from([-4, 0, -2, -6, 0]);
-    assert.deepEqual(Array.from(smoothLogGain(g, 1, 0, null)), Array.from(g));
-    assert.deepEqual(Array.from(smoothLogGain(g, 3, 0, null)), [-2, -2, -8 / 3, -8 / 3, -3]);
-    assert.deepEqual(Array.from(smoothLogGain(g, 5, 0, null)), [-2, -3, -2.4, -2, -8 / 3]);
-    const last = Float64Array.from([0, -10, 0, 0, -10]);
-    const t = smoothLogGain(g, 1, 0.5, last);
-    assert.deepEqual(Array.from(t), [-2, -5, -1, -3, -5]);
-    assert.deepEqual(
-      Array.from(smoothLogGain(g, 1, 0.5, null)),
-      Array.from(g),
-      'no last frame: no time step',
-    );
   });
 
   it('audio-visual strength: frames with mouth crops take maskStrengthVisual, the share of crops in the context blends it, options override', async () => {

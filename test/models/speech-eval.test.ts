@@ -29,6 +29,7 @@ import { createEvalSpeechCommand, servingInfo } from '../../src/cli/commands/eva
 import type { AvdcnnLoader, AvdcnnServing } from '../../src/cli/commands/eval-speech.ts';
 import { parseCommandArgs, UsageError } from '../../src/cli/command.ts';
 import { writeWavFile } from '../../src/streams/readers/wav.ts';
+import { resolveServing } from '../../src/models/speech/mask/settings.ts';
 import { SHARED_SKIP, shared } from '../readers/shared-data.ts';
 
 const FS = 16_000;
@@ -294,15 +295,26 @@ describe('eval speech on synthetic pairs', () => {
     await assert.rejects(runCli(['--speech', dir, '--noise', dir, '--snr', '0,x']), UsageError);
     const pairs = ['--clean', dir, '--noisy', dir];
     await assert.rejects(runCli([...pairs, '--split', 'train']), /--split must be test or validation/);
-    await assert.rejects(runCli([...pairs, '--mask-floor-db', '3']), /--mask-floor-db must be a number ≤ 0/);
-    await assert.rejects(runCli([...pairs, '--mask-strength', '0']), /--mask-strength must be a number in/);
+    await assert.rejects(
+      runCli([...pairs, '--mask-floor-db', '3']),
+      /--mask-floor-db: maskFloorDb 3 must be a number ≤ 0/,
+    );
+    await assert.rejects(
+      runCli([...pairs, '--mask-floor-db', '']),
+      /--mask-floor-db: maskFloorDb NaN must be a number ≤ 0/,
+      'an empty value is refused, not read as 0 dB',
+    );
+    await assert.rejects(
+      runCli([...pairs, '--mask-strength', '0']),
+      /--mask-strength: maskStrength 0 must be a number in/,
+    );
     await assert.rejects(
       runCli([...pairs, '--mask-strength', '1.1']),
-      /--mask-strength must be a number in \(0, 1\]/,
+      /--mask-strength: maskStrength 1.1 must be a number in \(0, 1\]/,
     );
     await assert.rejects(
       runCli([...pairs, '--mask-strength-av', '2.5']),
-      /--mask-strength-av must be a number in \(0, 2\]/,
+      /--mask-strength-av: maskStrengthVisual 2.5 must be a number in \(0, 2\]/,
     );
     await assert.rejects(
       runCli([...pairs, '--mask-smoothing-bins', '4']),
@@ -380,15 +392,11 @@ describe('eval speech on synthetic pairs', () => {
 });
 
 describe('eval speech: the serving settings named in the report', () => {
+  // Every stage at none but the strengths (and a threshold of 0 dB).
   const model = {
-    maskFloorDb: -Infinity,
+    ...resolveServing({}, {}),
     maskStrength: 0.7,
     maskStrengthVisual: 1,
-    maskSmoothingBins: 1,
-    maskSmoothingTime: 0,
-    maskExpansionKneeDb: 0,
-    maskExpansionRatio: 1,
-    pauseGateDb: 0,
     pauseGateThresholdDb: 0,
   };
   it("names the values in force, the model's own when not given", () => {

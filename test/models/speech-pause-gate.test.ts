@@ -6,7 +6,7 @@ import {
   frameGainDb,
   pauseGateError,
   pauseGateHoldFrames,
-} from '../../src/models/speech/pause-gate.ts';
+} from '../../src/models/speech/mask/pause-gate.ts';
 
 describe('pause gate', () => {
   it('checks its settings: numbers of dB in [−40, 0]', () => {

@@ -12,6 +12,9 @@
  *   each mouth frame with the chunk that contains its time, then flushed: the output equals the streamed
  *   output of the same audio (and does not depend on the chunk size). It has exactly the input's length, on
  *   the input's timeline (no delay to compensate).
+ * - Serving settings (`--mask-floor-db`, `--pause-gate-db`, …, serving-flags.ts): the same keys as
+ *   `features.speech` in the config and `drivesense eval speech`, over the model's own; the report gives the
+ *   settings in force for each model.
  * - OUT: 16 kHz mono WAV, 32-bit float by default (lossless; the enhanced signal may exceed ±1 slightly),
  *   or 16-bit PCM with `--format pcm16` (rounded, clipped to ±1).
  */
@@ -20,8 +23,15 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Command, ParsedArgs } from '../command.ts';
 import { numberOpt, stringOpt, UsageError } from '../command.ts';
+import {
+  SERVING_FLAGS_HELP,
+  SERVING_FLAG_OPTIONS,
+  describeServing,
+  servingFromArgs,
+} from '../serving-flags.ts';
 import { DEFAULT_SPEECH_MODEL_PATH, loadSpeechEnhancerModel } from '../../models/speech/enhancer-onnx.ts';
 import type { MouthFrame, SpeechEnhancerStats } from '../../models/speech/enhancer.ts';
+import type { SpeechServingSettings, SpeechServingValues } from '../../models/speech/mask/settings.ts';
 import { enhanceSamples, mouthFramesFromTrack } from '../../models/speech/enhance-samples.ts';
 import { SPEECH_RATE_HZ, decodeAudio } from '../../models/speech/media.ts';
 import type { EnhancementMode } from '../../models/speech/speech-model-meta.ts';
@@ -29,7 +39,7 @@ import { writeWavFile } from '../../streams/readers/wav.ts';
 import type { WavWriteFormat } from '../../streams/readers/wav.ts';
 
 const HELP = `Usage: drivesense enhance IN OUT [--video CLIP] [--model FILE.onnx] [--format float32|pcm16]
-                          [--mode spectrum|mask] [--chunk-ms 20] [--json]
+                          [--mode spectrum|mask] [--chunk-ms 20] [--json] [serving settings]
 
 Cleans the speech in IN (WAV, or any format ffmpeg reads; any rate and channel count: down-mixed and
 resampled to 16 kHz) with the live speech enhancer and writes OUT, a 16 kHz mono WAV of the same length.
@@ -43,6 +53,9 @@ resampled to 16 kHz) with the live speech enhancer and writes OUT, a 16 kHz mono
   --chunk-ms MS    chunk size fed to the enhancer (default 20; the output does not depend on it)
   --json           print the report as one JSON object
   -h, --help       this help
+
+Serving settings of the mask (the keys of features.speech in the config; each model's own otherwise):
+${SERVING_FLAGS_HELP}
 
 Exit status: 0 ok, 1 I/O, model or data error, 2 bad arguments.`;
 
@@ -87,6 +100,8 @@ export interface EnhanceOptions {
   readonly format?: WavWriteFormat;
   readonly mode?: EnhancementMode;
   readonly chunkMs?: number;
+  /** Serving settings over the model's own (mask/settings.ts). */
+  readonly serving?: SpeechServingValues;
   /** Progress notes (resampling, video); default none. */
   readonly log?: (message: string) => void;
 }
@@ -106,6 +121,8 @@ export interface EnhanceReport {
   readonly samples: number;
   readonly durationS: number;
   readonly algorithmicDelayMs: number;
+  /** The serving settings in force, per model (one entry unless an ensemble). */
+  readonly serving: readonly SpeechServingSettings[];
   readonly video?: { readonly clip: string; readonly frames: number; readonly mouthFrames: number };
   readonly stats: SpeechEnhancerStats;
   /** Wall time of the enhancement (model load and file I/O excluded) / audio duration. */
@@ -135,7 +152,10 @@ export async function enhanceFile(options: EnhanceOptions): Promise<EnhanceRepor
         `${options.video}: ${v.videoFrames} frames at ${v.fps.toFixed(2)} fps, ${v.frames.length} mouth crops`,
       );
     }
-    const enhancer = model.createEnhancer(options.mode !== undefined ? { mode: options.mode } : {});
+    const enhancer = model.createEnhancer({
+      ...(options.serving ?? {}),
+      ...(options.mode !== undefined ? { mode: options.mode } : {}),
+    });
     const chunkMs = options.chunkMs ?? 20;
     const chunkSamples = Math.round((chunkMs * SPEECH_RATE_HZ) / 1000);
     if (chunkSamples < 1) throw new UsageError(`--chunk-ms ${chunkMs} is less than one sample`);
@@ -167,6 +187,7 @@ export async function enhanceFile(options: EnhanceOptions): Promise<EnhanceRepor
       samples: enhanced.length,
       durationS,
       algorithmicDelayMs: enhancer.delay.ms,
+      serving: enhancer.memberServing,
       ...(video !== undefined ? { video } : {}),
       stats,
       realTimeFactor: durationS > 0 ? elapsedS / durationS : 0,
@@ -184,6 +205,7 @@ export function formatEnhanceReport(r: EnhanceReport): string {
     `${r.input} → ${r.output}: ${r.samples} samples (${r.durationS.toFixed(2)} s) at 16 kHz, ${r.format}`,
     `model ${r.model} (${r.context}, ${r.mode}) on ${r.provider}: algorithmic delay ${r.algorithmicDelayMs.toFixed(1)} ms, ` +
       `${s.frames} frames in ${s.modelRuns} runs, RTF ${r.realTimeFactor.toFixed(3)}`,
+    ...(r.mode === 'mask' ? [`serving settings: ${describeServing(r.serving)}`] : []),
     `input ${r.sourceRateHz} Hz, ${r.sourceChannels} channel(s)${r.resampled ? ', resampled' : ''}; ` +
       `non-finite ${r.inputNonFinite + s.nonFinite}, clipped ${s.clipped}`,
     r.video !== undefined
@@ -209,6 +231,7 @@ export function enhanceOptionsFrom(args: ParsedArgs): EnhanceOptions & { json: b
   if (!(chunkMs > 0)) throw new UsageError('--chunk-ms must be > 0');
   const video = stringOpt(args, 'video');
   const model = stringOpt(args, 'model');
+  const serving = servingFromArgs(args);
   return {
     input,
     output,
@@ -217,6 +240,7 @@ export function enhanceOptionsFrom(args: ParsedArgs): EnhanceOptions & { json: b
     ...(mode !== undefined ? { mode } : {}),
     ...(video !== undefined ? { video } : {}),
     ...(model !== undefined ? { model } : {}),
+    ...(Object.keys(serving).length > 0 ? { serving } : {}),
     json: args.values['json'] === true,
   };
 }
@@ -232,6 +256,7 @@ export const enhanceCommand: Command = {
     mode: { type: 'string' },
     'chunk-ms': { type: 'string' },
     json: { type: 'boolean' },
+    ...SERVING_FLAG_OPTIONS,
   },
   async run(args: ParsedArgs): Promise<number> {
     const { json, ...options } = enhanceOptionsFrom(args);

@@ -5,24 +5,15 @@
  * The adapter: arguments, which systems can run, DNSMOS, output. The work is in models/speech/evaluate.ts.
  */
 import { SPEECH_ENSEMBLE_PATH, loadEvalEnhancer } from '../../models/speech/enhancer-onnx.ts';
-import {
-  MASK_EXPANSION_KNEE_MIN_DB,
-  MASK_EXPANSION_MAX_RATIO,
-  MASK_SMOOTHING_MAX_BINS,
-  MASK_STRENGTH_MAX,
-  maskExpansionError,
-  definedServing,
-  maskSmoothingError,
-} from '../../models/speech/speech-model-meta.ts';
-import type { SpeechServingKey } from '../../models/speech/speech-model-meta.ts';
-import { PAUSE_GATE_HOLD_MS, PAUSE_GATE_MIN_DB, pauseGateError } from '../../models/speech/pause-gate.ts';
-import type { SpeechEnhancerOptions, SpeechServingSettings } from '../../models/speech/enhancer.ts';
+import type { SpeechServingKey, SpeechServingSettings } from '../../models/speech/mask/settings.ts';
+import type { SpeechEnhancerOptions } from '../../models/speech/enhancer.ts';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Command } from '../command.ts';
 import { numberOpt, stringOpt, UsageError } from '../command.ts';
+import { SERVING_FLAGS_HELP, SERVING_FLAG_OPTIONS, servingFromArgs } from '../serving-flags.ts';
 import {
   DEFAULT_EVAL_SNRS_DB,
   enhancerSystem,
@@ -105,28 +96,7 @@ non-WAV).
   --systems LIST     of ${SYSTEM_NAMES.join(',')} (default all; unavailable ones are listed with the reason;
                      ideal-mask is the ceiling of AVDCNN's kind of model, computed from the clean reference)
   --model FILE       AVDCNN model, .onnx or an ensemble manifest *.ensemble.json (default ${DEFAULT_AVDCNN_MODEL})
-  --mask-floor-db G  AVDCNN's lowest mask gain, dB ≤ 0 (default: the model's metadata, else none)
-  --mask-strength A  AVDCNN's mask applied as G^A, A in (0, 1] (default: the model's metadata, else 1)
-  --mask-strength-av A
-                     the same for frames with mouth crops (avdcnn-av), A in (0, 2] (above 1 deeper than
-                     the model's gain, never below its floor); default: --mask-strength when
-                     given, else the model's metadata (maskStrengthVisual, else maskStrength)
-  --mask-smoothing-bins W
-                     AVDCNN's gain averaged over W bins, odd, 1 to ${MASK_SMOOTHING_MAX_BINS} (default: the
-                     model's metadata, else 1: none)
-  --mask-smoothing-time B
-                     then smoothed in time, g = B·g_prev + (1 − B)·g, B in [0, 1) (default: the model's
-                     metadata, else 0: none)
-  --mask-expansion-knee-db=K
-                     AVDCNN's gains below K dB, K in [${MASK_EXPANSION_KNEE_MIN_DB}, 0], are expanded (default: the
-                     model's metadata, else 0; a negative K needs the = form)
-  --mask-expansion-ratio R
-                     by the ratio R in [1, ${MASK_EXPANSION_MAX_RATIO}]: a gain d < K becomes K + R·(d − K), never below the
-                     model's training floor or the mask floor (default: the model's metadata, else 1: none)
-  --pause-gate-db=G  AVDCNN's output lowered by |G| dB, G in [${PAUSE_GATE_MIN_DB}, 0], in frames after ${PAUSE_GATE_HOLD_MS} ms whose
-                     frame gain (enhanced over noisy power) is below T (default: the model's metadata, else 0: none)
-  --pause-gate-threshold-db=T
-                     T in [${PAUSE_GATE_MIN_DB}, 0] (default: the model's metadata, else ${PAUSE_GATE_MIN_DB})
+${SERVING_FLAGS_HELP}
   --split NAME       test (default) or validation: the held-out part of the project's corpora; use
                      validation for choices made before testing (e.g. --mask-floor-db), test for scores
   --dnsmos DIR       DNSMOS models (sig_bak_ovr.onnx, model_v8.onnx); default ../shared/peers/dnsmos if present
@@ -376,15 +346,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       categories: { type: 'string' },
       limit: { type: 'string' },
       examples: { type: 'string' },
-      'mask-floor-db': { type: 'string' },
-      'mask-strength': { type: 'string' },
-      'mask-strength-av': { type: 'string' },
-      'mask-smoothing-bins': { type: 'string' },
-      'mask-smoothing-time': { type: 'string' },
-      'mask-expansion-knee-db': { type: 'string' },
-      'mask-expansion-ratio': { type: 'string' },
-      'pause-gate-db': { type: 'string' },
-      'pause-gate-threshold-db': { type: 'string' },
+      ...SERVING_FLAG_OPTIONS,
       split: { type: 'string' },
     },
     async run(args) {
@@ -428,43 +390,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       const categories = parseList(stringOpt(args, 'categories'));
       const modelFile = resolve(stringOpt(args, 'model') ?? resolve(REPO_ROOT, DEFAULT_AVDCNN_MODEL));
       const dfn3Dir = resolve(stringOpt(args, 'dfn3') ?? DFN3_DIR_DEFAULT);
-      const floorOpt = stringOpt(args, 'mask-floor-db');
-      const maskFloorDb = floorOpt === undefined ? undefined : Number(floorOpt);
-      if (maskFloorDb !== undefined && !(Number.isFinite(maskFloorDb) && maskFloorDb <= 0))
-        throw new UsageError(`--mask-floor-db must be a number ≤ 0, got ${JSON.stringify(floorOpt)}`);
-      const strengthOf = (flag: 'mask-strength' | 'mask-strength-av', max: number): number | undefined => {
-        const text = stringOpt(args, flag);
-        const v = text === undefined ? undefined : Number(text);
-        if (v !== undefined && !(v > 0 && v <= max))
-          throw new UsageError(`--${flag} must be a number in (0, ${max}], got ${JSON.stringify(text)}`);
-        return v;
-      };
-      const maskStrength = strengthOf('mask-strength', MASK_STRENGTH_MAX.maskStrength);
-      const maskStrengthVisual = strengthOf('mask-strength-av', MASK_STRENGTH_MAX.maskStrengthVisual);
-      // A numeric serving setting checked by its own rule (speech-model-meta.ts); the message names the flag.
-      const settingOf = (flag: string, why: (v: number) => string | undefined): number | undefined => {
-        const text = stringOpt(args, flag);
-        if (text === undefined) return undefined;
-        const error = why(text.trim() === '' ? NaN : Number(text));
-        if (error !== undefined) throw new UsageError(`--${flag}: ${error}, got ${JSON.stringify(text)}`);
-        return Number(text);
-      };
-      const maskSmoothingBins = settingOf('mask-smoothing-bins', (v) =>
-        maskSmoothingError('maskSmoothingBins', v),
-      );
-      const maskSmoothingTime = settingOf('mask-smoothing-time', (v) =>
-        maskSmoothingError('maskSmoothingTime', v),
-      );
-      const maskExpansionKneeDb = settingOf('mask-expansion-knee-db', (v) =>
-        maskExpansionError('maskExpansionKneeDb', v),
-      );
-      const maskExpansionRatio = settingOf('mask-expansion-ratio', (v) =>
-        maskExpansionError('maskExpansionRatio', v),
-      );
-      const pauseGateDb = settingOf('pause-gate-db', (v) => pauseGateError('pauseGateDb', v));
-      const pauseGateThresholdDb = settingOf('pause-gate-threshold-db', (v) =>
-        pauseGateError('pauseGateThresholdDb', v),
-      );
+      const serving = servingFromArgs(args);
       const split = stringOpt(args, 'split') ?? 'test';
       if (split !== 'test' && split !== 'validation')
         throw new UsageError(`--split must be test or validation, got ${JSON.stringify(split)}`);
@@ -537,17 +463,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       // Systems and DNSMOS.
       const built = await buildSystems(names, items, {
         modelFile,
-        serving: definedServing({
-          maskFloorDb,
-          maskStrength,
-          maskStrengthVisual,
-          maskSmoothingBins,
-          maskSmoothingTime,
-          maskExpansionKneeDb,
-          maskExpansionRatio,
-          pauseGateDb,
-          pauseGateThresholdDb,
-        }),
+        serving,
         dfn3Dir,
         loadAvdcnn: deps.loadAvdcnn ?? defaultAvdcnnLoader,
       });

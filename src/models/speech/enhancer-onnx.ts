@@ -18,12 +18,8 @@ import { OnnxSession } from '../common/onnx-session.ts';
 import type { OnnxSessionConfig } from '../common/onnx-session.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
 import { SpeechEnhancer, sharesFrontEnd } from './enhancer.ts';
-import type {
-  SpeechEnhancerOptions,
-  SpeechModelRunner,
-  SpeechServingSettings,
-  StreamingSpeechEnhancer,
-} from './enhancer.ts';
+import type { SpeechEnhancerOptions, SpeechModelRunner, StreamingSpeechEnhancer } from './enhancer.ts';
+import type { SpeechServingSettings } from './mask/settings.ts';
 import { EnsembleEnhancer, isEnsembleManifest, parseEnsembleManifest } from './ensemble.ts';
 import type { EnsembleManifest } from './ensemble.ts';
 import { enhanceSamples, mouthFramesFromAligned, mouthFramesFromTrack } from './enhance-samples.ts';

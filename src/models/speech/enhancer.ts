@@ -29,29 +29,13 @@
  *      clamp(pred·scale, 2·ln G_min, 0), i.e. the noisy power times a gain ≤ 1 with the noisy phase (its
  *      default mode is 'mask'; the `maskFloorDb` floor applies on top);
  *    - a 'gain' model predicts the amplitude gain: ŷ = x + 2·ln clamp(pred, G_min, 1) (default mode 'mask');
- *    - mask mode's strength α (`maskStrength`, in (0, 1], default 1) applies the gain as G^α: ŷ' = x + α·(ŷ − x),
- *      before the floor. α < 1 trades noise removal for less speech attenuation where the model is unsure.
- *      The audio-visual mode may have its own α_v (`maskStrengthVisual`, in (0, 2]; docs/models/speech.md:
- *      with the camera the model suppresses less; above 1 it deepens the gain, never below the model's
- *      training gain floor): a frame whose context holds m of its N mouth frames with a crop
- *      (the camera's presence, not the values: a centred still face is zeros) takes α + (α_v − α)·m/N, so a camera that starts or stops
- *      moves the strength over the context instead of stepping it;
- *    - mask mode's gain smoothing (`maskSmoothingBins` w, `maskSmoothingTime` β; default the metadata's,
- *      else none): after the strength and floor, the ln gain d = ŷ' − x is averaged over a centred window of
- *      w bins (truncated at the edges), then smoothed over time as g_t = β·g_{t−1} + (1 − β)·d_t (causal, no
- *      delay; restarted with each segment and after a failed model run). Averages of gains within [floor, 0]
- *      stay there. Against "musical noise": isolated peaks of a per-bin gain in the residual noise. Like the
- *      floor and the strengths, it applies in mask mode only (a 'spectrum' model ignores it).
- *    - mask mode's low-gain expansion (`maskExpansionKneeDb` K ≤ 0, `maskExpansionRatio` r ≥ 1; default the
- *      metadata's, else K = 0 and r = 1: none): after the strength, an ln-power gain d below the knee becomes
- *      K + r·(d − K), never below the model's training gain floor (nor `maskFloorDb`), before the smoothing.
- *      Gains at or above K (speech, where the model is sure of it) are untouched; the lowest ones, where a gain
- *      trained by mean squared error stays above the floor in speech pauses, go deeper
- *      (docs/models/speech.md, "Rule for expanding the lowest gains").
- *    - mask mode's pause gate (`pauseGateDb` G ≤ 0, `pauseGateThresholdDb` T; default the metadata's, else
- *      G = 0: none, T = −40 dB; pause-gate.ts): last, on each model's frame, once 300 ms of frames have had a frame gain
- *      (enhanced over noisy power) below T, the frame is lowered by |G| dB in every bin (ramped in over 5
- *      frames, released on the first frame at or above T).
+ *    - mask mode's serving stages (mask/chain.ts, one file per stage under mask/, settings resolved by
+ *      mask/settings.ts: the options given, else the metadata's, else none): the strength α (`maskStrength`,
+ *      with its own α_v for frames whose context holds mouth crops, `maskStrengthVisual`), bounded by the
+ *      floor; the low-gain expansion (`maskExpansionKneeDb`, `maskExpansionRatio`); the gain smoothing
+ *      (`maskSmoothingBins`, `maskSmoothingTime`); last, the pause gate (`pauseGateDb`,
+ *      `pauseGateThresholdDb`). Their state (smoothing, gate) restarts with each segment and after a failed
+ *      model run. A 'spectrum' model ignores them.
  *    A non-finite prediction (a broken model) is replaced by the noisy x (counted, `modelNonFinite`); a model
  *    run that throws passes its frames through unenhanced (counted, `modelErrors`, message kept), so the
  *    audio never stops and the timeline never shifts.
@@ -118,24 +102,13 @@ import {
 import type { AlgorithmicDelay, ResolvedStft } from '../../streams/features/audio/stft.ts';
 import { visualInputFromFrames } from './avdcnn.ts';
 import { MouthCentring, centringAlpha } from './mouth-centring.ts';
-import {
-  PAUSE_GATE_MIN_DB,
-  PauseGate,
-  frameGainDb,
-  pauseGateError,
-  pauseGateHoldFrames,
-} from './pause-gate.ts';
-import {
-  audioChannelsOf,
-  contextSpecOf,
-  MASK_STRENGTH_MAX,
-  maskExpansionError,
-  maskSmoothingError,
-  logGainFloor,
-  stftOf,
-  validateSpeechModelMeta,
-} from './speech-model-meta.ts';
-import type { EnhancementMode, SpeechModelMeta, SpeechServingKey } from './speech-model-meta.ts';
+import { MaskChain } from './mask/chain.ts';
+import { resolveServing } from './mask/settings.ts';
+import type { SpeechServingKey, SpeechServingSettings } from './mask/settings.ts';
+import { frameStrength } from './mask/strength.ts';
+import { decodePrediction, trainingFloorLog } from './prediction.ts';
+import { audioChannelsOf, contextSpecOf, stftOf, validateSpeechModelMeta } from './speech-model-meta.ts';
+import type { EnhancementMode, SpeechModelMeta } from './speech-model-meta.ts';
 
 /** A frame's camera presence, as stacked by `cameraStack`. */
 const CAMERA_ON = Float32Array.of(1);
@@ -282,10 +255,8 @@ interface Head {
   readonly meta: SpeechModelMeta;
   readonly runModel: SpeechModelRunner;
   readonly serving: SpeechServingSettings;
-  /** ln of the mask floor's power gain. */
-  readonly maskFloorLog: number;
-  /** ln of the low-gain expansion's knee (power gain). */
-  readonly expansionKneeLog: number;
+  /** ln power of the model's training gain floor (prediction.ts `trainingFloorLog`). */
+  readonly trainingFloorLog: number;
   /** Values per bin of the audio input (`audioChannelsOf`): 1, 2 or 3 for a noise-aware model. */
   readonly audioChannels: 1 | 2 | 3;
   /** The model's `cameraMode` is 'off': it gets the audio-only input and strength whatever the camera. */
@@ -318,26 +289,11 @@ interface Segment {
   readonly pending: Map<number, PendingFrame>;
   /** Centre time of the newest audio frame processed, µs. */
   lastFrameUs: number;
-  /** Per head: the last frame's smoothed ln gain (time smoothing), null before the first. */
-  readonly lastGain: (Float64Array | null)[];
-  /** Per head: its pause gate (pause-gate.ts), undefined when off or not in mask mode. */
-  readonly gates: (PauseGate | undefined)[];
+  /** Per head: its mask chain (mask/chain.ts: the serving stages and their state); none in spectrum mode. */
+  readonly chains: (MaskChain | undefined)[];
   /** Samples [start, end) of the last gap filled with zeros (segment-relative; end 0: none). */
   fillStart: number;
   fillEnd: number;
-}
-
-/** The mask settings an enhancer applies (given options, else the model's metadata, else defaults). */
-export interface SpeechServingSettings {
-  readonly maskFloorDb: number;
-  readonly maskStrength: number;
-  readonly maskStrengthVisual: number;
-  readonly maskSmoothingBins: number;
-  readonly maskSmoothingTime: number;
-  readonly maskExpansionKneeDb: number;
-  readonly maskExpansionRatio: number;
-  readonly pauseGateDb: number;
-  readonly pauseGateThresholdDb: number;
 }
 
 /**
@@ -365,33 +321,6 @@ export interface StreamingSpeechEnhancer {
     mouthFrames?: readonly MouthFrame[],
   ): Promise<{ chunks: EnhancedChunk[]; refused?: string }>;
   flush(): Promise<EnhancedChunk[]>;
-}
-
-/**
- * Mask mode's gain smoothing (see the file comment): the ln gains `gain` averaged over a centred window of
- * `width` bins (truncated at the edges), then g = β·`last` + (1 − β)·that when there is a last frame. Pure;
- * returns a new array.
- */
-export function smoothLogGain(
-  gain: Float64Array,
-  width: number,
-  beta: number,
-  last: Float64Array | null,
-): Float64Array {
-  const n = gain.length;
-  const r = (width - 1) / 2;
-  const out = new Float64Array(n);
-  if (r >= 1) {
-    const prefix = new Float64Array(n + 1);
-    for (let k = 0; k < n; k++) prefix[k + 1] = prefix[k]! + gain[k]!;
-    for (let k = 0; k < n; k++) {
-      const lo = Math.max(0, k - r);
-      const hi = Math.min(n, k + r + 1);
-      out[k] = (prefix[hi]! - prefix[lo]!) / (hi - lo);
-    }
-  } else out.set(gain);
-  if (beta > 0 && last !== null) for (let k = 0; k < n; k++) out[k] = beta * last[k]! + (1 - beta) * out[k]!;
-  return out;
 }
 
 /**
@@ -497,6 +426,8 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   private zeroVisual: Float32Array | undefined;
   /** The centred crop of the frame being stacked (the stacker copies it). */
   private readonly centred: Float32Array;
+  /** A frame's decoded prediction (prediction.ts), reused frame after frame. */
+  private readonly decoded: Float64Array;
   private seg: Segment | null = null;
   private segments = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -561,6 +492,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     this.maxLogPower = 2 * Math.log(this.stftCfg.windowLength);
     this.zeroMouth = new Float32Array(this.pixels);
     this.centred = new Float32Array(this.pixels);
+    this.decoded = new Float64Array(this.bins);
     this.s = {
       chunks: 0,
       refused: 0,
@@ -609,52 +541,18 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
 
   private head(m: SpeechEnhancerMember, options: SpeechEnhancerOptions): Head {
     const { meta } = m;
-    const maskStrength = options.maskStrength ?? meta.maskStrength ?? 1;
-    const serving: SpeechServingSettings = {
-      maskFloorDb: options.maskFloorDb ?? meta.maskFloorDb ?? -Infinity,
-      maskStrength,
-      // A model served without the camera has no camera strength: its audio-only one, as reported.
-      maskStrengthVisual:
-        meta.cameraMode === 'off'
-          ? maskStrength
-          : (options.maskStrengthVisual ??
-            options.maskStrength ??
-            meta.maskStrengthVisual ??
-            meta.maskStrength ??
-            1),
-      maskSmoothingBins: options.maskSmoothingBins ?? meta.maskSmoothingBins ?? 1,
-      maskSmoothingTime: options.maskSmoothingTime ?? meta.maskSmoothingTime ?? 0,
-      maskExpansionKneeDb: options.maskExpansionKneeDb ?? meta.maskExpansionKneeDb ?? 0,
-      maskExpansionRatio: options.maskExpansionRatio ?? meta.maskExpansionRatio ?? 1,
-      pauseGateDb: options.pauseGateDb ?? meta.pauseGateDb ?? 0,
-      // Without a threshold the gate closes on the lowest frame gains only (a gain ≤ 1 would make 0 dB gate speech).
-      pauseGateThresholdDb: options.pauseGateThresholdDb ?? meta.pauseGateThresholdDb ?? PAUSE_GATE_MIN_DB,
-    };
-    if (!(serving.maskFloorDb <= 0))
-      throw new RangeError(`enhancer: maskFloorDb ${serving.maskFloorDb} must be ≤ 0`);
-    for (const key of ['maskStrength', 'maskStrengthVisual'] as const)
-      if (!(serving[key] > 0 && serving[key] <= MASK_STRENGTH_MAX[key]))
-        throw new RangeError(`enhancer: ${key} ${serving[key]} must be in (0, ${MASK_STRENGTH_MAX[key]}]`);
-    for (const key of ['maskSmoothingBins', 'maskSmoothingTime'] as const) {
-      const why = maskSmoothingError(key, serving[key]);
-      if (why !== undefined) throw new RangeError(`enhancer: ${why}`);
-    }
-    for (const key of ['maskExpansionKneeDb', 'maskExpansionRatio'] as const) {
-      const why = maskExpansionError(key, serving[key]);
-      if (why !== undefined) throw new RangeError(`enhancer: ${why}`);
-    }
-    for (const key of ['pauseGateDb', 'pauseGateThresholdDb'] as const) {
-      const why = pauseGateError(key, serving[key]);
-      if (why !== undefined) throw new RangeError(`enhancer: ${why}`);
+    let serving: SpeechServingSettings;
+    try {
+      serving = resolveServing(meta, options);
+    } catch (e) {
+      throw new RangeError(`enhancer: ${(e as Error).message}`);
     }
     const n = meta.normalization;
     return {
       meta,
       runModel: m.runModel,
       serving,
-      // Power gain floor: 10^(dB/10); ln of it.
-      maskFloorLog: (serving.maskFloorDb / 10) * Math.LN10,
-      expansionKneeLog: (serving.maskExpansionKneeDb / 10) * Math.LN10,
+      trainingFloorLog: trainingFloorLog(meta.target ?? { kind: 'raw' }),
       audioChannels: audioChannelsOf(meta),
       cameraOff: meta.cameraMode === 'off',
       normalizer:
@@ -833,14 +731,13 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
           : undefined,
       aligner: new CausalVisualAligner({ maxGapUs: this.opts.visualMaxGapMs * 1000 }),
       pending: new Map(),
-      lastGain: this.heads.map(() => null),
-      gates: this.heads.map((h) =>
-        this.mode === 'mask' && h.serving.pauseGateDb < 0
-          ? new PauseGate(
-              pauseGateHoldFrames(this.stftCfg.hop / this.sampleRateHz),
-              h.serving.pauseGateThresholdDb,
-              h.serving.pauseGateDb,
-            )
+      chains: this.heads.map((h) =>
+        this.mode === 'mask'
+          ? new MaskChain({
+              settings: h.serving,
+              trainingFloorLog: h.trainingFloorLog,
+              hopS: this.stftCfg.hop / this.sampleRateHz,
+            })
           : undefined,
       ),
       lastFrameUs: -Infinity,
@@ -966,18 +863,12 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
         const raw = seg.pending.get(item.index)!;
         seg.pending.delete(item.index);
         const ys = this.heads.map((h, k) =>
-          this.gated(
-            seg.gates[k],
+          this.enhancedLogPower(
+            h,
+            seg.chains[k],
             raw.logPower,
-            this.enhancedLogPower(
-              h,
-              seg.lastGain,
-              k,
-              raw.logPower,
-              clean[k]?.subarray(j * this.bins, (j + 1) * this.bins),
-              this.strength(h, item.crops),
-            ),
-            clean[k] === undefined,
+            clean[k]?.subarray(j * this.bins, (j + 1) * this.bins),
+            item.crops,
           ),
         );
         parts.push(ys.length === 1 ? seg.istft.push(ys[0]!, raw.phase) : seg.istft.pushMean(ys, raw.phase));
@@ -1024,12 +915,6 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     return { index, audio: audio.map((a) => a[i]!.features), visual, crops };
   }
 
-  /** A head's mask strength for a frame with `crops` mouth crops in its context (see the file comment). */
-  private strength(h: Head, crops: number): number {
-    const { maskStrength: a, maskStrengthVisual: av } = h.serving;
-    return a === av ? a : a + ((av - a) * crops) / this.frames;
-  }
-
   /** `n` zeros, from one buffer that grows to the largest batch (never written: heads may share it). */
   private zeros(n: number): Float32Array {
     if (this.zeroVisual === undefined || this.zeroVisual.length < n) this.zeroVisual = new Float32Array(n);
@@ -1071,80 +956,30 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   }
 
   /**
-   * A head's enhanced frame `y` through its pause gate (pause-gate.ts; none: `y`): lowered in every bin while
-   * the gate is closed. A failed model run (`failed`: `y` is the noisy frame) ends the gate's run.
+   * The ln power to synthesise for a head's frame from the noisy x and its prediction (undefined: the model
+   * run failed, and x passes) for a frame with `crops` mouth crops in its context (see the file comment).
    */
-  private gated(
-    gate: PauseGate | undefined,
-    x: Float32Array,
-    y: Float32Array,
-    failed: boolean,
-  ): Float32Array {
-    if (gate === undefined) return y;
-    // A failed run's frame is the noisy one (FG 0 dB ≥ T) and would end the run anyway; said explicitly.
-    if (failed) {
-      gate.reset();
-      return y;
-    }
-    const db = gate.next(frameGainDb(x, y));
-    if (db === 0) return y;
-    const offset = (db / 10) * Math.LN10;
-    return y.map((v) => v + offset);
-  }
-
-  /** The ln power to synthesise from the noisy x and the prediction (see the file comment). */
   private enhancedLogPower(
     h: Head,
-    lastGain: (Float64Array | null)[],
-    head: number,
+    chain: MaskChain | undefined,
     x: Float32Array,
     predicted: Float32Array | undefined,
-    strength: number,
+    crops: number,
   ): Float32Array {
     if (predicted === undefined) {
-      lastGain[head] = null;
+      chain?.fail();
       return x;
     }
-    const target = h.meta.target ?? { kind: 'raw' };
-    const gainTarget = target.kind === 'log-gain' || target.kind === 'gain';
-    const gainFloor = gainTarget ? logGainFloor(target.gainFloorDb) : 0;
-    // A strength above 1 deepens the gain, never below the model's training floor (none without one).
-    const deepest = strength > 1 && gainTarget ? gainFloor : -Infinity;
-    const { maskSmoothingBins: width, maskSmoothingTime: beta, maskExpansionRatio: ratio } = h.serving;
-    const knee = h.expansionKneeLog;
-    // The expansion deepens gains likewise: never below the training floor (none without one).
-    const expandFloor = gainTarget ? gainFloor : -Infinity;
-    const gain = this.mode === 'mask' && (width > 1 || beta > 0) ? new Float64Array(this.bins) : undefined;
+    const y = this.decoded;
+    this.s.modelNonFinite += decodePrediction(h.meta.target ?? { kind: 'raw' }, x, predicted, y);
+    if (chain !== undefined)
+      return chain.apply(
+        x,
+        y,
+        frameStrength(h.serving.maskStrength, h.serving.maskStrengthVisual, crops, this.frames),
+      );
     const out = new Float32Array(this.bins);
-    let bad = 0;
-    for (let k = 0; k < this.bins; k++) {
-      let y = predicted[k]!;
-      if (target.kind === 'global') y = y * target.std[k]! + target.mean[k]!;
-      else if (target.kind === 'log-gain')
-        y = x[k]! + Math.min(0, Math.max(gainFloor, y * target.scale)); // NaN stays NaN
-      // A gain ≤ 0 takes the floor (ln 0 = −∞); NaN stays NaN.
-      else if (target.kind === 'gain')
-        y = x[k]! + Math.min(0, Math.max(gainFloor, 2 * Math.log(Math.max(0, y))));
-      if (!Number.isFinite(y)) {
-        bad++;
-        y = x[k]!;
-      }
-      if (this.mode === 'mask') {
-        const d = Math.min(y, x[k]!) - x[k]!;
-        let g = Math.max(strength * d, Math.min(d, deepest), h.maskFloorLog);
-        if (ratio > 1 && g < knee)
-          g = Math.max(knee + ratio * (g - knee), Math.min(g, expandFloor), h.maskFloorLog);
-        if (gain !== undefined) gain[k] = g;
-        y = x[k]! + g;
-      } else if (y > this.maxLogPower) y = this.maxLogPower;
-      out[k] = y;
-    }
-    this.s.modelNonFinite += bad;
-    if (gain !== undefined) {
-      const g = smoothLogGain(gain, width, beta, lastGain[head] ?? null);
-      lastGain[head] = g;
-      for (let k = 0; k < this.bins; k++) out[k] = x[k]! + g[k]!;
-    }
+    for (let k = 0; k < this.bins; k++) out[k] = Math.min(y[k]!, this.maxLogPower);
     return out;
   }
 

@@ -23,13 +23,8 @@
  * "version": 1, "members": ["a.onnx", "b.onnx"] }`, members relative to the manifest's folder, at least two,
  * each a model file (not another manifest), none twice.
  */
-import type {
-  EnhancedChunk,
-  MouthFrame,
-  SpeechEnhancerStats,
-  SpeechServingSettings,
-  StreamingSpeechEnhancer,
-} from './enhancer.ts';
+import type { EnhancedChunk, MouthFrame, SpeechEnhancerStats, StreamingSpeechEnhancer } from './enhancer.ts';
+import type { SpeechServingSettings } from './mask/settings.ts';
 
 export const ENSEMBLE_MANIFEST_FORMAT = 'drivesense.speech-ensemble';
 export const ENSEMBLE_MANIFEST_SUFFIX = '.ensemble.json';

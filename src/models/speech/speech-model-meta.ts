@@ -41,7 +41,8 @@ import type { PriorSnrParams } from '../../streams/features/audio/prior-snr.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
 import type { AvdcnnConfig } from './avdcnn.ts';
 import { centringError } from './mouth-centring.ts';
-import { pauseGateError } from './pause-gate.ts';
+import { SPEECH_SERVING_KEYS, servingSettingError } from './mask/settings.ts';
+import type { SpeechServingKey } from './mask/settings.ts';
 import type { CentredVisualInput } from './mouth-centring.ts';
 
 export type SpeechNormalization =
@@ -90,89 +91,6 @@ export type SpeechModelShape = Pick<
   'context' | 'contextFrames' | 'bins' | 'mouthHeight' | 'mouthWidth'
 >;
 
-/**
- * The largest mask strengths: the audio-only α in (0, 1]; the audio-visual α_v in (0, 2], above 1 deepening
- * the model's gain (G^α_v, never below the model's training gain floor), for a camera mode that suppresses
- * less than the audio-only one (docs/models/speech.md, "Rule for audio-visual strengths above 1"). The one
- * source of these bounds for the sidecar, the enhancer, the config and the command lines.
- */
-export const MASK_STRENGTH_MAX = { maskStrength: 1, maskStrengthVisual: 2 } as const;
-
-/** The widest frequency window of the mask's gain smoothing, bins (`maskSmoothingBins`: odd, 1 = none). */
-export const MASK_SMOOTHING_MAX_BINS = 15;
-
-/**
- * Why a gain-smoothing setting is refused (undefined when it is valid): `bins` an odd integer in [1,
- * `MASK_SMOOTHING_MAX_BINS`], `time` (the one-pole coefficient β) in [0, 1).
- */
-export function maskSmoothingError(
-  key: 'maskSmoothingBins' | 'maskSmoothingTime',
-  v: unknown,
-): string | undefined {
-  if (key === 'maskSmoothingBins')
-    return typeof v === 'number' &&
-      Number.isInteger(v) &&
-      v >= 1 &&
-      v <= MASK_SMOOTHING_MAX_BINS &&
-      v % 2 === 1
-      ? undefined
-      : `maskSmoothingBins ${String(v)} must be an odd integer in [1, ${MASK_SMOOTHING_MAX_BINS}]`;
-  return typeof v === 'number' && v >= 0 && v < 1
-    ? undefined
-    : `maskSmoothingTime ${String(v)} must be a number in [0, 1)`;
-}
-
-/**
- * The mask's serving settings (enhancer.ts): chosen on the validation split, recorded with the model
- * (`SpeechModelMeta`), overridable by the caller (`SpeechEnhancerOptions`, `features.speech`, `eval speech`).
- */
-export const SPEECH_SERVING_KEYS = [
-  'maskFloorDb',
-  'maskStrength',
-  'maskStrengthVisual',
-  'maskSmoothingBins',
-  'maskSmoothingTime',
-  'maskExpansionKneeDb',
-  'maskExpansionRatio',
-  'pauseGateDb',
-  'pauseGateThresholdDb',
-] as const;
-export type SpeechServingKey = (typeof SPEECH_SERVING_KEYS)[number];
-
-/** The serving settings of `values` that are set (absent or undefined ones left out: the model's apply). */
-export function definedServing(values: { readonly [K in SpeechServingKey]?: number | undefined }): {
-  [K in SpeechServingKey]?: number;
-} {
-  const out: { [K in SpeechServingKey]?: number } = {};
-  for (const k of SPEECH_SERVING_KEYS) {
-    const v = values[k];
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
-}
-
-/** The range of the low-gain expansion's knee, dB (`maskExpansionKneeDb`). */
-export const MASK_EXPANSION_KNEE_MIN_DB = -40;
-/** The largest low-gain expansion ratio (`maskExpansionRatio`: 1 = none). */
-export const MASK_EXPANSION_MAX_RATIO = 10;
-
-/**
- * Why a low-gain expansion setting is refused (undefined when it is valid): the knee a number of dB in
- * [`MASK_EXPANSION_KNEE_MIN_DB`, 0], the ratio a number in [1, `MASK_EXPANSION_MAX_RATIO`].
- */
-export function maskExpansionError(
-  key: 'maskExpansionKneeDb' | 'maskExpansionRatio',
-  v: unknown,
-): string | undefined {
-  if (key === 'maskExpansionKneeDb')
-    return typeof v === 'number' && v >= MASK_EXPANSION_KNEE_MIN_DB && v <= 0
-      ? undefined
-      : `maskExpansionKneeDb ${String(v)} must be a number of dB in [${MASK_EXPANSION_KNEE_MIN_DB}, 0]`;
-  return typeof v === 'number' && v >= 1 && v <= MASK_EXPANSION_MAX_RATIO
-    ? undefined
-    : `maskExpansionRatio ${String(v)} must be a number in [1, ${MASK_EXPANSION_MAX_RATIO}]`;
-}
-
 export interface SpeechModelMeta {
   readonly format: 'drivesense.speech-model';
   readonly version: 1;
@@ -217,21 +135,21 @@ export interface SpeechModelMeta {
    */
   readonly maskStrengthVisual?: number;
   /**
-   * Mask mode's gain smoothing when the caller gives none (enhancer.ts): the mean of the ln gain over a
+   * Mask mode's gain smoothing when the caller gives none (mask/smoothing.ts): the mean of the ln gain over a
    * centred window of this many bins (odd; absent or 1: none), then over time a one-pole smoother with
    * coefficient `maskSmoothingTime` in [0, 1) (absent or 0: none).
    */
   readonly maskSmoothingBins?: number;
   readonly maskSmoothingTime?: number;
   /**
-   * Mask mode's low-gain expansion when the caller gives none (enhancer.ts): an ln-power gain d below the
+   * Mask mode's low-gain expansion when the caller gives none (mask/expansion.ts): an ln-power gain d below the
    * knee K (`maskExpansionKneeDb`, dB ≤ 0; absent: 0) becomes K + r·(d − K), r = `maskExpansionRatio` ≥ 1
    * (absent or 1: none), never below the model's training gain floor or `maskFloorDb`.
    */
   readonly maskExpansionKneeDb?: number;
   readonly maskExpansionRatio?: number;
   /**
-   * Mask mode's pause gate when the caller gives none (pause-gate.ts): after 300 ms of frames whose gain is
+   * Mask mode's pause gate when the caller gives none (mask/pause-gate.ts): after 300 ms of frames whose gain is
    * below `pauseGateThresholdDb` (absent: −40 dB), those frames are lowered by |`pauseGateDb`| dB (absent or 0:
    * none). Both in [−40, 0].
    */
@@ -363,24 +281,8 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
   }
   if (meta.output !== undefined && meta.output !== 'spectrum' && meta.output !== 'mask')
     fail(`output ${JSON.stringify(meta.output)} (spectrum or mask)`);
-  if (meta.maskFloorDb !== undefined && !(typeof meta.maskFloorDb === 'number' && meta.maskFloorDb <= 0))
-    fail(`maskFloorDb ${String(meta.maskFloorDb)} must be a number ≤ 0`);
-  for (const key of ['maskStrength', 'maskStrengthVisual'] as const) {
-    const v = meta[key];
-    const max = MASK_STRENGTH_MAX[key];
-    if (v !== undefined && !(typeof v === 'number' && v > 0 && v <= max))
-      fail(`${key} ${String(v)} must be a number in (0, ${max}]`);
-  }
-  for (const key of ['maskSmoothingBins', 'maskSmoothingTime'] as const) {
-    const why = meta[key] === undefined ? undefined : maskSmoothingError(key, meta[key]);
-    if (why !== undefined) fail(why);
-  }
-  for (const key of ['maskExpansionKneeDb', 'maskExpansionRatio'] as const) {
-    const why = meta[key] === undefined ? undefined : maskExpansionError(key, meta[key]);
-    if (why !== undefined) fail(why);
-  }
-  for (const key of ['pauseGateDb', 'pauseGateThresholdDb'] as const) {
-    const why = meta[key] === undefined ? undefined : pauseGateError(key, meta[key]);
+  for (const key of SPEECH_SERVING_KEYS) {
+    const why = meta[key] === undefined ? undefined : servingSettingError(key, meta[key]);
     if (why !== undefined) fail(why);
   }
 }

@@ -11,6 +11,8 @@
  * (`reset`).
  */
 
+import { dbToLogPower } from './db.ts';
+
 /** How long the frame gain must stay below the threshold before the gate closes, ms. */
 export const PAUSE_GATE_HOLD_MS = 300;
 /** Frames over which the gate's depth ramps in once the hold is reached. */
@@ -80,6 +82,17 @@ export class PauseGate {
     const into = this.run - this.holdFrames + 1;
     if (into <= 0) return 0;
     return this.depthDb * Math.min(1, into / PAUSE_GATE_RAMP_FRAMES);
+  }
+
+  /**
+   * A model's enhanced frame `y` (ln power per bin) against the noisy `x`, through the gate: lowered in every
+   * bin while it is closed (a new array), else `y` itself.
+   */
+  apply(x: Float32Array, y: Float32Array): Float32Array {
+    const db = this.next(frameGainDb(x, y));
+    if (db === 0) return y;
+    const offset = dbToLogPower(db);
+    return y.map((v) => v + offset);
   }
 
   /** Ends the run (a failed model run: the frame passed through unchanged). */
