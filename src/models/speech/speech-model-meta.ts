@@ -206,6 +206,11 @@ export function contextSpecOf(model: Pick<AvdcnnConfig, 'context' | 'contextFram
   return { past, future: f - 1 - past };
 }
 
+/** A plain JSON object (not null, not an array). */
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 function fail(message: string): never {
   throw new Error(`speech model metadata: ${message}`);
 }
@@ -223,10 +228,18 @@ function checkStats(
 
 /** Throws an Error naming the field when the meta is not usable. */
 export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
+  if (!isObject(meta)) fail(`${JSON.stringify(meta)} is not an object`);
   if (meta.format !== 'drivesense.speech-model' || meta.version !== 1)
     fail(
       `format ${JSON.stringify(meta.format)} version ${String(meta.version)} is not drivesense.speech-model 1`,
     );
+  // The objects the checks below read fields of (a sidecar is any JSON a user may hand over).
+  for (const key of ['model', 'stft', 'normalization'] as const)
+    if (!isObject(meta[key])) fail(`${key} must be an object`);
+  for (const key of ['noiseAware', 'target', 'visualInput'] as const)
+    if (meta[key] !== undefined && !isObject(meta[key])) fail(`${key} must be an object when present`);
+  if (meta.noiseAware?.prior !== undefined && !isObject(meta.noiseAware.prior))
+    fail('noiseAware.prior must be an object when present');
   const m = meta.model;
   if (m.context !== 'causal' && m.context !== 'symmetric') fail(`model.context ${JSON.stringify(m.context)}`);
   for (const k of ['contextFrames', 'bins', 'mouthHeight', 'mouthWidth'] as const)
@@ -320,23 +333,47 @@ export function checkSidecarShapes(sidecar: OnnxSidecar, meta: SpeechModelMeta, 
   }
 }
 
-/** Reads and checks `metadata.speech` of a model's sidecar. */
+/**
+ * Checks a parsed sidecar of the model `onnxPath` (its `metadata.speech` and the graph's recorded inputs and
+ * outputs) and returns its metadata. Any JSON value may come in: the errors name the sidecar and the field.
+ */
+export function parseSpeechSidecar(
+  raw: unknown,
+  onnxPath: string,
+): { meta: SpeechModelMeta; sidecar: OnnxSidecar } {
+  const sidecarPath = sidecarPathFor(onnxPath);
+  const metadata = isObject(raw) ? raw['metadata'] : undefined;
+  const speech = isObject(metadata) ? metadata['speech'] : undefined;
+  if (!isObject(speech) || speech['format'] !== 'drivesense.speech-model')
+    throw new Error(`${sidecarPath}: no speech model metadata (metadata.speech)`);
+  const sidecar = raw as unknown as OnnxSidecar;
+  const meta = speech as unknown as SpeechModelMeta;
+  try {
+    validateSpeechModelMeta(meta);
+  } catch (e) {
+    throw new Error(`${sidecarPath}: ${(e as Error).message}`, { cause: e });
+  }
+  for (const key of ['inputs', 'outputs'] as const) {
+    const list: unknown = sidecar[key];
+    if (!Array.isArray(list) || !list.every((t) => isObject(t) && Array.isArray(t['shape'])))
+      throw new Error(`${sidecarPath}: ${key} must be a list of tensors with their shapes`);
+  }
+  checkSidecarShapes(sidecar, meta, onnxPath);
+  return { meta, sidecar };
+}
+
+/** Reads and checks `metadata.speech` of a model's sidecar (`parseSpeechSidecar`). */
 export async function readSpeechModelMeta(
   onnxPath: string,
 ): Promise<{ meta: SpeechModelMeta; sidecar: OnnxSidecar }> {
   const sidecarPath = sidecarPathFor(onnxPath);
-  let sidecar: OnnxSidecar;
+  let raw: unknown;
   try {
-    sidecar = JSON.parse(await readFile(sidecarPath, 'utf8')) as OnnxSidecar;
+    raw = JSON.parse(await readFile(sidecarPath, 'utf8'));
   } catch (e) {
     throw new Error(`${sidecarPath}: cannot read the model's sidecar (${(e as Error).message})`, {
       cause: e,
     });
   }
-  const meta = sidecar.metadata?.['speech'] as SpeechModelMeta | undefined;
-  if (meta?.format !== 'drivesense.speech-model')
-    throw new Error(`${sidecarPath}: no speech model metadata (metadata.speech)`);
-  validateSpeechModelMeta(meta);
-  checkSidecarShapes(sidecar, meta, onnxPath);
-  return { meta, sidecar };
+  return parseSpeechSidecar(raw, onnxPath);
 }
