@@ -23,6 +23,7 @@
  * "version": 1, "members": ["a.onnx", "b.onnx"] }`, members relative to the manifest's folder, at least two,
  * each a model file (not another manifest), none twice.
  */
+import { isJsonObject } from '../common/json.ts';
 import type { EnhancedChunk, MouthFrame, SpeechEnhancerStats, StreamingSpeechEnhancer } from './enhancer.ts';
 import type { SpeechServingSettings } from './mask/settings.ts';
 
@@ -46,8 +47,8 @@ export function parseEnsembleManifest(value: unknown, source: string): EnsembleM
   const fail = (why: string): never => {
     throw new Error(`ensemble manifest ${source}: ${why}`);
   };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('not a JSON object');
-  const o = value as Record<string, unknown>;
+  if (!isJsonObject(value)) return fail('not a JSON object');
+  const o = value;
   if (o['format'] !== ENSEMBLE_MANIFEST_FORMAT)
     fail(`format must be ${JSON.stringify(ENSEMBLE_MANIFEST_FORMAT)}, got ${JSON.stringify(o['format'])}`);
   if (o['version'] !== 1) fail(`version must be 1, got ${JSON.stringify(o['version'])}`);

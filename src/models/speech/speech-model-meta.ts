@@ -38,6 +38,7 @@ import { checkNoiseAwareParams } from '../../streams/features/audio/noise-aware.
 import type { NoiseFloorParams } from '../../streams/features/audio/noise-floor.ts';
 import type { SppNoiseParams } from '../../streams/features/audio/spp-noise.ts';
 import type { PriorSnrParams } from '../../streams/features/audio/prior-snr.ts';
+import { isJsonObject } from '../common/json.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
 import type { AvdcnnConfig } from './avdcnn.ts';
 import { centringError } from './mouth-centring.ts';
@@ -206,11 +207,6 @@ export function contextSpecOf(model: Pick<AvdcnnConfig, 'context' | 'contextFram
   return { past, future: f - 1 - past };
 }
 
-/** A plain JSON object (not null, not an array). */
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function fail(message: string): never {
   throw new Error(`speech model metadata: ${message}`);
 }
@@ -226,24 +222,36 @@ function checkStats(
   if (!s.std.every((v) => Number.isFinite(v) && v > 0)) fail(`${what}: std must be finite and > 0`);
 }
 
+/**
+ * The largest model shape a sidecar may describe (bounded memory for the enhancer's buffers): far above the
+ * paper's (5 frames, 257 bins, a 16×24 mouth) and any STFT of the live path.
+ */
+export const SPEECH_SHAPE_LIMITS = {
+  contextFrames: 99,
+  bins: 4097,
+  mouthHeight: 256,
+  mouthWidth: 256,
+} as const;
+
 /** Throws an Error naming the field when the meta is not usable. */
 export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
-  if (!isObject(meta)) fail(`${JSON.stringify(meta)} is not an object`);
+  if (!isJsonObject(meta)) fail(`${JSON.stringify(meta)} is not an object`);
   if (meta.format !== 'drivesense.speech-model' || meta.version !== 1)
     fail(
       `format ${JSON.stringify(meta.format)} version ${String(meta.version)} is not drivesense.speech-model 1`,
     );
   // The objects the checks below read fields of (a sidecar is any JSON a user may hand over).
   for (const key of ['model', 'stft', 'normalization'] as const)
-    if (!isObject(meta[key])) fail(`${key} must be an object`);
+    if (!isJsonObject(meta[key])) fail(`${key} must be an object`);
   for (const key of ['noiseAware', 'target', 'visualInput'] as const)
-    if (meta[key] !== undefined && !isObject(meta[key])) fail(`${key} must be an object when present`);
-  if (meta.noiseAware?.prior !== undefined && !isObject(meta.noiseAware.prior))
+    if (meta[key] !== undefined && !isJsonObject(meta[key])) fail(`${key} must be an object when present`);
+  if (meta.noiseAware?.prior !== undefined && !isJsonObject(meta.noiseAware.prior))
     fail('noiseAware.prior must be an object when present');
   const m = meta.model;
   if (m.context !== 'causal' && m.context !== 'symmetric') fail(`model.context ${JSON.stringify(m.context)}`);
   for (const k of ['contextFrames', 'bins', 'mouthHeight', 'mouthWidth'] as const)
-    if (!Number.isInteger(m[k]) || m[k] < 1) fail(`model.${k} ${String(m[k])}`);
+    if (!Number.isInteger(m[k]) || m[k] < 1 || m[k] > SPEECH_SHAPE_LIMITS[k])
+      fail(`model.${k} ${String(m[k])} must be an integer in [1, ${SPEECH_SHAPE_LIMITS[k]}]`);
   let bins: number;
   try {
     bins = resolveStft(stftOf(meta)).bins;
@@ -305,7 +313,7 @@ function sameShape(spec: TensorSpec | undefined, want: readonly (number | null)[
 }
 
 /** Checks the graph's recorded inputs/outputs against the meta (audio, visual, clean). */
-export function checkSidecarShapes(sidecar: OnnxSidecar, meta: SpeechModelMeta, where: string): void {
+function checkSidecarShapes(sidecar: OnnxSidecar, meta: SpeechModelMeta, where: string): void {
   const m = meta.model;
   const want: [string, TensorSpec | undefined, (number | null)[]][] = [
     [
@@ -342,9 +350,9 @@ export function parseSpeechSidecar(
   onnxPath: string,
 ): { meta: SpeechModelMeta; sidecar: OnnxSidecar } {
   const sidecarPath = sidecarPathFor(onnxPath);
-  const metadata = isObject(raw) ? raw['metadata'] : undefined;
-  const speech = isObject(metadata) ? metadata['speech'] : undefined;
-  if (!isObject(speech) || speech['format'] !== 'drivesense.speech-model')
+  const metadata = isJsonObject(raw) ? raw['metadata'] : undefined;
+  const speech = isJsonObject(metadata) ? metadata['speech'] : undefined;
+  if (!isJsonObject(speech) || speech['format'] !== 'drivesense.speech-model')
     throw new Error(`${sidecarPath}: no speech model metadata (metadata.speech)`);
   const sidecar = raw as unknown as OnnxSidecar;
   const meta = speech as unknown as SpeechModelMeta;
@@ -355,10 +363,10 @@ export function parseSpeechSidecar(
   }
   for (const key of ['inputs', 'outputs'] as const) {
     const list: unknown = sidecar[key];
-    if (!Array.isArray(list) || !list.every((t) => isObject(t) && Array.isArray(t['shape'])))
+    if (!Array.isArray(list) || !list.every((t) => isJsonObject(t) && Array.isArray(t['shape'])))
       throw new Error(`${sidecarPath}: ${key} must be a list of tensors with their shapes`);
   }
-  checkSidecarShapes(sidecar, meta, onnxPath);
+  checkSidecarShapes(sidecar, meta, sidecarPath);
   return { meta, sidecar };
 }
 

@@ -14,11 +14,17 @@ import { readFile } from 'node:fs/promises';
 import type { OnnxSessionConfig } from '../common/onnx-session.ts';
 import { OnnxSession } from '../common/onnx-session.ts';
 import { sidecarPathFor } from '../common/onnx-export.ts';
-import type { OnnxSidecar } from '../common/onnx-export.ts';
+import { isJsonObject } from '../common/json.ts';
 import type { StatsNormaliser } from './dataset.ts';
 import { prepareStats } from './dataset.ts';
 import type { FaultReason, SourceUse, StressInput, StressSource, StressWindowConfig } from './inputs.ts';
-import { inputShapes, validateWindowConfig } from './inputs.ts';
+import {
+  DEFAULT_STRESS_WINDOWS,
+  N_STATS,
+  STRESS_SOURCES,
+  inputShapes,
+  validateWindowConfig,
+} from './inputs.ts';
 import { STRESS_INPUT_NAMES } from './model.ts';
 import type { StressHyperparameters } from './model.ts';
 import { STRESS_LEVELS } from './records.ts';
@@ -68,13 +74,62 @@ export function resultOf(input: StressInput, p: ArrayLike<number>): StressResult
   };
 }
 
+/**
+ * Checks a parsed sidecar of the stress model `onnxPath` and returns its metadata. Any JSON value may come in:
+ * the errors name the sidecar and the field. The window set-up, the statistics normaliser (one finite mean and
+ * a positive sd per statistic) and the disabled sources are what the estimator reads.
+ */
+export function parseStressSidecar(raw: unknown, onnxPath: string): StressModelMeta {
+  const where = sidecarPathFor(onnxPath);
+  const fail = (why: string): never => {
+    throw new Error(`${where}: ${why}`);
+  };
+  const metadata = isJsonObject(raw) ? raw['metadata'] : undefined;
+  const m = isJsonObject(metadata) ? metadata['stress'] : undefined;
+  if (!isJsonObject(m) || m['format'] !== 'drivesense.stress-model')
+    return fail('the sidecar has no stress model metadata (metadata.stress)');
+  if (m['version'] !== 1) fail(`version ${JSON.stringify(m['version'])} is not 1`);
+  const w = m['windows'];
+  if (!isJsonObject(w)) return fail('windows must be an object');
+  for (const k of Object.keys(DEFAULT_STRESS_WINDOWS))
+    if (typeof w[k] !== 'number' || !Number.isFinite(w[k]))
+      fail(`windows.${k} ${JSON.stringify(w[k])} must be a finite number`);
+  try {
+    validateWindowConfig(w as unknown as StressWindowConfig);
+  } catch (e) {
+    fail(`windows: ${(e as Error).message}`);
+  }
+  const n = m['normaliser'];
+  if (!isJsonObject(n)) return fail('normaliser must be an object');
+  for (const k of ['mean', 'sd'] as const) {
+    const v = n[k];
+    if (
+      !Array.isArray(v) ||
+      v.length !== N_STATS ||
+      !v.every((x) => typeof x === 'number' && Number.isFinite(x))
+    )
+      fail(`normaliser.${k} must be ${N_STATS} finite numbers`);
+    if (k === 'sd' && !(v as number[]).every((x) => x > 0)) fail('normaliser.sd must be > 0');
+  }
+  const d = m['disabled'];
+  if (
+    d !== undefined &&
+    !(Array.isArray(d) && d.every((x) => (STRESS_SOURCES as readonly unknown[]).includes(x)))
+  )
+    fail(`disabled ${JSON.stringify(d)} must be a list of sources (${STRESS_SOURCES.join(', ')})`);
+  return m as unknown as StressModelMeta;
+}
+
+/** Reads and checks the stress model's sidecar (`parseStressSidecar`). */
 export async function readStressModelMeta(onnxPath: string): Promise<StressModelMeta> {
-  const sidecar = JSON.parse(await readFile(sidecarPathFor(onnxPath), 'utf8')) as OnnxSidecar;
-  const meta = sidecar.metadata['stress'] as StressModelMeta | undefined;
-  if (meta?.format !== 'drivesense.stress-model')
-    throw new Error(`${onnxPath}: the sidecar has no stress model metadata`);
-  validateWindowConfig(meta.windows);
-  return meta;
+  const where = sidecarPathFor(onnxPath);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(where, 'utf8'));
+  } catch (e) {
+    throw new Error(`${where}: cannot read the model's sidecar (${(e as Error).message})`, { cause: e });
+  }
+  return parseStressSidecar(raw, onnxPath);
 }
 
 export class StressEstimator {

@@ -82,12 +82,29 @@ export const DEFAULT_STRESS_WINDOWS: StressWindowConfig = {
   checkS: 10,
 };
 
+/** The largest window set-up: bins per window, windows per sequence, context steps (bounded memory). */
+export const STRESS_WINDOW_LIMITS = {
+  binsPerWindow: 100_000,
+  sequenceLength: 1000,
+  contextSteps: 1000,
+} as const;
+
 export function validateWindowConfig(c: StressWindowConfig): void {
   const int = (v: number) => Number.isInteger(v) && v > 0;
   if (!int(c.windowS * c.binHz) || !int(c.strideS * c.binHz))
     throw new RangeError('windowS and strideS must be whole numbers of bins (1 / binHz)');
   if (!int(c.sequenceLength) || !int(c.contextSteps))
     throw new RangeError('sequenceLength, contextSteps ≥ 1');
+  const L = STRESS_WINDOW_LIMITS;
+  if (
+    c.windowS * c.binHz > L.binsPerWindow ||
+    c.sequenceLength > L.sequenceLength ||
+    c.contextSteps > L.contextSteps
+  )
+    throw new RangeError(
+      `at most ${L.binsPerWindow} bins per window, ${L.sequenceLength} windows per sequence and ` +
+        `${L.contextSteps} context steps`,
+    );
   if (!(c.calibrationS >= c.windowS)) throw new RangeError('calibrationS must be ≥ windowS');
   if (!(c.checkS > 0 && c.checkS <= c.windowS)) throw new RangeError('checkS must be in (0, windowS]');
 }
