@@ -27,7 +27,7 @@ import type { AvdcnnLoader } from '../src/cli/commands/eval-speech.ts';
 import { sidecarPathFor } from '../src/models/common/onnx-export.ts';
 import type { OnnxSidecar } from '../src/models/common/onnx-export.ts';
 import type { NoiseCategory } from '../src/models/speech/corpus.ts';
-import { MASK_STRENGTH_MAX } from '../src/models/speech/mask/strength.ts';
+import { maskStrengthError } from '../src/models/speech/mask/strength.ts';
 import { readSpeechModelMeta, validateSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 
@@ -157,8 +157,10 @@ export async function chooseServingStrength(
   dataDir: string,
   strengths: readonly number[] = [1, 0.7, 0.5],
 ): Promise<{ chosen: ServingScore; grid: ServingScore[] }> {
-  if (strengths.some((a) => !(a > 0 && a <= MASK_STRENGTH_MAX.maskStrength)))
-    throw new Error(`strengths: numbers in (0, ${MASK_STRENGTH_MAX.maskStrength}]`);
+  for (const a of strengths) {
+    const why = maskStrengthError('maskStrength', a);
+    if (why !== undefined) throw new Error(`strengths: ${why}`);
+  }
   const scores: ServingScore[] = [];
   for (const a of strengths) {
     const aggregates = await validationAggregates(model, dataDir, {
@@ -253,8 +255,10 @@ export async function chooseVisualServingStrength(
   dataDir: string,
   strengths: readonly number[] = [0.5, 0.6, 0.7, 0.8, 0.9, 1],
 ): Promise<{ chosen: VisualServingScore; grid: VisualServingScore[] }> {
-  if (strengths.some((a) => !(a > 0 && a <= MASK_STRENGTH_MAX.maskStrengthVisual)))
-    throw new Error(`visual strengths: numbers in (0, ${MASK_STRENGTH_MAX.maskStrengthVisual}]`);
+  for (const a of strengths) {
+    const why = maskStrengthError('maskStrengthVisual', a);
+    if (why !== undefined) throw new Error(`visual strengths: ${why}`);
+  }
   const { meta } = await readSpeechModelMeta(model);
   if (meta.cameraMode === 'off')
     throw new Error(

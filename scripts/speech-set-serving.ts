@@ -9,7 +9,7 @@
  * model audio-only in an ensemble's camera mode (`cameraMode=none` removes it). Run it on the float model,
  * then `drivesense quantize` carries the settings to the int8 variant (the int8 graph is unchanged).
  */
-import { SPEECH_SERVING_KEYS } from '../src/models/speech/mask/settings.ts';
+import { SPEECH_SERVING_KEYS, servingSettingError } from '../src/models/speech/mask/settings.ts';
 import type { SpeechServingKey } from '../src/models/speech/mask/settings.ts';
 import { readSpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../src/models/speech/speech-model-meta.ts';
@@ -53,6 +53,8 @@ export function parseServingArgs(
     const v = value === 'none' ? undefined : Number(value);
     if (v !== undefined && (value.trim() === '' || !Number.isFinite(v)))
       throw new Error(`${a}: ${value} is not a number`);
+    const why = v === undefined ? undefined : servingSettingError(key as SpeechServingKey, v);
+    if (why !== undefined) throw new Error(`${a}: ${why}`);
     out[key as SpeechServingKey] = v;
   }
   return out;

@@ -6,14 +6,18 @@
  */
 import { MASK_EXPANSION_KNEE_MIN_DB, MASK_EXPANSION_MAX_RATIO } from '../models/speech/mask/expansion.ts';
 import { PAUSE_GATE_HOLD_MS, PAUSE_GATE_MIN_DB } from '../models/speech/mask/pause-gate.ts';
-import { SPEECH_SERVING_KEYS, resolveServing, servingSettingError } from '../models/speech/mask/settings.ts';
-import type { SpeechServingKey, SpeechServingSettings } from '../models/speech/mask/settings.ts';
+import { SERVING_NONE, SPEECH_SERVING_KEYS, servingSettingError } from '../models/speech/mask/settings.ts';
+import type {
+  SpeechServingKey,
+  SpeechServingSettings,
+  SpeechServingValues,
+} from '../models/speech/mask/settings.ts';
 import { MASK_SMOOTHING_MAX_BINS } from '../models/speech/mask/smoothing.ts';
 import type { Command, ParsedArgs } from './command.ts';
 import { UsageError, stringOpt } from './command.ts';
 
 /** The flag of each setting. */
-export const SERVING_FLAGS: { readonly [K in SpeechServingKey]: string } = {
+const SERVING_FLAGS: { readonly [K in SpeechServingKey]: string } = {
   maskFloorDb: 'mask-floor-db',
   maskStrength: 'mask-strength',
   maskStrengthVisual: 'mask-strength-av',
@@ -31,13 +35,16 @@ export const SERVING_FLAG_OPTIONS: Command['options'] = Object.fromEntries(
 );
 
 /** The settings given on the command line (the others left out: the model's own apply). */
-export function servingFromArgs(args: ParsedArgs): { [K in SpeechServingKey]?: number } {
+export function servingFromArgs(args: ParsedArgs): SpeechServingValues {
   const out: { [K in SpeechServingKey]?: number } = {};
   for (const key of SPEECH_SERVING_KEYS) {
     const flag = SERVING_FLAGS[key];
     const text = stringOpt(args, flag);
     if (text === undefined) continue;
     const v = text.trim() === '' ? NaN : Number(text);
+    // A command line gives finite numbers (a floor of −Infinity is the default's "none", not a value to type).
+    if (!Number.isFinite(v))
+      throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a finite number`);
     const error = servingSettingError(key, v);
     if (error !== undefined) throw new UsageError(`--${flag}: ${error}, got ${JSON.stringify(text)}`);
     out[key] = v;
@@ -46,7 +53,8 @@ export function servingFromArgs(args: ParsedArgs): { [K in SpeechServingKey]?: n
 }
 
 /** The flags' help lines. */
-export const SERVING_FLAGS_HELP = `  --mask-floor-db=G  the mask's lowest gain, dB ≤ 0 (default: the model's metadata, else none)
+export const SERVING_FLAGS_HELP = `  (each over the model's own; a negative value needs the = form: --mask-floor-db=-12)
+  --mask-floor-db=G  the mask's lowest gain, dB ≤ 0 (default: the model's metadata, else none)
   --mask-strength A  the mask applied as G^A, A in (0, 1] (default: the model's metadata, else 1)
   --mask-strength-av A
                      the same for frames with mouth crops (the camera mode), A in (0, 2] (above 1 deeper
@@ -67,16 +75,21 @@ export const SERVING_FLAGS_HELP = `  --mask-floor-db=G  the mask's lowest gain, 
   --pause-gate-db=G  the output lowered by |G| dB, G in [${PAUSE_GATE_MIN_DB}, 0], in frames after ${PAUSE_GATE_HOLD_MS} ms whose frame
                      gain (enhanced over noisy power) is below T (default: the model's metadata, else 0: none)
   --pause-gate-threshold-db=T
-                     T in [${PAUSE_GATE_MIN_DB}, 0] (default: the model's metadata, else ${PAUSE_GATE_MIN_DB})
-                     (negative values need the = form)`;
+                     T in [${PAUSE_GATE_MIN_DB}, 0] (default: the model's metadata, else ${PAUSE_GATE_MIN_DB})`;
 
 /**
- * The settings in force in one line: each key that some model sets away from "none" (strengths away from 1),
- * its values per model joined by " / "; "none" when no model sets any.
+ * The settings in force in one line: each setting some model serves away from "none" (mask/settings.ts
+ * `SERVING_NONE`; the expansion's knee and the gate's threshold only where their stage is on), its values per
+ * model joined by " / "; "none" when no model sets any.
  */
 export function describeServing(settings: readonly SpeechServingSettings[]): string {
-  const none = resolveServing({}, {});
-  const parts = SPEECH_SERVING_KEYS.filter((k) => settings.some((s) => s[k] !== none[k])).map(
+  const on = (k: SpeechServingKey): boolean =>
+    k === 'maskExpansionKneeDb'
+      ? settings.some((s) => s.maskExpansionRatio !== SERVING_NONE.maskExpansionRatio)
+      : k === 'pauseGateThresholdDb'
+        ? settings.some((s) => s.pauseGateDb !== SERVING_NONE.pauseGateDb)
+        : settings.some((s) => s[k] !== SERVING_NONE[k]);
+  const parts = SPEECH_SERVING_KEYS.filter(on).map(
     (k) => `${k} ${settings.map((s) => String(s[k])).join(' / ')}`,
   );
   return parts.length > 0 ? parts.join(', ') : 'none';

@@ -294,9 +294,29 @@ describe('speech enhancer: ONNX model', () => {
       101,
     );
     const got = (await readWavFile(out)).samples;
-    assert.ok(maxAbsDiff(got, want) <= 1e-6);
+    assert.ok(maxAbsDiff(got, want) <= 1e-6, `${maxAbsDiff(got, want)} from the streamed output`);
     const plain = await enhanceSamples(model.createEnhancer({ mode: 'mask' }), x, 320);
     assert.ok(maxAbsDiff(got, plain) > 1e-4, 'the settings change the output');
+    // A spectrum model has no mask: settings given for it are refused, not silently unused.
+    await assert.rejects(
+      enhanceFile({
+        input: SPEECH_FIXTURE,
+        output: out,
+        model: modelPath,
+        mode: 'spectrum',
+        serving: { maskFloorDb: -12 },
+      }),
+      (e: Error) =>
+        e.name === 'UsageError' &&
+        /maskFloorDb: serving settings of the mask, but .* spectrum mode/.test(e.message),
+    );
+    const spectrum = await enhanceFile({
+      input: SPEECH_FIXTURE,
+      output: out,
+      model: modelPath,
+      mode: 'spectrum',
+    });
+    assert.deepEqual(spectrum.serving, [], 'no mask, no settings in force');
     // Each value is checked by its stage's rule; the message names the flag.
     for (const [flag, why] of [
       ['--mask-floor-db=3', /--mask-floor-db: maskFloorDb 3 must be a number ≤ 0/],
@@ -737,6 +757,47 @@ describe('speech enhancer: stub model', () => {
       () => validateSpeechModelMeta({ ...meta, pauseGateThresholdDb: -41 }),
       /pauseGateThresholdDb -41/,
     );
+  });
+
+  it('pause gate: a failed model run restarts its hold, so the frames after it are not lowered until the next 300 ms', async () => {
+    const x = await noisySpeechFixture();
+    const meta = gainModelMeta({ pauseGateDb: -10, pauseGateThresholdDb: -15 }, RUNNING);
+    // 8,000 samples, 62 frames. One frame per run; run 46 (frame 45) fails, after the gate closed (frame 37).
+    const failingAt = (k: number): SpeechModelRunner => {
+      let runs = 0;
+      const ok = constantRunner(0.1);
+      return (b) => (++runs === k ? Promise.reject(new Error('boom')) : ok(b));
+    };
+    const gated = await enhanceSamples(
+      new SpeechEnhancer(meta, constantRunner(0.1), { maxBatchFrames: 1 }),
+      x,
+      320,
+    );
+    const failed = new SpeechEnhancer(meta, failingAt(46), { maxBatchFrames: 1 });
+    const y = await enhanceSamples(failed, x, 320);
+    assert.equal(failed.stats().modelErrors, 1);
+    const rms = (v: Float32Array): number => Math.sqrt(v.reduce((a, u) => a + u * u, 0) / v.length);
+    // Samples 6,144 to 7,424 are in the windows of frames 48 to 61 only: after the failure the gate's hold
+    // starts again (38 frames), so they are ungated, 10 dB above the gated output.
+    const [from, to] = [6144, 7424];
+    const up = 20 * Math.log10(rms(y.subarray(from, to)) / rms(gated.subarray(from, to)));
+    assert.ok(
+      up > 8 && up < 12,
+      `after the failed run the output is ${up.toFixed(2)} dB above the gated one`,
+    );
+    // Before the failed frame's window (frame 45: from sample 5,376), the same.
+    assert.deepEqual(y.subarray(0, 5376), gated.subarray(0, 5376));
+  });
+
+  it('spectrum mode: a wild prediction is capped at twice a full-scale frame, never infinite', async () => {
+    const x = (await noisySpeechFixture()).subarray(0, 8000);
+    const meta = stubMeta();
+    const at = (v: number): Promise<Float32Array> =>
+      enhanceSamples(new SpeechEnhancer(meta, constantRunner(v), { mode: 'spectrum' }), x, 320);
+    const wild = await at(1e4);
+    assert.ok(wild.every(Number.isFinite), 'e^10000 would be infinite');
+    assert.deepEqual(wild, await at(2 * Math.log(512)), 'the cap: ln(W²), W = 512');
+    assert.notDeepEqual(await at(2 * Math.log(512) - 1), wild, 'below the cap the prediction is used');
   });
 
   it('gain smoothing: a constant gain is unchanged, off is bit-exact, on smooths within [floor, 0]; bad settings refused', async () => {

@@ -301,7 +301,7 @@ describe('eval speech on synthetic pairs', () => {
     );
     await assert.rejects(
       runCli([...pairs, '--mask-floor-db', '']),
-      /--mask-floor-db: maskFloorDb NaN must be a number ≤ 0/,
+      /--mask-floor-db: "" is not a finite number/,
       'an empty value is refused, not read as 0 dB',
     );
     await assert.rejects(
@@ -322,7 +322,7 @@ describe('eval speech on synthetic pairs', () => {
     );
     await assert.rejects(
       runCli([...pairs, '--mask-smoothing-time', '']),
-      /--mask-smoothing-time: maskSmoothingTime NaN must be a number in \[0, 1\)/,
+      /--mask-smoothing-time: "" is not a finite number/,
     );
     await assert.rejects(
       runCli([...pairs, '--mask-expansion-knee-db=3']),

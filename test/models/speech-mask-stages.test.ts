@@ -11,6 +11,7 @@ import { expandGain } from '../../src/models/speech/mask/expansion.ts';
 import { maskFloorError } from '../../src/models/speech/mask/floor.ts';
 import { PAUSE_GATE_RAMP_FRAMES } from '../../src/models/speech/mask/pause-gate.ts';
 import {
+  SERVING_NONE,
   SPEECH_SERVING_KEYS,
   definedServing,
   resolveServing,
@@ -104,9 +105,11 @@ describe('mask stages', () => {
     };
     for (const k of SPEECH_SERVING_KEYS)
       assert.match(servingSettingError(k, bad[k]) ?? '', new RegExp(`^${k} `));
-    assert.equal(servingSettingError('maskFloorDb', '0'), 'maskFloorDb 0 must be a number ≤ 0');
+    assert.equal(servingSettingError('maskFloorDb', '0'), 'maskFloorDb "0" must be a number ≤ 0', 'a string');
+    assert.equal(servingSettingError('maskFloorDb', NaN), 'maskFloorDb NaN must be a number ≤ 0');
     assert.equal(maskFloorError(-Infinity), undefined, '−Infinity: no floor');
 
+    assert.deepEqual(SERVING_NONE, NONE, 'nothing given, nothing in the metadata: every stage at none');
     assert.deepEqual(NONE, {
       maskFloorDb: -Infinity,
       maskStrength: 1,
@@ -141,18 +144,25 @@ describe('mask stages', () => {
   it('prediction: decoded by the target, non-finite values replaced by the noisy power and counted', () => {
     const x = Float32Array.of(1, 2, 3);
     const out = new Float64Array(3);
-    assert.equal(decodePrediction({ kind: 'raw' }, x, Float32Array.of(0, NaN, 5), out), 1);
+    assert.equal(decodePrediction({ kind: 'raw' }, -Infinity, x, Float32Array.of(0, NaN, 5), out), 1);
     assert.deepEqual(Array.from(out), [0, 2, 5]);
-    decodePrediction({ kind: 'global', mean: [1, 1, 1], std: [2, 2, 2] }, x, Float32Array.of(0, 1, -1), out);
+    decodePrediction(
+      { kind: 'global', mean: [1, 1, 1], std: [2, 2, 2] },
+      -Infinity,
+      x,
+      Float32Array.of(0, 1, -1),
+      out,
+    );
     assert.deepEqual(Array.from(out), [1, 3, -1]);
     const floor = trainingFloorLog({ kind: 'gain', gainFloorDb: -20 });
-    assert.ok(Math.abs(floor - -2 * LN10) < 1e-12);
-    decodePrediction({ kind: 'gain', gainFloorDb: -20 }, x, Float32Array.of(1, 0.5, 0), out);
+    assert.ok(Math.abs(floor - -2 * LN10) < 1e-12, `${floor}`);
+    decodePrediction({ kind: 'gain', gainFloorDb: -20 }, floor, x, Float32Array.of(1, 0.5, 0), out);
     assert.equal(out[0], 1, 'gain 1: the noisy power');
-    assert.ok(Math.abs(out[1]! - (2 + 2 * Math.log(0.5))) < 1e-12);
+    assert.ok(Math.abs(out[1]! - (2 + 2 * Math.log(0.5))) < 1e-12, `${out[1]}`);
     assert.equal(out[2], 3 + floor, 'a gain ≤ 0 takes the floor');
     decodePrediction(
       { kind: 'log-gain', gainFloorDb: -20, scale: 2 },
+      floor,
       x,
       Float32Array.of(-0.5, 1, -100),
       out,
@@ -167,7 +177,7 @@ describe('mask stages', () => {
     assert.deepEqual(Array.from(chain.apply(x, [1, -3, 2], 1)), [0, -3, 2]);
   });
 
-  it('chain: the stages in order — strength, floor, expansion, smoothing — then the pause gate', () => {
+  it('chain: the stages in order — strength, floor, expansion, then smoothing', () => {
     const floorLog = dbToLogPower(-30);
     const settings: SpeechServingSettings = {
       ...NONE,
@@ -204,5 +214,63 @@ describe('mask stages', () => {
     assert.ok(Math.abs(first - (low[0]! + dbToLogPower(-20 / PAUSE_GATE_RAMP_FRAMES))) < 1e-5, `${first}`);
     chain.fail();
     assert.ok(Math.abs(frame() - low[0]!) < 1e-6, 'after a failed run the hold starts again');
+  });
+  it('chain: the pause gate reads and lowers the smoothed frame, and its offset does not enter the smoothing', () => {
+    const settings: SpeechServingSettings = {
+      ...NONE,
+      maskSmoothingTime: 0.5,
+      pauseGateDb: -20,
+      pauseGateThresholdDb: -10,
+    };
+    // 10 ms hop: the 300 ms hold is 30 frames.
+    const chain = new MaskChain({ settings, trainingFloorLog: -Infinity, hopS: 0.01 });
+    const x = Float32Array.of(0);
+    const db = (v: number): number => (10 * v) / LN10;
+    const at = (gainDb: number): number => db(chain.apply(x, [dbToLogPower(gainDb)], 1)[0]!);
+    for (let t = 0; t < 29; t++) assert.ok(Math.abs(at(-15) - -15) < 1e-4, `frame ${t}: open`);
+    // Reaching the hold: the ramp's first and second steps on the smoothed −15 dB.
+    const ramp = -20 / PAUSE_GATE_RAMP_FRAMES;
+    const first = at(-15);
+    assert.ok(Math.abs(first - (-15 + ramp)) < 1e-4, `first gated frame ${first} dB`);
+    const second = at(-15);
+    assert.ok(Math.abs(second - (-15 + 2 * ramp)) < 1e-4, `second gated frame ${second} dB`);
+    // A loud frame: smoothed from the ungated −15 dB (β 0.5: −7.5 dB, above T), so the gate opens.
+    const open = at(0);
+    assert.ok(Math.abs(open - -7.5) < 1e-4, `after the gate ${open} dB (−7.5 dB if its offset stayed out)`);
+  });
+
+  it('chain: a failed run restarts the time smoothing', () => {
+    const settings: SpeechServingSettings = { ...NONE, maskSmoothingTime: 0.5 };
+    const chain = new MaskChain({ settings, trainingFloorLog: -Infinity, hopS: 0.008 });
+    const x = Float32Array.of(0);
+    assert.equal(chain.apply(x, [-4], 1)[0], -4);
+    assert.equal(chain.apply(x, [0], 1)[0], -2, 'smoothed: β·(−4) + (1 − β)·0');
+    chain.fail();
+    assert.equal(chain.apply(x, [0], 1)[0], 0, 'after the failure: no last frame');
+  });
+
+  it('chain: the training floor bounds a deepening strength and the expansion; the mask floor bounds both', () => {
+    const trainingFloorLog = dbToLogPower(-25);
+    const x = Float32Array.of(0, 0);
+    const db = (v: number): number => (10 * v) / LN10;
+    const deep = new MaskChain({ settings: NONE, trainingFloorLog, hopS: 0.008 });
+    const [a, b] = Array.from(deep.apply(x, [dbToLogPower(-20), dbToLogPower(-4)], 1.5), db);
+    assert.ok(Math.abs(a! - -25) < 1e-4, `α 1.5 on −20 dB: the training floor, ${a} dB`);
+    assert.ok(Math.abs(b! - -6) < 1e-4, `α 1.5 on −4 dB: −6 dB, ${b} dB`);
+    const expanded = new MaskChain({
+      settings: { ...NONE, maskExpansionKneeDb: -6, maskExpansionRatio: 2 },
+      trainingFloorLog,
+      hopS: 0.008,
+    });
+    const [c, d] = Array.from(expanded.apply(x, [dbToLogPower(-20), dbToLogPower(-8)], 1), db);
+    assert.ok(Math.abs(c! - -25) < 1e-4, `expanded −20 dB: −34 dB, held at the training floor, ${c} dB`);
+    assert.ok(Math.abs(d! - -10) < 1e-4, `expanded −8 dB: −10 dB, ${d} dB`);
+    const floored = new MaskChain({
+      settings: { ...NONE, maskFloorDb: -12, maskExpansionKneeDb: -6, maskExpansionRatio: 2 },
+      trainingFloorLog,
+      hopS: 0.008,
+    });
+    const [e] = Array.from(floored.apply(x, [dbToLogPower(-20), 0], 1.5), db);
+    assert.ok(Math.abs(e! - -12) < 1e-4, `the mask floor, ${e} dB`);
   });
 });

@@ -15,7 +15,7 @@ describe('pause gate', () => {
     assert.match(pauseGateError('pauseGateDb', 1)!, /pauseGateDb 1 must be a number of dB in \[-40, 0\]/);
     assert.match(pauseGateError('pauseGateThresholdDb', -40.5)!, /pauseGateThresholdDb -40.5/);
     assert.match(pauseGateError('pauseGateDb', Number.NaN)!, /pauseGateDb NaN/);
-    assert.match(pauseGateError('pauseGateDb', '-10')!, /pauseGateDb -10 must be a number/);
+    assert.match(pauseGateError('pauseGateDb', '-10')!, /pauseGateDb "-10" must be a number/);
     assert.throws(() => new PauseGate(0, -15, -10), /hold of 0 frames/);
     assert.throws(() => new PauseGate(3, 1, -10), /pauseGateThresholdDb 1/);
   });

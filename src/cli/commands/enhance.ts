@@ -54,7 +54,7 @@ resampled to 16 kHz) with the live speech enhancer and writes OUT, a 16 kHz mono
   --json           print the report as one JSON object
   -h, --help       this help
 
-Serving settings of the mask (the keys of features.speech in the config; each model's own otherwise):
+Serving settings of the mask (the keys of features.speech in the config), in mask mode:
 ${SERVING_FLAGS_HELP}
 
 Exit status: 0 ok, 1 I/O, model or data error, 2 bad arguments.`;
@@ -121,7 +121,10 @@ export interface EnhanceReport {
   readonly samples: number;
   readonly durationS: number;
   readonly algorithmicDelayMs: number;
-  /** The serving settings in force, per model (one entry unless an ensemble). */
+  /**
+   * The serving settings in force, per model (one entry unless an ensemble); none in spectrum mode, which has
+   * no mask. In JSON a floor of −Infinity (none) is null.
+   */
   readonly serving: readonly SpeechServingSettings[];
   readonly video?: { readonly clip: string; readonly frames: number; readonly mouthFrames: number };
   readonly stats: SpeechEnhancerStats;
@@ -156,6 +159,12 @@ export async function enhanceFile(options: EnhanceOptions): Promise<EnhanceRepor
       ...(options.serving ?? {}),
       ...(options.mode !== undefined ? { mode: options.mode } : {}),
     });
+    const given = Object.keys(options.serving ?? {});
+    if (enhancer.mode !== 'mask' && given.length > 0)
+      throw new UsageError(
+        `${given.join(', ')}: serving settings of the mask, but ${modelPath} is served in ${enhancer.mode} ` +
+          'mode (use --mode mask)',
+      );
     const chunkMs = options.chunkMs ?? 20;
     const chunkSamples = Math.round((chunkMs * SPEECH_RATE_HZ) / 1000);
     if (chunkSamples < 1) throw new UsageError(`--chunk-ms ${chunkMs} is less than one sample`);
@@ -187,7 +196,7 @@ export async function enhanceFile(options: EnhanceOptions): Promise<EnhanceRepor
       samples: enhanced.length,
       durationS,
       algorithmicDelayMs: enhancer.delay.ms,
-      serving: enhancer.memberServing,
+      serving: enhancer.mode === 'mask' ? enhancer.memberServing : [],
       ...(video !== undefined ? { video } : {}),
       stats,
       realTimeFactor: durationS > 0 ? elapsedS / durationS : 0,

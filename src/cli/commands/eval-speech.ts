@@ -5,8 +5,12 @@
  * The adapter: arguments, which systems can run, DNSMOS, output. The work is in models/speech/evaluate.ts.
  */
 import { SPEECH_ENSEMBLE_PATH, loadEvalEnhancer } from '../../models/speech/enhancer-onnx.ts';
-import type { SpeechServingKey, SpeechServingSettings } from '../../models/speech/mask/settings.ts';
-import type { SpeechEnhancerOptions } from '../../models/speech/enhancer.ts';
+import { SERVING_NONE } from '../../models/speech/mask/settings.ts';
+import type {
+  SpeechServingKey,
+  SpeechServingSettings,
+  SpeechServingValues,
+} from '../../models/speech/mask/settings.ts';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -62,7 +66,7 @@ export interface AvdcnnEnhancer {
 export type AvdcnnLoader = (modelFile: string, options?: AvdcnnServing) => Promise<AvdcnnEnhancer>;
 
 /** Serving settings tried by the evaluation instead of the model's own (its metadata). */
-export type AvdcnnServing = Pick<SpeechEnhancerOptions, SpeechServingKey>;
+export type AvdcnnServing = SpeechServingValues;
 
 export interface EvalSpeechDeps {
   /** AVDCNN loader (default: `loadEvalEnhancer` of src/models/speech/enhancer-onnx.ts). */
@@ -144,26 +148,22 @@ export function servingInfo(
   inForce: AvdcnnEnhancer['serving'],
 ): string {
   const own = inForce !== undefined && inForce.length > 1 ? "the members' own" : "the model's";
-  // The value of a setting that is off (not named unless given or on for some model).
-  const off: Partial<Record<keyof SpeechServingSettings, number>> = {
-    maskFloorDb: -Infinity,
-    maskSmoothingBins: 1,
-    maskSmoothingTime: 0,
-    maskExpansionRatio: 1,
-    pauseGateDb: 0,
-  };
-  const values = (key: keyof SpeechServingSettings): string | undefined => {
+  // The settings that can be off (not named unless given or on for some model; the strengths always are).
+  const canBeOff = new Set<SpeechServingKey>([
+    'maskFloorDb',
+    'maskSmoothingBins',
+    'maskSmoothingTime',
+    'maskExpansionRatio',
+    'pauseGateDb',
+  ]);
+  const values = (key: SpeechServingKey): string | undefined => {
     const v = inForce?.map((x) => x[key]);
-    return v === undefined || v.every((x) => x === off[key])
+    const off = canBeOff.has(key) ? SERVING_NONE[key] : undefined;
+    return v === undefined || v.every((x) => x === off)
       ? undefined
-      : v.map((x) => (x === off[key] ? 'none' : String(x))).join(' / ');
+      : v.map((x) => (x === off ? 'none' : String(x))).join(' / ');
   };
-  const part = (
-    label: string,
-    g: number | undefined,
-    key: keyof SpeechServingSettings,
-    unit = '',
-  ): string => {
+  const part = (label: string, g: number | undefined, key: SpeechServingKey, unit = ''): string => {
     const v = g !== undefined ? String(g) : values(key);
     return v === undefined ? '' : `, ${label} ${v}${unit} (${g !== undefined ? 'given' : own})`;
   };

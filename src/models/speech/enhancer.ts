@@ -104,11 +104,11 @@ import { visualInputFromFrames } from './avdcnn.ts';
 import { MouthCentring, centringAlpha } from './mouth-centring.ts';
 import { MaskChain } from './mask/chain.ts';
 import { resolveServing } from './mask/settings.ts';
-import type { SpeechServingKey, SpeechServingSettings } from './mask/settings.ts';
+import type { SpeechServingKey, SpeechServingSettings, SpeechServingValues } from './mask/settings.ts';
 import { frameStrength } from './mask/strength.ts';
 import { decodePrediction, trainingFloorLog } from './prediction.ts';
 import { audioChannelsOf, contextSpecOf, stftOf, validateSpeechModelMeta } from './speech-model-meta.ts';
-import type { EnhancementMode, SpeechModelMeta } from './speech-model-meta.ts';
+import type { EnhancementMode, SpeechModelMeta, SpeechTarget } from './speech-model-meta.ts';
 
 /** A frame's camera presence, as stacked by `cameraStack`. */
 const CAMERA_ON = Float32Array.of(1);
@@ -148,30 +148,13 @@ export interface EnhancedChunk {
   readonly startSample: number;
 }
 
-export interface SpeechEnhancerOptions {
+/**
+ * The enhancer's options: the mask's serving settings (mask/settings.ts; each over the model's own metadata,
+ * else "none"; the audio-visual strength defaults to a given audio-only one) and the stream's handling.
+ */
+export interface SpeechEnhancerOptions extends SpeechServingValues {
   /** Default: the metadata's `output`, else 'mask' for a 'log-gain' model and 'spectrum' otherwise. */
   readonly mode?: EnhancementMode;
-  /** Mask mode: lowest gain, dB (default: the metadata's `maskFloorDb`, else −Infinity: none). */
-  readonly maskFloorDb?: number;
-  /** Mask mode: the gain G is applied as G^α, α in (0, 1] (default: the metadata's `maskStrength`, else 1). */
-  readonly maskStrength?: number;
-  /**
-   * Mask mode: α of frames with mouth crops (see the file comment). Default: `maskStrength` when given here,
-   * else the metadata's `maskStrengthVisual`, else the metadata's `maskStrength`, else 1.
-   */
-  readonly maskStrengthVisual?: number;
-  /** Mask mode: gain smoothing over this many bins (odd, 1 = none; default: the metadata's, else 1). */
-  readonly maskSmoothingBins?: number;
-  /** Mask mode: the gain's one-pole time smoothing β in [0, 1) (0 = none; default: the metadata's, else 0). */
-  readonly maskSmoothingTime?: number;
-  /** Mask mode: the low-gain expansion's knee, dB in [−40, 0] (default: the metadata's, else 0). */
-  readonly maskExpansionKneeDb?: number;
-  /** Mask mode: the low-gain expansion's ratio in [1, 10] (1 = none; default: the metadata's, else 1). */
-  readonly maskExpansionRatio?: number;
-  /** Mask mode: the pause gate's depth, dB in [−40, 0] (0 = none; default: the metadata's, else 0). */
-  readonly pauseGateDb?: number;
-  /** Mask mode: the pause gate's frame-gain threshold, dB in [−40, 0] (default: the metadata's, else −40). */
-  readonly pauseGateThresholdDb?: number;
   /** Longest gap filled with zeros, ms (default 1000); longer ones reset. */
   readonly maxGapMs?: number;
   /** Timestamp jitter taken as contiguous, µs (default 1000). */
@@ -255,7 +238,8 @@ interface Head {
   readonly meta: SpeechModelMeta;
   readonly runModel: SpeechModelRunner;
   readonly serving: SpeechServingSettings;
-  /** ln power of the model's training gain floor (prediction.ts `trainingFloorLog`). */
+  /** The model's training target (its metadata's, else raw) and its gain floor in ln power (prediction.ts). */
+  readonly target: SpeechTarget;
   readonly trainingFloorLog: number;
   /** Values per bin of the audio input (`audioChannelsOf`): 1, 2 or 3 for a noise-aware model. */
   readonly audioChannels: 1 | 2 | 3;
@@ -552,6 +536,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       meta,
       runModel: m.runModel,
       serving,
+      target: meta.target ?? { kind: 'raw' },
       trainingFloorLog: trainingFloorLog(meta.target ?? { kind: 'raw' }),
       audioChannels: audioChannelsOf(meta),
       cameraOff: meta.cameraMode === 'off',
@@ -971,7 +956,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       return x;
     }
     const y = this.decoded;
-    this.s.modelNonFinite += decodePrediction(h.meta.target ?? { kind: 'raw' }, x, predicted, y);
+    this.s.modelNonFinite += decodePrediction(h.target, h.trainingFloorLog, x, predicted, y);
     if (chain !== undefined)
       return chain.apply(
         x,

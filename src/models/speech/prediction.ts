@@ -14,14 +14,17 @@ export function trainingFloorLog(target: SpeechTarget): number {
   return target.kind === 'log-gain' || target.kind === 'gain' ? logGainFloor(target.gainFloorDb) : -Infinity;
 }
 
-/** Decodes `predicted` (one frame, per bin) into `out`; returns how many values were not finite. */
+/**
+ * Decodes `predicted` (one frame, per bin) into `out`; returns how many values were not finite. `floor` is
+ * the target's `trainingFloorLog` (computed once per model).
+ */
 export function decodePrediction(
   target: SpeechTarget,
+  floor: number,
   x: Float32Array,
   predicted: Float32Array,
   out: Float64Array,
 ): number {
-  const floor = trainingFloorLog(target);
   let bad = 0;
   for (let k = 0; k < x.length; k++) {
     let y = predicted[k]!;

@@ -38,7 +38,7 @@ import { checkNoiseAwareParams } from '../../streams/features/audio/noise-aware.
 import type { NoiseFloorParams } from '../../streams/features/audio/noise-floor.ts';
 import type { SppNoiseParams } from '../../streams/features/audio/spp-noise.ts';
 import type { PriorSnrParams } from '../../streams/features/audio/prior-snr.ts';
-import { isJsonObject } from '../common/json.ts';
+import { isJsonObject, shown } from '../common/json.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
 import type { AvdcnnConfig } from './avdcnn.ts';
 import { centringError } from './mouth-centring.ts';
@@ -242,11 +242,12 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
     );
   // The objects the checks below read fields of (a sidecar is any JSON a user may hand over).
   for (const key of ['model', 'stft', 'normalization'] as const)
-    if (!isJsonObject(meta[key])) fail(`${key} must be an object`);
+    if (!isJsonObject(meta[key])) fail(`${key} ${shown(meta[key])} (an object)`);
   for (const key of ['noiseAware', 'target', 'visualInput'] as const)
-    if (meta[key] !== undefined && !isJsonObject(meta[key])) fail(`${key} must be an object when present`);
+    if (meta[key] !== undefined && !isJsonObject(meta[key]))
+      fail(`${key} ${shown(meta[key])} (an object, or absent)`);
   if (meta.noiseAware?.prior !== undefined && !isJsonObject(meta.noiseAware.prior))
-    fail('noiseAware.prior must be an object when present');
+    fail(`noiseAware.prior ${shown(meta.noiseAware.prior)} (an object, or absent)`);
   const m = meta.model;
   if (m.context !== 'causal' && m.context !== 'symmetric') fail(`model.context ${JSON.stringify(m.context)}`);
   for (const k of ['contextFrames', 'bins', 'mouthHeight', 'mouthWidth'] as const)
@@ -295,7 +296,6 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
     fail(`cameraMode ${JSON.stringify(meta.cameraMode)} (off, or absent)`);
   const vi = meta.visualInput;
   if (vi !== undefined) {
-    if (vi === null || typeof vi !== 'object') fail(`visualInput ${JSON.stringify(vi)} (an object)`);
     if (vi.kind !== 'centred') fail(`visualInput.kind ${JSON.stringify(vi.kind)} (centred)`);
     const why = centringError(vi.timeConstantS);
     if (why !== undefined) fail(`visualInput: ${why}`);

@@ -6,8 +6,10 @@
  * 2. the low-gain expansion (expansion.ts), bounded likewise;
  * 3. the gain smoothing over frequency and time (smoothing.ts; state: the last frame);
  * 4. the enhanced frame x + g through the pause gate (pause-gate.ts; state: the run of low frame gains).
- * Each stage with its settings at "none" leaves the frame as it was. The stages are pure; the chain holds
- * their state, restarted with each segment (a new chain) and after a failed model run (`fail`).
+ * Each stage with its settings at "none" leaves the frame as it was. The strength and the expansion are pure
+ * functions; the smoothing (`GainSmoother`) and the gate (`PauseGate`) keep the state of one model in one
+ * segment, and the chain owns them: restarted with each segment (a new chain) and after a failed model run
+ * (`fail`). The floor is the lower bound the strength and the expansion take.
  */
 import { dbToLogPower } from './db.ts';
 import { expandGain } from './expansion.ts';

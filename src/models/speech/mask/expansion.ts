@@ -5,6 +5,7 @@
  * untouched; the lowest ones, where a gain trained by mean squared error stays above the floor in speech
  * pauses, go deeper (docs/models/speech.md, "Rule for expanding the lowest gains"). Pure.
  */
+import { shown } from '../../common/json.ts';
 
 /** The range of the knee, dB (`maskExpansionKneeDb`). */
 export const MASK_EXPANSION_KNEE_MIN_DB = -40;
@@ -21,10 +22,10 @@ export function maskExpansionError(key: MaskExpansionKey, v: unknown): string | 
   if (key === 'maskExpansionKneeDb')
     return typeof v === 'number' && v >= MASK_EXPANSION_KNEE_MIN_DB && v <= 0
       ? undefined
-      : `maskExpansionKneeDb ${String(v)} must be a number of dB in [${MASK_EXPANSION_KNEE_MIN_DB}, 0]`;
+      : `maskExpansionKneeDb ${shown(v)} must be a number of dB in [${MASK_EXPANSION_KNEE_MIN_DB}, 0]`;
   return typeof v === 'number' && v >= 1 && v <= MASK_EXPANSION_MAX_RATIO
     ? undefined
-    : `maskExpansionRatio ${String(v)} must be a number in [1, ${MASK_EXPANSION_MAX_RATIO}]`;
+    : `maskExpansionRatio ${shown(v)} must be a number in [1, ${MASK_EXPANSION_MAX_RATIO}]`;
 }
 
 /**

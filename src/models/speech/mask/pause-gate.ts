@@ -11,6 +11,7 @@
  * (`reset`).
  */
 
+import { shown } from '../../common/json.ts';
 import { dbToLogPower } from './db.ts';
 
 /** How long the frame gain must stay below the threshold before the gate closes, ms. */
@@ -26,7 +27,7 @@ export type PauseGateKey = 'pauseGateDb' | 'pauseGateThresholdDb';
 export function pauseGateError(key: PauseGateKey, v: unknown): string | undefined {
   return typeof v === 'number' && v >= PAUSE_GATE_MIN_DB && v <= 0
     ? undefined
-    : `${key} ${String(v)} must be a number of dB in [${PAUSE_GATE_MIN_DB}, 0]`;
+    : `${key} ${shown(v)} must be a number of dB in [${PAUSE_GATE_MIN_DB}, 0]`;
 }
 
 /** The hold in frames of `hopS` seconds: ⌈300 ms / hop⌉. */

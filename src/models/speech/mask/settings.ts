@@ -12,6 +12,34 @@ import { PAUSE_GATE_MIN_DB, pauseGateError } from './pause-gate.ts';
 import { maskSmoothingError } from './smoothing.ts';
 import { maskStrengthError } from './strength.ts';
 
+/** Serving settings as given: each may be left out (the model's metadata, else "none", applies). */
+export interface SpeechServingValues {
+  /** The floor (floor.ts): lowest gain, dB ≤ 0; −Infinity: none. */
+  readonly maskFloorDb?: number;
+  /** The strength (strength.ts): the gain G applied as G^α, α in (0, 1]; 1: none. */
+  readonly maskStrength?: number;
+  /** The strength of frames with mouth crops, in (0, 2] (strength.ts). */
+  readonly maskStrengthVisual?: number;
+  /** The smoothing over frequency (smoothing.ts): bins, odd; 1: none. */
+  readonly maskSmoothingBins?: number;
+  /** The smoothing over time (smoothing.ts): β in [0, 1); 0: none. */
+  readonly maskSmoothingTime?: number;
+  /** The low-gain expansion's knee (expansion.ts), dB in [−40, 0]. */
+  readonly maskExpansionKneeDb?: number;
+  /** The low-gain expansion's ratio (expansion.ts) in [1, 10]; 1: none. */
+  readonly maskExpansionRatio?: number;
+  /** The pause gate's depth (pause-gate.ts), dB in [−40, 0]; 0: none. */
+  readonly pauseGateDb?: number;
+  /** The pause gate's frame-gain threshold (pause-gate.ts), dB in [−40, 0]. */
+  readonly pauseGateThresholdDb?: number;
+}
+
+export type SpeechServingKey = keyof SpeechServingValues;
+
+/** The mask settings an enhancer applies (given options, else the model's metadata, else "none"). */
+export type SpeechServingSettings = Required<SpeechServingValues>;
+
+/** Every setting, in the chain's order (the `satisfies` below holds the list to the interface). */
 export const SPEECH_SERVING_KEYS = [
   'maskFloorDb',
   'maskStrength',
@@ -22,14 +50,27 @@ export const SPEECH_SERVING_KEYS = [
   'maskExpansionRatio',
   'pauseGateDb',
   'pauseGateThresholdDb',
-] as const;
-export type SpeechServingKey = (typeof SPEECH_SERVING_KEYS)[number];
+] as const satisfies readonly SpeechServingKey[];
 
-/** Serving settings as given: each may be left out (the model's metadata, else the default, applies). */
-export type SpeechServingValues = { readonly [K in SpeechServingKey]?: number };
+// A key of the interface missing from the list fails to compile here.
+type Unlisted = Exclude<SpeechServingKey, (typeof SPEECH_SERVING_KEYS)[number]>;
+export const ALL_SERVING_KEYS_LISTED: [Unlisted] extends [never] ? true : never = true;
 
-/** The mask settings an enhancer applies (given options, else the model's metadata, else defaults). */
-export type SpeechServingSettings = { readonly [K in SpeechServingKey]: number };
+/**
+ * Each setting's "none": what a model without the setting is served at (the pause gate's threshold at its
+ * lowest, so a depth given alone closes on the lowest frame gains only).
+ */
+export const SERVING_NONE: SpeechServingSettings = {
+  maskFloorDb: -Infinity,
+  maskStrength: 1,
+  maskStrengthVisual: 1,
+  maskSmoothingBins: 1,
+  maskSmoothingTime: 0,
+  maskExpansionKneeDb: 0,
+  maskExpansionRatio: 1,
+  pauseGateDb: 0,
+  pauseGateThresholdDb: PAUSE_GATE_MIN_DB,
+};
 
 /** Why a serving setting is refused (undefined when it is valid), by its stage's rule; names the key. */
 export function servingSettingError(key: SpeechServingKey, v: unknown): string | undefined {
@@ -48,13 +89,18 @@ export function servingSettingError(key: SpeechServingKey, v: unknown): string |
     case 'pauseGateDb':
     case 'pauseGateThresholdDb':
       return pauseGateError(key, v);
+    default: {
+      // A key without its stage's rule fails to compile here.
+      const unchecked: never = key;
+      return `unknown serving setting ${String(unchecked)}`;
+    }
   }
 }
 
 /** The serving settings of `values` that are set (absent or undefined ones left out: the model's apply). */
-export function definedServing(values: { readonly [K in SpeechServingKey]?: number | undefined }): {
-  [K in SpeechServingKey]?: number;
-} {
+export function definedServing(values: {
+  readonly [K in SpeechServingKey]?: number | undefined;
+}): SpeechServingValues {
   const out: { [K in SpeechServingKey]?: number } = {};
   for (const k of SPEECH_SERVING_KEYS) {
     const v = values[k];
@@ -75,9 +121,10 @@ export function resolveServing(
   meta: Pick<SpeechModelMeta, SpeechServingKey | 'cameraMode'>,
   options: SpeechServingValues,
 ): SpeechServingSettings {
-  const maskStrength = options.maskStrength ?? meta.maskStrength ?? 1;
+  const n = SERVING_NONE;
+  const maskStrength = options.maskStrength ?? meta.maskStrength ?? n.maskStrength;
   const serving: SpeechServingSettings = {
-    maskFloorDb: options.maskFloorDb ?? meta.maskFloorDb ?? -Infinity,
+    maskFloorDb: options.maskFloorDb ?? meta.maskFloorDb ?? n.maskFloorDb,
     maskStrength,
     maskStrengthVisual:
       meta.cameraMode === 'off'
@@ -86,13 +133,13 @@ export function resolveServing(
           options.maskStrength ??
           meta.maskStrengthVisual ??
           meta.maskStrength ??
-          1),
-    maskSmoothingBins: options.maskSmoothingBins ?? meta.maskSmoothingBins ?? 1,
-    maskSmoothingTime: options.maskSmoothingTime ?? meta.maskSmoothingTime ?? 0,
-    maskExpansionKneeDb: options.maskExpansionKneeDb ?? meta.maskExpansionKneeDb ?? 0,
-    maskExpansionRatio: options.maskExpansionRatio ?? meta.maskExpansionRatio ?? 1,
-    pauseGateDb: options.pauseGateDb ?? meta.pauseGateDb ?? 0,
-    pauseGateThresholdDb: options.pauseGateThresholdDb ?? meta.pauseGateThresholdDb ?? PAUSE_GATE_MIN_DB,
+          n.maskStrengthVisual),
+    maskSmoothingBins: options.maskSmoothingBins ?? meta.maskSmoothingBins ?? n.maskSmoothingBins,
+    maskSmoothingTime: options.maskSmoothingTime ?? meta.maskSmoothingTime ?? n.maskSmoothingTime,
+    maskExpansionKneeDb: options.maskExpansionKneeDb ?? meta.maskExpansionKneeDb ?? n.maskExpansionKneeDb,
+    maskExpansionRatio: options.maskExpansionRatio ?? meta.maskExpansionRatio ?? n.maskExpansionRatio,
+    pauseGateDb: options.pauseGateDb ?? meta.pauseGateDb ?? n.pauseGateDb,
+    pauseGateThresholdDb: options.pauseGateThresholdDb ?? meta.pauseGateThresholdDb ?? n.pauseGateThresholdDb,
   };
   for (const key of SPEECH_SERVING_KEYS) {
     const why = servingSettingError(key, serving[key]);

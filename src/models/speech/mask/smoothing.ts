@@ -5,6 +5,7 @@
  * gains within [floor, 0] stay there. Against "musical noise": isolated peaks of a per-bin gain in the
  * residual noise.
  */
+import { shown } from '../../common/json.ts';
 
 /** The widest frequency window, bins (`maskSmoothingBins`: odd, 1 = none). */
 export const MASK_SMOOTHING_MAX_BINS = 15;
@@ -23,10 +24,10 @@ export function maskSmoothingError(key: MaskSmoothingKey, v: unknown): string | 
       v <= MASK_SMOOTHING_MAX_BINS &&
       v % 2 === 1
       ? undefined
-      : `maskSmoothingBins ${String(v)} must be an odd integer in [1, ${MASK_SMOOTHING_MAX_BINS}]`;
+      : `maskSmoothingBins ${shown(v)} must be an odd integer in [1, ${MASK_SMOOTHING_MAX_BINS}]`;
   return typeof v === 'number' && v >= 0 && v < 1
     ? undefined
-    : `maskSmoothingTime ${String(v)} must be a number in [0, 1)`;
+    : `maskSmoothingTime ${shown(v)} must be a number in [0, 1)`;
 }
 
 /**

@@ -6,6 +6,7 @@
  * A frame whose context holds m of its N mouth frames with a crop takes α + (α_v − α)·m/N, so a camera that
  * starts or stops moves the strength over the context instead of stepping it. Pure.
  */
+import { shown } from '../../common/json.ts';
 
 /**
  * The largest strengths: the audio-only α in (0, 1]; the audio-visual α_v in (0, 2]. The one source of these
@@ -20,7 +21,7 @@ export function maskStrengthError(key: MaskStrengthKey, v: unknown): string | un
   const max = MASK_STRENGTH_MAX[key];
   return typeof v === 'number' && v > 0 && v <= max
     ? undefined
-    : `${key} ${String(v)} must be a number in (0, ${max}]`;
+    : `${key} ${shown(v)} must be a number in (0, ${max}]`;
 }
 
 /** The strength of a frame with `crops` of its `frames` context frames holding a mouth crop. */
