@@ -29,7 +29,7 @@ import { createEvalSpeechCommand, servingInfo } from '../../src/cli/commands/eva
 import type { AvdcnnLoader, AvdcnnServing } from '../../src/cli/commands/eval-speech.ts';
 import { parseCommandArgs, UsageError } from '../../src/cli/command.ts';
 import { writeWavFile } from '../../src/streams/readers/wav.ts';
-import { resolveServing } from '../../src/models/speech/mask/settings.ts';
+import { SERVING_NONE } from '../../src/models/speech/mask/settings.ts';
 import { SHARED_SKIP, shared } from '../readers/shared-data.ts';
 
 const FS = 16_000;
@@ -394,7 +394,7 @@ describe('eval speech on synthetic pairs', () => {
 describe('eval speech: the serving settings named in the report', () => {
   // Every stage at none but the strengths (and a threshold of 0 dB).
   const model = {
-    ...resolveServing({}, {}),
+    ...SERVING_NONE,
     maskStrength: 0.7,
     maskStrengthVisual: 1,
     pauseGateThresholdDb: 0,
