@@ -43,7 +43,7 @@ import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
 import type { AvdcnnConfig } from './avdcnn.ts';
 import { centringError } from './mouth-centring.ts';
 import { SPEECH_SERVING_KEYS, servingSettingError } from './mask/settings.ts';
-import type { SpeechServingKey } from './mask/settings.ts';
+import type { SpeechServingKey, SpeechServingValues } from './mask/settings.ts';
 import type { CentredVisualInput } from './mouth-centring.ts';
 
 export type SpeechNormalization =
@@ -92,7 +92,12 @@ export type SpeechModelShape = Pick<
   'context' | 'contextFrames' | 'bins' | 'mouthHeight' | 'mouthWidth'
 >;
 
-export interface SpeechModelMeta {
+/**
+ * A speech model's metadata (its sidecar's `metadata.speech`). The mask's serving settings it may hold
+ * (`SpeechServingValues`, mask/settings.ts) apply when the caller gives none: chosen on the validation split
+ * (never the test split) and recorded with the model; absent ones are "none".
+ */
+export interface SpeechModelMeta extends SpeechServingValues {
   readonly format: 'drivesense.speech-model';
   readonly version: 1;
   readonly model: SpeechModelShape & Readonly<Record<string, unknown>>;
@@ -123,39 +128,6 @@ export interface SpeechModelMeta {
   readonly cameraMode?: 'off';
   /** Default 'spectrum' ('mask' for a 'log-gain' target). */
   readonly output?: EnhancementMode;
-  /**
-   * Mask mode's lowest gain in dB (≤ 0) when the caller gives none: a serving setting chosen on the
-   * validation split (never the test split) and recorded with the model. Absent: no floor.
-   */
-  readonly maskFloorDb?: number;
-  /** Mask mode's strength α in (0, 1] (gain applied as G^α) when the caller gives none; chosen likewise. */
-  readonly maskStrength?: number;
-  /**
-   * The strength of the audio-visual mode (frames whose context holds mouth crops) when the caller gives
-   * none; chosen on the validation GRID clips against the audio-only mode. Absent: `maskStrength`.
-   */
-  readonly maskStrengthVisual?: number;
-  /**
-   * Mask mode's gain smoothing when the caller gives none (mask/smoothing.ts): the mean of the ln gain over a
-   * centred window of this many bins (odd; absent or 1: none), then over time a one-pole smoother with
-   * coefficient `maskSmoothingTime` in [0, 1) (absent or 0: none).
-   */
-  readonly maskSmoothingBins?: number;
-  readonly maskSmoothingTime?: number;
-  /**
-   * Mask mode's low-gain expansion when the caller gives none (mask/expansion.ts): an ln-power gain d below the
-   * knee K (`maskExpansionKneeDb`, dB ≤ 0; absent: 0) becomes K + r·(d − K), r = `maskExpansionRatio` ≥ 1
-   * (absent or 1: none), never below the model's training gain floor or `maskFloorDb`.
-   */
-  readonly maskExpansionKneeDb?: number;
-  readonly maskExpansionRatio?: number;
-  /**
-   * Mask mode's pause gate when the caller gives none (mask/pause-gate.ts): after 300 ms of frames whose gain is
-   * below `pauseGateThresholdDb` (absent: −40 dB), those frames are lowered by |`pauseGateDb`| dB (absent or 0:
-   * none). Both in [−40, 0].
-   */
-  readonly pauseGateDb?: number;
-  readonly pauseGateThresholdDb?: number;
   /** Training record and scores (free-form, for the docs; not read by the enhancer). */
   readonly training?: Readonly<Record<string, unknown>>;
   readonly scores?: Readonly<Record<string, unknown>>;
