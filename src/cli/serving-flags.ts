@@ -17,7 +17,7 @@ import type { Command, ParsedArgs } from './command.ts';
 import { UsageError, stringOpt } from './command.ts';
 
 /** The flag of each setting. */
-const SERVING_FLAGS: { readonly [K in SpeechServingKey]: string } = {
+export const SERVING_FLAGS: { readonly [K in SpeechServingKey]: string } = {
   maskFloorDb: 'mask-floor-db',
   maskStrength: 'mask-strength',
   maskStrengthVisual: 'mask-strength-av',

@@ -308,7 +308,7 @@ describe('speech enhancer: ONNX model', () => {
       }),
       (e: Error) =>
         e.name === 'UsageError' &&
-        /maskFloorDb: serving settings of the mask, but .* spectrum mode/.test(e.message),
+        /^--mask-floor-db: serving settings of the mask, but .* spectrum mode/.test(e.message),
     );
     const spectrum = await enhanceFile({
       input: SPEECH_FIXTURE,
@@ -361,6 +361,18 @@ describe('speech enhancer: ONNX model', () => {
     await assert.rejects(
       readSpeechModelMeta(bad),
       /'audio' is \[null, 5, 257, 1\], the metadata describes \[null, 7, 257, 1\]/,
+    );
+    // A sidecar consistent with itself but not with its graph: the graph's own input shapes are checked.
+    const tensors = (sidecar as unknown as { inputs: { name: string; shape: (number | null)[] }[] }).inputs;
+    const inputs = tensors.map((t) => ({
+      ...t,
+      shape: t.name === 'audio' ? [null, 7, 257, 1] : t.name === 'visual' ? [null, 16, 24, 7] : t.shape,
+    }));
+    await writeFile(`${bad}.json`, JSON.stringify({ ...sidecar, inputs, metadata: { speech: wrong } }));
+    await readSpeechModelMeta(bad); // the sidecar alone is consistent
+    await assert.rejects(
+      loadSpeechEnhancerModel(bad),
+      /bad\.onnx: the graph's input 'audio' is \[\w+, 5, 257, 1\], the sidecar describes \[batch, 7, 257, 1\]/,
     );
   });
 

@@ -37,12 +37,38 @@ export function withField(v: unknown, path: JsonPath, value: unknown): unknown {
   return out;
 }
 
+/**
+ * Values a field is set to in the deterministic sweep (`sweptJson`) and, among arbitrary JSON, in the fuzz:
+ * deletion, the wrong types, and numbers a JSON file can hold that are out of any sane range (1e999 parses
+ * to Infinity).
+ */
+export const EDGE_VALUES: readonly unknown[] = [
+  undefined,
+  null,
+  0,
+  -1,
+  1e9,
+  Infinity,
+  1e-320,
+  '',
+  'x',
+  '16000',
+  [],
+  [1],
+  {},
+  true,
+];
+
+/** Every field of `base` set to each of `EDGE_VALUES` in turn, one at a time: [path, value, document]. */
+export function sweptJson(base: unknown): [JsonPath, unknown, unknown][] {
+  return jsonPaths(base).flatMap((p) =>
+    EDGE_VALUES.map((v): [JsonPath, unknown, unknown] => [p, v, withField(base, p, v)]),
+  );
+}
+
 /** Up to `max` fields of `base` replaced by arbitrary JSON (or deleted), as a fast-check arbitrary. */
 export function mutatedJson(base: unknown, max = 3): fc.Arbitrary<unknown> {
-  const replacement = fc.oneof(
-    fc.jsonValue({ maxDepth: 2 }),
-    fc.constantFrom(undefined, null, 0, -1, 1e9, '', 'x', [], {}, true),
-  );
+  const replacement = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(...EDGE_VALUES));
   return fc
     .array(fc.tuple(fc.constantFrom(...jsonPaths(base)), replacement), { minLength: 1, maxLength: max })
     .map((ms) => ms.reduce<unknown>((doc, [p, v]) => withField(doc, p, v), base));

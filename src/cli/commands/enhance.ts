@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import type { Command, ParsedArgs } from '../command.ts';
 import { numberOpt, stringOpt, UsageError } from '../command.ts';
 import {
+  SERVING_FLAGS,
   SERVING_FLAGS_HELP,
   SERVING_FLAG_OPTIONS,
   describeServing,
@@ -31,6 +32,7 @@ import {
 } from '../serving-flags.ts';
 import { DEFAULT_SPEECH_MODEL_PATH, loadSpeechEnhancerModel } from '../../models/speech/enhancer-onnx.ts';
 import type { MouthFrame, SpeechEnhancerStats } from '../../models/speech/enhancer.ts';
+import { SPEECH_SERVING_KEYS, definedServing } from '../../models/speech/mask/settings.ts';
 import type { SpeechServingSettings, SpeechServingValues } from '../../models/speech/mask/settings.ts';
 import { enhanceSamples, mouthFramesFromTrack } from '../../models/speech/enhance-samples.ts';
 import { SPEECH_RATE_HZ, decodeAudio } from '../../models/speech/media.ts';
@@ -49,7 +51,8 @@ resampled to 16 kHz) with the live speech enhancer and writes OUT, a 16 kHz mono
                    models, their outputs averaged); default ${DEFAULT_SPEECH_MODEL_PATH}
   --format F       float32 (default, lossless) or pcm16 (rounded, clipped)
   --mode M         spectrum (the predicted magnitude with the noisy phase) or mask (the prediction bounded by
-                   the noisy magnitude); default: the model's metadata, else spectrum
+                   the noisy magnitude); default: the model's metadata, else mask for a gain or log-gain
+                   model, else spectrum
   --chunk-ms MS    chunk size fed to the enhancer (default 20; the output does not depend on it)
   --json           print the report as one JSON object
   -h, --help       this help
@@ -138,6 +141,17 @@ export async function enhanceFile(options: EnhanceOptions): Promise<EnhanceRepor
   const modelPath = options.model ?? DEFAULT_SPEECH_MODEL_PATH;
   const model = await loadSpeechEnhancerModel(modelPath);
   try {
+    const serving = definedServing(options.serving ?? {});
+    const enhancer = model.createEnhancer({
+      ...serving,
+      ...(options.mode !== undefined ? { mode: options.mode } : {}),
+    });
+    const given = SPEECH_SERVING_KEYS.filter((k) => serving[k] !== undefined);
+    if (enhancer.mode !== 'mask' && given.length > 0)
+      throw new UsageError(
+        `${given.map((k) => `--${SERVING_FLAGS[k]}`).join(', ')}: serving settings of the mask, but ` +
+          `${modelPath} is served in ${enhancer.mode} mode (use --mode mask)`,
+      );
     const audio = await decodeInputAudio(options.input);
     if (audio.resampled || audio.sourceChannels !== 1)
       log(
@@ -155,16 +169,6 @@ export async function enhanceFile(options: EnhanceOptions): Promise<EnhanceRepor
         `${options.video}: ${v.videoFrames} frames at ${v.fps.toFixed(2)} fps, ${v.frames.length} mouth crops`,
       );
     }
-    const enhancer = model.createEnhancer({
-      ...(options.serving ?? {}),
-      ...(options.mode !== undefined ? { mode: options.mode } : {}),
-    });
-    const given = Object.keys(options.serving ?? {});
-    if (enhancer.mode !== 'mask' && given.length > 0)
-      throw new UsageError(
-        `${given.join(', ')}: serving settings of the mask, but ${modelPath} is served in ${enhancer.mode} ` +
-          'mode (use --mode mask)',
-      );
     const chunkMs = options.chunkMs ?? 20;
     const chunkSamples = Math.round((chunkMs * SPEECH_RATE_HZ) / 1000);
     if (chunkSamples < 1) throw new UsageError(`--chunk-ms ${chunkMs} is less than one sample`);

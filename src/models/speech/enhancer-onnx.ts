@@ -241,10 +241,23 @@ export async function loadSpeechEnhancerModel(
   } catch (e) {
     throw new Error(`speech model ${onnxPath}: ${(e as Error).message}`, { cause: e });
   }
-  for (const name of Object.values(AVDCNN_INPUT_NAMES)) {
-    if (!s.inputNames.includes(name)) {
+  // The graph's own input shapes must be the ones the metadata describes (the sidecar may not match the file).
+  const m = meta.model;
+  const want: Record<string, readonly number[]> = {
+    [AVDCNN_INPUT_NAMES.audio]: [m.contextFrames, m.bins, audioChannelsOf(meta)],
+    [AVDCNN_INPUT_NAMES.visual]: [m.mouthHeight, m.mouthWidth, m.contextFrames],
+  };
+  for (const [name, dims] of Object.entries(want)) {
+    const info = s.inputs.find((i) => i.name === name);
+    const why =
+      info === undefined
+        ? `the graph has no input '${name}' (inputs: ${s.inputNames.join(', ')})`
+        : info.dims.length !== dims.length + 1 || dims.some((d, k) => info.dims[k + 1] !== d)
+          ? `the graph's input '${name}' is [${info.dims.join(', ')}], the sidecar describes [batch, ${dims.join(', ')}]`
+          : undefined;
+    if (why !== undefined) {
       await s.release();
-      throw new Error(`${onnxPath}: the graph has no input '${name}' (inputs: ${s.inputNames.join(', ')})`);
+      throw new Error(`${onnxPath}: ${why}`);
     }
   }
   const runner = onnxSpeechRunner(s, meta.model, audioChannelsOf(meta));

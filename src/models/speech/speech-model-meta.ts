@@ -32,7 +32,7 @@ import { readFile } from 'node:fs/promises';
 import { sidecarPathFor } from '../common/onnx-export.ts';
 import type { OnnxSidecar, TensorSpec } from '../common/onnx-export.ts';
 import type { ContextSpec } from '../../streams/features/audio/context.ts';
-import { resolveStft } from '../../streams/features/audio/stft.ts';
+import { LIVE_STFT_512_128, resolveStft } from '../../streams/features/audio/stft.ts';
 import type { StftConfig } from '../../streams/features/audio/stft.ts';
 import { checkNoiseAwareParams } from '../../streams/features/audio/noise-aware.ts';
 import type { NoiseFloorParams } from '../../streams/features/audio/noise-floor.ts';
@@ -183,35 +183,49 @@ function fail(message: string): never {
   throw new Error(`speech model metadata: ${message}`);
 }
 
-function checkStats(
-  what: string,
-  s: { mean: readonly number[]; std: readonly number[] },
-  bins: number,
-): void {
-  if (!Array.isArray(s.mean) || !Array.isArray(s.std) || s.mean.length !== bins || s.std.length !== bins)
-    fail(`${what}: mean and std must have ${bins} values`);
-  if (!s.mean.every(Number.isFinite)) fail(`${what}: non-finite mean`);
-  if (!s.std.every((v) => Number.isFinite(v) && v > 0)) fail(`${what}: std must be finite and > 0`);
+/** The range of a per-bin statistic in a sidecar: |mean| and std within it (the model's input is float32). */
+export const SPEECH_STATS_LIMITS = { meanAbs: 1e4, stdMin: 1e-6, stdMax: 1e4 } as const;
+
+function checkStats(what: string, s: { readonly mean: unknown; readonly std: unknown }, bins: number): void {
+  const L = SPEECH_STATS_LIMITS;
+  for (const key of ['mean', 'std'] as const) {
+    const v = s[key];
+    if (!Array.isArray(v) || v.length !== bins)
+      fail(`${what}.${key} must be a list of ${bins} numbers, got ${Array.isArray(v) ? v.length : shown(v)}`);
+    const ok =
+      key === 'mean'
+        ? (x: unknown) => typeof x === 'number' && Math.abs(x) <= L.meanAbs
+        : (x: unknown) => typeof x === 'number' && x >= L.stdMin && x <= L.stdMax;
+    const bad = (v as unknown[]).findIndex((x) => !ok(x));
+    if (bad >= 0)
+      fail(
+        `${what}.${key}[${bad}] ${shown((v as unknown[])[bad])} must be a number ` +
+          (key === 'mean' ? `within ±${L.meanAbs}` : `in [${L.stdMin}, ${L.stdMax}]`),
+      );
+  }
 }
 
 /**
  * The largest model shape a sidecar may describe (bounded memory for the enhancer's buffers): far above the
- * paper's (5 frames, 257 bins, a 16×24 mouth) and any STFT of the live path.
+ * paper's (5 frames, 257 bins, a 16×24 mouth); 65 frames is the most `train speech` makes and the context
+ * stacker takes (64 past frames), 4,097 bins an 8,192-point FFT.
  */
 export const SPEECH_SHAPE_LIMITS = {
-  contextFrames: 99,
+  contextFrames: 65,
   bins: 4097,
-  mouthHeight: 256,
-  mouthWidth: 256,
+  mouthHeight: 128,
+  mouthWidth: 128,
 } as const;
+
+/** The live path's rate (every speech model is served at it) and the longest STFT window or FFT, samples. */
+const SPEECH_RATE = LIVE_STFT_512_128.sampleRateHz;
+const SPEECH_MAX_WINDOW = 2 * (SPEECH_SHAPE_LIMITS.bins - 1);
 
 /** Throws an Error naming the field when the meta is not usable. */
 export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
-  if (!isJsonObject(meta)) fail(`${JSON.stringify(meta)} is not an object`);
+  if (!isJsonObject(meta)) fail(`${shown(meta)} is not an object`);
   if (meta.format !== 'drivesense.speech-model' || meta.version !== 1)
-    fail(
-      `format ${JSON.stringify(meta.format)} version ${String(meta.version)} is not drivesense.speech-model 1`,
-    );
+    fail(`format ${shown(meta.format)} version ${shown(meta.version)} is not drivesense.speech-model 1`);
   // The objects the checks below read fields of (a sidecar is any JSON a user may hand over).
   for (const key of ['model', 'stft', 'normalization'] as const)
     if (!isJsonObject(meta[key])) fail(`${key} ${shown(meta[key])} (an object)`);
@@ -221,23 +235,36 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
   if (meta.noiseAware?.prior !== undefined && !isJsonObject(meta.noiseAware.prior))
     fail(`noiseAware.prior ${shown(meta.noiseAware.prior)} (an object, or absent)`);
   const m = meta.model;
-  if (m.context !== 'causal' && m.context !== 'symmetric') fail(`model.context ${JSON.stringify(m.context)}`);
+  if (m.context !== 'causal' && m.context !== 'symmetric') fail(`model.context ${shown(m.context)}`);
   for (const k of ['contextFrames', 'bins', 'mouthHeight', 'mouthWidth'] as const)
     if (!Number.isInteger(m[k]) || m[k] < 1 || m[k] > SPEECH_SHAPE_LIMITS[k])
-      fail(`model.${k} ${String(m[k])} must be an integer in [1, ${SPEECH_SHAPE_LIMITS[k]}]`);
+      fail(`model.${k} ${shown(m[k])} must be an integer in [1, ${SPEECH_SHAPE_LIMITS[k]}]`);
+  // The STFT's fields, typed and bounded before the window is built.
+  const st = meta.stft as unknown as Record<string, unknown>;
+  if (st['sampleRateHz'] !== SPEECH_RATE)
+    fail(`stft.sampleRateHz ${shown(st['sampleRateHz'])} (the live path runs at ${SPEECH_RATE} Hz)`);
+  for (const k of ['windowLength', 'hop', 'fftSize'] as const) {
+    const v = st[k];
+    if (k === 'fftSize' && v === undefined) continue;
+    if (!(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= SPEECH_MAX_WINDOW))
+      fail(`stft.${k} ${shown(v)} must be an integer in [1, ${SPEECH_MAX_WINDOW}]`);
+  }
   let bins: number;
   try {
     bins = resolveStft(stftOf(meta)).bins;
   } catch (e) {
-    fail(`stft: ${(e as Error).message}`);
+    fail(`stft: ${(e as Error).message.replace(/^STFT: /, '')}`);
   }
-  if (bins !== m.bins) fail(`the STFT gives ${bins} bins, the model takes ${m.bins}`);
+  if (bins !== m.bins) fail(`model.bins ${m.bins}, but the STFT (FFT size / 2 + 1) gives ${bins}`);
   const n = meta.normalization;
   if (n.kind === 'running') {
-    if (!(n.timeConstantS > 0)) fail(`normalization.timeConstantS ${n.timeConstantS}`);
-    if (!(n.stdFloor > 0)) fail(`normalization.stdFloor ${n.stdFloor}`);
+    for (const k of ['timeConstantS', 'stdFloor'] as const) {
+      const v: unknown = n[k];
+      if (!(typeof v === 'number' && Number.isFinite(v) && v > 0))
+        fail(`normalization.${k} ${shown(v)} must be a finite number > 0`);
+    }
   } else if (n.kind === 'global') checkStats('normalization', n, bins);
-  else if (n.kind !== 'none') fail(`normalization.kind ${JSON.stringify((n as { kind: unknown }).kind)}`);
+  else if (n.kind !== 'none') fail(`normalization.kind ${shown((n as { kind: unknown }).kind)}`);
   const na = meta.noiseAware;
   if (na !== undefined) {
     checkStats('noiseAware', na, bins);
@@ -251,7 +278,7 @@ export function validateSpeechModelMeta(meta: SpeechModelMeta): void {
   const channels = (m as { audioChannels?: unknown }).audioChannels ?? 1;
   if (channels !== audioChannelsOf(meta))
     fail(
-      `model.audioChannels ${String(channels)} but ${na !== undefined ? `a noise-aware input (${audioChannelsOf(meta)})` : 'one input channel'}`,
+      `model.audioChannels ${shown(channels)} but ${na !== undefined ? `a noise-aware input (${audioChannelsOf(meta)})` : 'one input channel'}`,
     );
   const t = meta.target ?? { kind: 'raw' };
   if (t.kind === 'global') checkStats('target', t, bins);
@@ -307,7 +334,7 @@ function checkSidecarShapes(sidecar: OnnxSidecar, meta: SpeechModelMeta, where: 
   for (const [name, spec, shape] of want) {
     if (!sameShape(spec, shape))
       throw new Error(
-        `${where}: '${name}' is ${spec ? `[${spec.shape.map(String).join(', ')}]` : 'missing'}, ` +
+        `${where}: '${name}' is ${spec ? `[${spec.shape.map(shown).join(', ')}]` : 'missing'}, ` +
           `the metadata describes [${shape.map(String).join(', ')}]`,
       );
   }

@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import type { OnnxSessionConfig } from '../common/onnx-session.ts';
 import { OnnxSession } from '../common/onnx-session.ts';
 import { sidecarPathFor } from '../common/onnx-export.ts';
-import { isJsonObject } from '../common/json.ts';
+import { isJsonObject, shown } from '../common/json.ts';
 import type { StatsNormaliser } from './dataset.ts';
 import { prepareStats } from './dataset.ts';
 import type { FaultReason, SourceUse, StressInput, StressSource, StressWindowConfig } from './inputs.ts';
@@ -76,8 +76,9 @@ export function resultOf(input: StressInput, p: ArrayLike<number>): StressResult
 
 /**
  * Checks a parsed sidecar of the stress model `onnxPath` and returns its metadata. Any JSON value may come in:
- * the errors name the sidecar and the field. The window set-up, the statistics normaliser (one finite mean and
- * a positive sd per statistic) and the disabled sources are what the estimator reads.
+ * the errors name the sidecar and the field. The window set-up (bounded), the statistics normaliser (one finite
+ * mean and a positive sd per statistic), the disabled sources and the records (`id`, `hyper`, `training`,
+ * `scores`) are what the estimator, the operator and `eval stress` read.
  */
 export function parseStressSidecar(raw: unknown, onnxPath: string): StressModelMeta {
   const where = sidecarPathFor(onnxPath);
@@ -88,35 +89,39 @@ export function parseStressSidecar(raw: unknown, onnxPath: string): StressModelM
   const m = isJsonObject(metadata) ? metadata['stress'] : undefined;
   if (!isJsonObject(m) || m['format'] !== 'drivesense.stress-model')
     return fail('the sidecar has no stress model metadata (metadata.stress)');
-  if (m['version'] !== 1) fail(`version ${JSON.stringify(m['version'])} is not 1`);
+  if (m['version'] !== 1) fail(`version ${shown(m['version'])} is not 1`);
+  if (typeof m['id'] !== 'string' || m['id'] === '') fail(`id ${shown(m['id'])} must be a non-empty string`);
   const w = m['windows'];
-  if (!isJsonObject(w)) return fail('windows must be an object');
+  if (!isJsonObject(w)) return fail(`windows ${shown(w)} must be an object`);
   for (const k of Object.keys(DEFAULT_STRESS_WINDOWS))
     if (typeof w[k] !== 'number' || !Number.isFinite(w[k]))
-      fail(`windows.${k} ${JSON.stringify(w[k])} must be a finite number`);
+      fail(`windows.${k} ${shown(w[k])} must be a finite number`);
   try {
     validateWindowConfig(w as unknown as StressWindowConfig);
   } catch (e) {
     fail(`windows: ${(e as Error).message}`);
   }
   const n = m['normaliser'];
-  if (!isJsonObject(n)) return fail('normaliser must be an object');
+  if (!isJsonObject(n)) return fail(`normaliser ${shown(n)} must be an object`);
   for (const k of ['mean', 'sd'] as const) {
     const v = n[k];
-    if (
-      !Array.isArray(v) ||
-      v.length !== N_STATS ||
-      !v.every((x) => typeof x === 'number' && Number.isFinite(x))
-    )
-      fail(`normaliser.${k} must be ${N_STATS} finite numbers`);
-    if (k === 'sd' && !(v as number[]).every((x) => x > 0)) fail('normaliser.sd must be > 0');
+    if (!Array.isArray(v) || v.length !== N_STATS)
+      fail(
+        `normaliser.${k} must be a list of ${N_STATS} numbers, got ${Array.isArray(v) ? `${v.length}` : shown(v)}`,
+      );
+    const bad = (v as unknown[]).findIndex(
+      (x) => typeof x !== 'number' || !Number.isFinite(x) || (k === 'sd' && !(x > 0)),
+    );
+    if (bad >= 0)
+      fail(
+        `normaliser.${k}[${bad}] ${shown((v as unknown[])[bad])} must be a finite number${k === 'sd' ? ' > 0' : ''}`,
+      );
   }
   const d = m['disabled'];
-  if (
-    d !== undefined &&
-    !(Array.isArray(d) && d.every((x) => (STRESS_SOURCES as readonly unknown[]).includes(x)))
-  )
-    fail(`disabled ${JSON.stringify(d)} must be a list of sources (${STRESS_SOURCES.join(', ')})`);
+  if (!(Array.isArray(d) && d.every((x) => (STRESS_SOURCES as readonly unknown[]).includes(x))))
+    fail(`disabled ${shown(d)} must be a list of sources (${STRESS_SOURCES.join(', ')}), [] for none`);
+  for (const k of ['hyper', 'training', 'scores'] as const)
+    if (!isJsonObject(m[k])) fail(`${k} ${shown(m[k])} must be an object`);
   return m as unknown as StressModelMeta;
 }
 

@@ -82,15 +82,27 @@ export const DEFAULT_STRESS_WINDOWS: StressWindowConfig = {
   checkS: 10,
 };
 
-/** The largest window set-up: bins per window, windows per sequence, context steps (bounded memory). */
+/**
+ * The largest window set-up (bounded memory): the bin rate, bins per window, windows per sequence, context
+ * steps, and the bins each of the builder's rings holds (its look-back: the sequence's span plus 60 s).
+ */
 export const STRESS_WINDOW_LIMITS = {
+  binHz: 100,
   binsPerWindow: 100_000,
   sequenceLength: 1000,
   contextSteps: 1000,
+  ringBins: 1_000_000,
 } as const;
+
+/** Bins each ring of the input builder holds: ((sequenceLength − 1)·strideS + windowS + 60 s)·binHz. */
+export function ringBins(c: StressWindowConfig): number {
+  return Math.ceil(((c.sequenceLength - 1) * c.strideS + c.windowS + 60) * c.binHz);
+}
 
 export function validateWindowConfig(c: StressWindowConfig): void {
   const int = (v: number) => Number.isInteger(v) && v > 0;
+  if (!(c.binHz > 0 && c.binHz <= STRESS_WINDOW_LIMITS.binHz))
+    throw new RangeError(`binHz ${c.binHz} must be in (0, ${STRESS_WINDOW_LIMITS.binHz}]`);
   if (!int(c.windowS * c.binHz) || !int(c.strideS * c.binHz))
     throw new RangeError('windowS and strideS must be whole numbers of bins (1 / binHz)');
   if (!int(c.sequenceLength) || !int(c.contextSteps))
@@ -99,11 +111,13 @@ export function validateWindowConfig(c: StressWindowConfig): void {
   if (
     c.windowS * c.binHz > L.binsPerWindow ||
     c.sequenceLength > L.sequenceLength ||
-    c.contextSteps > L.contextSteps
+    c.contextSteps > L.contextSteps ||
+    ringBins(c) > L.ringBins
   )
     throw new RangeError(
-      `at most ${L.binsPerWindow} bins per window, ${L.sequenceLength} windows per sequence and ` +
-        `${L.contextSteps} context steps`,
+      `at most ${L.binsPerWindow} bins per window, ${L.sequenceLength} windows per sequence, ` +
+        `${L.contextSteps} context steps and ${L.ringBins} bins of look-back ` +
+        '(((sequenceLength − 1)·strideS + windowS + 60 s)·binHz)',
     );
   if (!(c.calibrationS >= c.windowS)) throw new RangeError('calibrationS must be ≥ windowS');
   if (!(c.checkS > 0 && c.checkS <= c.windowS)) throw new RangeError('checkS must be in (0, windowS]');
@@ -322,8 +336,7 @@ export class StressInputBuilder {
     validateWindowConfig(config);
     this.T = Math.round(config.windowS * config.binHz);
     this.strideBins = Math.round(config.strideS * config.binHz);
-    const span = (config.sequenceLength - 1) * config.strideS + config.windowS + 60;
-    const cap = Math.ceil(span * config.binHz);
+    const cap = ringBins(config);
     for (const k of ['hr', 'hand', 'foot', 'resp', ...VEHICLE_CHANNELS, 'steer_in', 'gear'])
       this.rings[k] = new BinRing(cap);
     this.faultRings = { hr: new BinRing(cap), eda: new BinRing(cap), resp: new BinRing(cap) };
