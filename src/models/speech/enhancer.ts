@@ -60,7 +60,8 @@
  * Challenge counts it (`delay`): window + hop + look-ahead — 32 + 8 = 40 ms causal 512/128, 92 ms for the
  * paper's 512/320 with ±2 frames.
  *
- * Discontinuities (each chunk's `tUs` against where the segment expects it, t0 + samples so far / rate):
+ * Discontinuities (each chunk's `tUs` against where the segment expects it, t0 + samples so far / rate; the
+ * audio conditioner's rule, streams/features/audio/timeline.ts `placeChunk`):
  * - later by more than `toleranceUs` (1 ms) and at most `maxGapMs` (1 s): the gap is filled with zeros
  *   (silence concealment, DESIGN.md "Delivery"; counted: `gaps`, `gapFillSamples`), so later samples keep
  *   their true times and the STFT/context/normaliser state carries on. The zeros go through the model like
@@ -69,7 +70,7 @@
  *   starts at the chunk's time (counted: `resets`). The STFT, ISTFT, context and camera state restart; the
  *   running normaliser's statistics are kept (they describe the cabin, not the segment);
  * - earlier, entirely within what was already received: dropped (`duplicates`); partly: the covered samples
- *   are trimmed (`overlapSamples`). Time never goes back within an enhancer.
+ *   are trimmed, never the last one (`overlapSamples`). Time never goes back within an enhancer.
  *
  * Bad samples: NaN/±Inf → 0 (`nonFinite`); |x| ≥ `clipLevel` (0.999) counted as `clipped`, values beyond ±1
  * clamped to ±1; digital silence passes (ln ε frames, no NaN: the ISTFT takes max(e^ŷ − ε, 0)).
@@ -93,6 +94,7 @@ import type { ContextSpec } from '../../streams/features/audio/context.ts';
 import { sanitizeSamples } from '../../streams/features/audio/condition.ts';
 import { NoiseAwareInput, interleaveChannels } from '../../streams/features/audio/noise-aware.ts';
 import { RunningNormalizer } from '../../streams/features/audio/normalize.ts';
+import { placeChunk } from '../../streams/features/audio/timeline.ts';
 import {
   StreamingIstft,
   StreamingStft,
@@ -641,28 +643,22 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     let seg = this.seg;
     let fill = 0;
     if (seg !== null && samples.length > 0) {
-      const expectedUs = seg.t0Us + (seg.inCount * 1e6) / fs;
-      const deltaUs = tUs - expectedUs;
-      if (deltaUs > o.toleranceUs) {
-        if (deltaUs <= o.maxGapMs * 1000) {
-          fill = Math.round((deltaUs * fs) / 1e6);
-          this.s.gaps++;
-          this.s.gapFillSamples += fill;
-        } else {
-          this.s.resets++;
-          await this.finish(out);
-          seg = null;
-        }
-      } else if (deltaUs < -o.toleranceUs) {
-        const endUs = tUs + (samples.length * 1e6) / fs;
-        if (endUs <= expectedUs + o.toleranceUs) {
-          this.s.duplicates++;
-          this.intake(seg, mouth);
-          return out;
-        }
-        const skip = Math.min(samples.length, Math.round((-deltaUs * fs) / 1e6));
-        this.s.overlapSamples += skip;
-        samples = samples.subarray(skip);
+      const place = placeChunk(seg.t0Us + (seg.inCount * 1e6) / fs, tUs, samples.length, fs, o);
+      if (place.kind === 'gap') {
+        fill = place.fillSamples;
+        this.s.gaps++;
+        this.s.gapFillSamples += fill;
+      } else if (place.kind === 'jump') {
+        this.s.resets++;
+        await this.finish(out);
+        seg = null;
+      } else if (place.kind === 'duplicate') {
+        this.s.duplicates++;
+        this.intake(seg, mouth);
+        return out;
+      } else if (place.kind === 'overlap') {
+        this.s.overlapSamples += place.skipSamples;
+        samples = samples.subarray(place.skipSamples);
       }
     }
     if (samples.length === 0) {

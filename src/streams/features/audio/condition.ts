@@ -15,7 +15,8 @@
  *
  * Timeline. A segment starts at the first chunk's `tUs` (t0); input sample i of the segment is at
  * t0 + i/rate and output sample k at t0 + k/16,000 s, exactly: timestamps are never re-anchored within a
- * segment. Each chunk's `tUs` is compared with where the segment expects it, t0 + (samples so far)/rate:
+ * segment. Each chunk's `tUs` is compared with where the segment expects it, t0 + (samples so far)/rate
+ * (timeline.ts `placeChunk`, the speech enhancer's rule too):
  * - within ±`toleranceUs` (default 1,000 µs; timestamp jitter): contiguous;
  * - later by up to `maxGapMs` (default 1,000 ms): a gap; that many zeros are inserted (at the input rate,
  *   through the resampler) and counted, so later samples stay at their true times;
@@ -32,6 +33,7 @@
  * Latency: none at 16 kHz input; otherwise the resampler's look-ahead (3.6 ms at 44.1 kHz; `latencyUs`).
  */
 import { Resampler } from './resample.ts';
+import { placeChunk } from './timeline.ts';
 import type { ResamplerOptions } from './resample.ts';
 
 /** What the conditioner reads from an `AudioChunk` (src/streams/contracts/messages.ts). */
@@ -228,29 +230,23 @@ export class AudioConditioner {
       seg = null;
     }
     if (seg !== null) {
-      const expectedUs = seg.t0Us + (seg.inCount * 1e6) / rate;
-      const deltaUs = tUs - expectedUs;
-      const endUs = tUs + (frames * 1e6) / rate;
-      if (deltaUs > o.toleranceUs) {
-        if (deltaUs <= o.maxGapMs * 1000) {
-          const zeros = Math.round((deltaUs * rate) / 1e6);
-          this.s.gaps++;
-          this.s.gapFillSamples += zeros;
-          this.s.gapFillMs += (zeros / rate) * 1000;
-          this.feed(seg, new Float32Array(zeros), out);
-        } else {
-          this.s.timeJumps++;
-          this.endSegment(out);
-          seg = null;
-        }
-      } else if (deltaUs < -o.toleranceUs) {
-        if (endUs <= expectedUs + o.toleranceUs) {
-          this.s.duplicates++;
-          return { out };
-        } else {
-          skip = Math.min(frames - 1, Math.round((-deltaUs * rate) / 1e6));
-          this.s.overlapSamples += skip;
-        }
+      const place = placeChunk(seg.t0Us + (seg.inCount * 1e6) / rate, tUs, frames, rate, o);
+      if (place.kind === 'gap') {
+        const zeros = place.fillSamples;
+        this.s.gaps++;
+        this.s.gapFillSamples += zeros;
+        this.s.gapFillMs += (zeros / rate) * 1000;
+        this.feed(seg, new Float32Array(zeros), out);
+      } else if (place.kind === 'jump') {
+        this.s.timeJumps++;
+        this.endSegment(out);
+        seg = null;
+      } else if (place.kind === 'duplicate') {
+        this.s.duplicates++;
+        return { out };
+      } else if (place.kind === 'overlap') {
+        skip = place.skipSamples;
+        this.s.overlapSamples += skip;
       }
     }
     if (seg === null) seg = this.startSegment(tUs, rate, chunk.sessionId);
