@@ -6,7 +6,12 @@
  */
 import { MASK_EXPANSION_KNEE_MIN_DB, MASK_EXPANSION_MAX_RATIO } from '../models/speech/mask/expansion.ts';
 import { PAUSE_GATE_HOLD_MS, PAUSE_GATE_MIN_DB } from '../models/speech/mask/pause-gate.ts';
-import { SERVING_NONE, SPEECH_SERVING_KEYS, servingSettingError } from '../models/speech/mask/settings.ts';
+import {
+  SERVING_NONE,
+  SPEECH_SERVING_KEYS,
+  servingSettingError,
+  stageSetting,
+} from '../models/speech/mask/settings.ts';
 import type {
   SpeechServingKey,
   SpeechServingSettings,
@@ -83,12 +88,10 @@ export const SERVING_FLAGS_HELP = `  (each over the model's own; a negative valu
  * model joined by " / "; "none" when no model sets any.
  */
 export function describeServing(settings: readonly SpeechServingSettings[]): string {
-  const on = (k: SpeechServingKey): boolean =>
-    k === 'maskExpansionKneeDb'
-      ? settings.some((s) => s.maskExpansionRatio !== SERVING_NONE.maskExpansionRatio)
-      : k === 'pauseGateThresholdDb'
-        ? settings.some((s) => s.pauseGateDb !== SERVING_NONE.pauseGateDb)
-        : settings.some((s) => s[k] !== SERVING_NONE[k]);
+  const on = (k: SpeechServingKey): boolean => {
+    const stage = stageSetting(k);
+    return settings.some((s) => s[stage] !== SERVING_NONE[stage]);
+  };
   const parts = SPEECH_SERVING_KEYS.filter(on).map(
     (k) => `${k} ${settings.map((s) => String(s[k])).join(' / ')}`,
   );

@@ -107,6 +107,19 @@ function constantRunner(g: number): SpeechModelRunner {
   return (b) => Promise.resolve({ clean: new Float32Array(b.size * 257).fill(g) });
 }
 
+/**
+ * One second of the noisy fixture through a gain model (running normalisation) whose prediction is a constant
+ * gain g: `run(g, options)`, and the input scaled by a gain in dB to compare with (`scaled`).
+ */
+async function constantGainCase() {
+  const x = (await noisySpeechFixture()).subarray(0, 16_000);
+  const meta = gainModelMeta({}, RUNNING);
+  const run = (g: number, o: SpeechEnhancerOptions = {}): Promise<Float32Array> =>
+    enhanceSamples(new SpeechEnhancer(meta, constantRunner(g), o), x, 320);
+  const scaled = (db: number): Float32Array => x.map((v) => v * 10 ** (db / 20));
+  return { x, meta, run, scaled };
+}
+
 function stubMeta(context: 'causal' | 'symmetric' = 'causal', stft = LIVE_STFT_512_128): SpeechModelMeta {
   return speechModelMeta(resolveAvdcnnConfig({ context }), stft, { kind: 'none' });
 }
@@ -683,11 +696,7 @@ describe('speech enhancer: stub model', () => {
   });
 
   it('low-gain expansion: gains below the knee go deeper by the ratio, never below the floors; off is bit-exact; bad settings refused', async () => {
-    const x = (await noisySpeechFixture()).subarray(0, 16_000);
-    const meta = gainModelMeta({}, RUNNING);
-    const run = (g: number, o: SpeechEnhancerOptions = {}): Promise<Float32Array> =>
-      enhanceSamples(new SpeechEnhancer(meta, constantRunner(g), o), x, 320);
-    const scaled = (db: number) => x.map((v) => v * 10 ** (db / 20));
+    const { x, meta, run, scaled } = await constantGainCase();
     const expand = { maskExpansionKneeDb: -10, maskExpansionRatio: 2 };
     // Above the knee (0.5: −6.02 dB) the gain is untouched.
     assert.ok(snrDb(scaled(20 * Math.log10(0.5)), await run(0.5, expand)) > 40);
@@ -722,11 +731,7 @@ describe('speech enhancer: stub model', () => {
   });
 
   it('pause gate: frames after 300 ms below the threshold are lowered by the depth; off and unmet are bit-exact; bad settings refused', async () => {
-    const x = (await noisySpeechFixture()).subarray(0, 16_000);
-    const meta = gainModelMeta({}, RUNNING);
-    const run = (g: number, o: SpeechEnhancerOptions = {}): Promise<Float32Array> =>
-      enhanceSamples(new SpeechEnhancer(meta, constantRunner(g), o), x, 320);
-    const scaled = (db: number) => x.map((v) => v * 10 ** (db / 20));
+    const { x, meta, run, scaled } = await constantGainCase();
     const gate = { pauseGateDb: -10, pauseGateThresholdDb: -15 };
     // A constant gain of 0.1 is a frame gain of −20 dB, below −15 dB in every frame. Frames 0 to 36 keep it;
     // frame 37 (the 38th: 300 ms at an 8 ms hop), whose window starts at sample 4,352, is the first lowered,

@@ -5,7 +5,7 @@
  * The adapter: arguments, which systems can run, DNSMOS, output. The work is in models/speech/evaluate.ts.
  */
 import { SPEECH_ENSEMBLE_PATH, loadEvalEnhancer } from '../../models/speech/enhancer-onnx.ts';
-import { SERVING_NONE } from '../../models/speech/mask/settings.ts';
+import { SERVING_NONE, SERVING_QUALIFIED } from '../../models/speech/mask/settings.ts';
 import type {
   SpeechServingKey,
   SpeechServingSettings,
@@ -177,43 +177,30 @@ export function servingInfo(
     part('gain smoothing over', given.maskSmoothingBins, 'maskSmoothingBins', ' bins') +
     part('gain smoothing in time', given.maskSmoothingTime, 'maskSmoothingTime') +
     part('low-gain expansion ratio', given.maskExpansionRatio, 'maskExpansionRatio') +
-    qualifierInfo(
-      given,
-      inForce,
-      own,
-      'below',
-      'maskExpansionKneeDb',
-      (x) => (given.maskExpansionRatio ?? x.maskExpansionRatio) > 1,
-    ) +
+    qualifierInfo(given, inForce, own, 'below', 'maskExpansionKneeDb') +
     part('pause gate', given.pauseGateDb, 'pauseGateDb', ' dB') +
-    qualifierInfo(
-      given,
-      inForce,
-      own,
-      'at frame gains below',
-      'pauseGateThresholdDb',
-      (x) => (given.pauseGateDb ?? x.pauseGateDb) < 0,
-    )
+    qualifierInfo(given, inForce, own, 'at frame gains below', 'pauseGateThresholdDb')
   );
 }
 
 /**
- * A setting that qualifies another (the expansion's knee, the pause gate's threshold) for `servingInfo`:
- * always when given; else the models' own where `on` (the other setting, given or their own, is on; 'none'
- * for a model where it is off), and nothing when it is on for none.
+ * A setting that qualifies another's stage (mask/settings.ts `SERVING_QUALIFIED`: the expansion's knee, the
+ * pause gate's threshold) for `servingInfo`: always when given; else the models' own where that stage is on
+ * (its setting, given or their own, away from none; 'none' for a model where it is off), and nothing when it
+ * is on for none.
  */
 function qualifierInfo(
   given: AvdcnnServing,
   inForce: AvdcnnEnhancer['serving'],
   own: string,
   label: string,
-  key: 'maskExpansionKneeDb' | 'pauseGateThresholdDb',
-  on: (x: SpeechServingSettings) => boolean,
+  key: keyof typeof SERVING_QUALIFIED,
 ): string {
   const g = given[key];
   if (g !== undefined) return `, ${label} ${g} dB (given)`;
   if (inForce === undefined) return '';
-  const each = inForce.map(on);
+  const stage = SERVING_QUALIFIED[key];
+  const each = inForce.map((x) => (given[stage] ?? x[stage]) !== SERVING_NONE[stage]);
   if (!each.some(Boolean)) return '';
   return `, ${label} ${inForce.map((x, i) => (each[i] ? String(x[key]) : 'none')).join(' / ')} dB (${own})`;
 }

@@ -527,6 +527,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
 
   private head(m: SpeechEnhancerMember, options: SpeechEnhancerOptions): Head {
     const { meta } = m;
+    const target = meta.target ?? { kind: 'raw' };
     let serving: SpeechServingSettings;
     try {
       serving = resolveServing(meta, options);
@@ -538,8 +539,8 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       meta,
       runModel: m.runModel,
       serving,
-      target: meta.target ?? { kind: 'raw' },
-      trainingFloorLog: trainingFloorLog(meta.target ?? { kind: 'raw' }),
+      target,
+      trainingFloorLog: trainingFloorLog(target),
       audioChannels: audioChannelsOf(meta),
       cameraOff: meta.cameraMode === 'off',
       normalizer:

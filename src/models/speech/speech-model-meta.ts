@@ -38,7 +38,7 @@ import { checkNoiseAwareParams } from '../../streams/features/audio/noise-aware.
 import type { NoiseFloorParams } from '../../streams/features/audio/noise-floor.ts';
 import type { SppNoiseParams } from '../../streams/features/audio/spp-noise.ts';
 import type { PriorSnrParams } from '../../streams/features/audio/prior-snr.ts';
-import { isJsonObject, shown } from '../common/json.ts';
+import { isJsonObject, numberListError, shown } from '../common/json.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
 import type { AvdcnnConfig } from './avdcnn.ts';
 import { centringError } from './mouth-centring.ts';
@@ -188,21 +188,22 @@ export const SPEECH_STATS_LIMITS = { meanAbs: 1e4, stdMin: 1e-6, stdMax: 1e4 } a
 
 function checkStats(what: string, s: { readonly mean: unknown; readonly std: unknown }, bins: number): void {
   const L = SPEECH_STATS_LIMITS;
-  for (const key of ['mean', 'std'] as const) {
-    const v = s[key];
-    if (!Array.isArray(v) || v.length !== bins)
-      fail(`${what}.${key} must be a list of ${bins} numbers, got ${Array.isArray(v) ? v.length : shown(v)}`);
-    const ok =
-      key === 'mean'
-        ? (x: unknown) => typeof x === 'number' && Math.abs(x) <= L.meanAbs
-        : (x: unknown) => typeof x === 'number' && x >= L.stdMin && x <= L.stdMax;
-    const bad = (v as unknown[]).findIndex((x) => !ok(x));
-    if (bad >= 0)
-      fail(
-        `${what}.${key}[${bad}] ${shown((v as unknown[])[bad])} must be a number ` +
-          (key === 'mean' ? `within ±${L.meanAbs}` : `in [${L.stdMin}, ${L.stdMax}]`),
-      );
-  }
+  const why =
+    numberListError(
+      `${what}.mean`,
+      s.mean,
+      bins,
+      (x) => typeof x === 'number' && Math.abs(x) <= L.meanAbs,
+      `a number within ±${L.meanAbs}`,
+    ) ??
+    numberListError(
+      `${what}.std`,
+      s.std,
+      bins,
+      (x) => typeof x === 'number' && x >= L.stdMin && x <= L.stdMax,
+      `a number in [${L.stdMin}, ${L.stdMax}]`,
+    );
+  if (why !== undefined) fail(why);
 }
 
 /**

@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import type { OnnxSessionConfig } from '../common/onnx-session.ts';
 import { OnnxSession } from '../common/onnx-session.ts';
 import { sidecarPathFor } from '../common/onnx-export.ts';
-import { isJsonObject, shown } from '../common/json.ts';
+import { isJsonObject, numberListError, shown } from '../common/json.ts';
 import type { StatsNormaliser } from './dataset.ts';
 import { prepareStats } from './dataset.ts';
 import type { FaultReason, SourceUse, StressInput, StressSource, StressWindowConfig } from './inputs.ts';
@@ -103,20 +103,17 @@ export function parseStressSidecar(raw: unknown, onnxPath: string): StressModelM
   }
   const n = m['normaliser'];
   if (!isJsonObject(n)) return fail(`normaliser ${shown(n)} must be an object`);
-  for (const k of ['mean', 'sd'] as const) {
-    const v = n[k];
-    if (!Array.isArray(v) || v.length !== N_STATS)
-      fail(
-        `normaliser.${k} must be a list of ${N_STATS} numbers, got ${Array.isArray(v) ? `${v.length}` : shown(v)}`,
-      );
-    const bad = (v as unknown[]).findIndex(
-      (x) => typeof x !== 'number' || !Number.isFinite(x) || (k === 'sd' && !(x > 0)),
+  const finite = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x);
+  const why =
+    numberListError('normaliser.mean', n['mean'], N_STATS, finite, 'a finite number') ??
+    numberListError(
+      'normaliser.sd',
+      n['sd'],
+      N_STATS,
+      (x) => finite(x) && (x as number) > 0,
+      'a finite number > 0',
     );
-    if (bad >= 0)
-      fail(
-        `normaliser.${k}[${bad}] ${shown((v as unknown[])[bad])} must be a finite number${k === 'sd' ? ' > 0' : ''}`,
-      );
-  }
+  if (why !== undefined) fail(why);
   const d = m['disabled'];
   if (!(Array.isArray(d) && d.every((x) => (STRESS_SOURCES as readonly unknown[]).includes(x))))
     fail(`disabled ${shown(d)} must be a list of sources (${STRESS_SOURCES.join(', ')}), [] for none`);

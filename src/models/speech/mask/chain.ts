@@ -63,8 +63,9 @@ export class MaskChain {
       let g = strengthGain(d, strength, deepest, this.floorLog);
       // The expansion deepens gains likewise: never below the training floor.
       g = expandGain(g, this.kneeLog, this.ratio, this.trainingFloorLog, this.floorLog);
+      // With smoothing, the frame is made from the smoothed gains below.
       if (gain !== undefined) gain[k] = g;
-      out[k] = x[k]! + g;
+      else out[k] = x[k]! + g;
     }
     if (gain !== undefined) {
       const g = this.smoother!.next(gain);

@@ -72,6 +72,21 @@ export const SERVING_NONE: SpeechServingSettings = {
   pauseGateThresholdDb: PAUSE_GATE_MIN_DB,
 };
 
+/**
+ * The settings that only qualify another's stage, and that stage's setting: the expansion's knee (nothing
+ * without a ratio above 1) and the gate's threshold (nothing without a depth below 0).
+ */
+export const SERVING_QUALIFIED = {
+  maskExpansionKneeDb: 'maskExpansionRatio',
+  pauseGateThresholdDb: 'pauseGateDb',
+} as const satisfies Partial<Record<SpeechServingKey, SpeechServingKey>>;
+
+/** The setting whose stage `key` belongs to: its qualified one (`SERVING_QUALIFIED`), else itself. */
+export function stageSetting(key: SpeechServingKey): SpeechServingKey {
+  const qualified: Partial<Record<SpeechServingKey, SpeechServingKey>> = SERVING_QUALIFIED;
+  return qualified[key] ?? key;
+}
+
 /** Why a serving setting is refused (undefined when it is valid), by its stage's rule; names the key. */
 export function servingSettingError(key: SpeechServingKey, v: unknown): string | undefined {
   switch (key) {
