@@ -48,7 +48,7 @@ import { saveOnnxModel } from '../../src/models/common/onnx-export.ts';
 import { avdcnnParameterCount, buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import type { AvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
-import type { MouthFrame } from '../../src/models/speech/enhancer.ts';
+import type { MouthFrame } from '../../src/models/speech/camera-input.ts';
 import {
   DEFAULT_SPEECH_MODEL_PATH,
   SPEECH_FLOAT_MODEL_PATH,

@@ -1,9 +1,6 @@
 import type { Config } from '../config/schema.ts';
-import type {
-  MouthFrame,
-  SpeechEnhancerOptions,
-  StreamingSpeechEnhancer,
-} from '../models/speech/enhancer.ts';
+import type { SpeechEnhancerOptions, StreamingSpeechEnhancer } from '../models/speech/enhancer.ts';
+import type { MouthFrame } from '../models/speech/camera-input.ts';
 import { definedServing } from '../models/speech/mask/settings.ts';
 import type { SpeechModelMeta } from '../models/speech/speech-model-meta.ts';
 import { encodeAudio } from './contracts/audio.ts';

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
-import type { SpeechModelRunner } from '../../src/models/speech/enhancer.ts';
+import type { SpeechModelRunner } from '../../src/models/speech/head.ts';
 import { SPEECH_SHAPE_LIMITS, parseSpeechSidecar } from '../../src/models/speech/speech-model-meta.ts';
 import { parseStressSidecar } from '../../src/models/stress/estimator.ts';
 import type { StressModelMeta } from '../../src/models/stress/estimator.ts';

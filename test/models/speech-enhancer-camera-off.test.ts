@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
-import type { SpeechModelRunner } from '../../src/models/speech/enhancer.ts';
+import type { SpeechModelRunner } from '../../src/models/speech/head.ts';
 import { validateSpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import { leastSquaresGain } from '../support/speech-fixtures.ts';

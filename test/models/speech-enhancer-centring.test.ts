@@ -13,7 +13,7 @@ import { alignMouth } from '../../src/models/speech/corpus.ts';
 import type { MouthTrack } from '../../src/models/speech/corpus.ts';
 import { enhanceSamples, mouthFramesFromTrack } from '../../src/models/speech/enhance-samples.ts';
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
-import type { SpeechModelBatch, SpeechModelRunner } from '../../src/models/speech/enhancer.ts';
+import type { SpeechModelBatch, SpeechModelRunner } from '../../src/models/speech/head.ts';
 import { centreAlignedMouth, centringAlpha } from '../../src/models/speech/mouth-centring.ts';
 import { validateSpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
 import type { SpeechModelMeta } from '../../src/models/speech/speech-model-meta.ts';

@@ -27,13 +27,9 @@ import { buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn
 import type { AvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
-import type {
-  EnhancedChunk,
-  SpeechEnhancerOptions,
-  MouthFrame,
-  SpeechModelBatch,
-  SpeechModelRunner,
-} from '../../src/models/speech/enhancer.ts';
+import type { EnhancedChunk, SpeechEnhancerOptions } from '../../src/models/speech/enhancer.ts';
+import type { MouthFrame } from '../../src/models/speech/camera-input.ts';
+import type { SpeechModelBatch, SpeechModelRunner } from '../../src/models/speech/head.ts';
 import {
   DEFAULT_SPEECH_MODEL_PATH,
   loadEvalEnhancer,

@@ -16,16 +16,17 @@ import { saveOnnxModel } from '../../src/models/common/onnx-export.ts';
 import { buildAvdcnn, resolveAvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import type { AvdcnnConfig } from '../../src/models/speech/avdcnn.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
-import { SpeechEnhancer, frontEndKey, sharesFrontEnd } from '../../src/models/speech/enhancer.ts';
+import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
+import { frontEndKey, sharesFrontEnd } from '../../src/models/speech/front-end.ts';
 import { DEFAULT_SPP_NOISE } from '../../src/streams/features/audio/spp-noise.ts';
 import type {
-  MouthFrame,
   SpeechEnhancerOptions,
-  SpeechModelRunner,
   EnhancedChunk,
   SpeechEnhancerStats,
   StreamingSpeechEnhancer,
 } from '../../src/models/speech/enhancer.ts';
+import type { MouthFrame } from '../../src/models/speech/camera-input.ts';
+import type { SpeechModelRunner } from '../../src/models/speech/head.ts';
 import {
   DEFAULT_SPEECH_MODEL_PATH,
   SPEECH_CAR_FOUR_ENSEMBLE_PATH,

@@ -59,7 +59,7 @@ import {
 } from '../../src/models/speech/speech-model-meta.ts';
 import { SpeechEnhancer } from '../../src/models/speech/enhancer.ts';
 import { centreAlignedMouth, centringAlpha } from '../../src/models/speech/mouth-centring.ts';
-import type { SpeechModelRunner } from '../../src/models/speech/enhancer.ts';
+import type { SpeechModelRunner } from '../../src/models/speech/head.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import { DEFAULT_NOISE_FLOOR } from '../../src/streams/features/audio/noise-floor.ts';
 import type { NoiseAwareParams } from '../../src/streams/features/audio/noise-aware.ts';

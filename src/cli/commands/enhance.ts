@@ -31,7 +31,8 @@ import {
   servingFromArgs,
 } from '../serving-flags.ts';
 import { DEFAULT_SPEECH_MODEL_PATH, loadSpeechEnhancerModel } from '../../models/speech/enhancer-onnx.ts';
-import type { MouthFrame, SpeechEnhancerStats } from '../../models/speech/enhancer.ts';
+import type { SpeechEnhancerStats } from '../../models/speech/enhancer.ts';
+import type { MouthFrame } from '../../models/speech/camera-input.ts';
 import { SPEECH_SERVING_KEYS, definedServing } from '../../models/speech/mask/settings.ts';
 import type { SpeechServingSettings, SpeechServingValues } from '../../models/speech/mask/settings.ts';
 import { enhanceSamples, mouthFramesFromTrack } from '../../models/speech/enhance-samples.ts';

@@ -5,7 +5,8 @@
  * Also converts the corpus's per-video-frame mouth crops (`MouthTrack`) into the enhancer's `MouthFrame`s.
  */
 import type { AlignedMouth, MouthTrack } from './corpus.ts';
-import type { MouthFrame, StreamingSpeechEnhancer } from './enhancer.ts';
+import type { StreamingSpeechEnhancer } from './enhancer.ts';
+import type { MouthFrame } from './camera-input.ts';
 import { frameCount } from '../../streams/features/audio/stft.ts';
 import type { StftConfig } from '../../streams/features/audio/stft.ts';
 

@@ -11,11 +11,9 @@
  *    runs this same class, so the streamed and whole-file outputs agree), global (fixed statistics) or none;
  * 3. context stacking (`ContextStacker`): causal t−4…t (no look-ahead), or the paper's t−2…t+2 (the frame is
  *    processed two frames later);
- * 4. visual input: the latest mouth frame at or before the audio frame's centre time (the training's
- *    alignment, corpus.ts `alignMouth`: sample-and-hold, at most `visualMaxGapMs` old), stacked with the same
- *    context; no frame → zeros (the camera-absent input the model was trained with). A model trained on
- *    centred crops (`visualInput`, mouth-centring.ts) gets each crop minus the segment's causal running mean
- *    of the crops before it, restarted after a frame without one, as in its training;
+ * 4. visual input (camera-input.ts, one per segment): the latest mouth frame at or before the audio frame's
+ *    centre time, stacked with the same context; no frame → zeros (the camera-absent input the model was
+ *    trained with); raw or centred crops as the model was trained;
  * 5. the model predicts the clean ln power ŷ of the target frame (the newest, or the centre); the enhanced
  *    frame is recombined with the noisy phase and inverted with the project's WOLA ISTFT
  *    (`StreamingIstft`: overlap-add normalised by the summed squared window):
@@ -40,9 +38,9 @@
  *    run that throws passes its frames through unenhanced (counted, `modelErrors`, message kept), so the
  *    audio never stops and the timeline never shifts.
  *
- * Several models (`SpeechEnhancer.ensemble`, for models with one `frontEndKey`): steps 1, 4 and the
- * noise-aware input are computed once; each model (a "head") has its own normalisation (step 2), context
- * stack, serving settings and prediction (step 5), and the frame synthesised has the mean of the heads'
+ * Several models (`SpeechEnhancer.ensemble`, for models with one `frontEndKey`, front-end.ts): steps 1, 4 and
+ * the noise-aware input are computed once; each model (a "head", head.ts) has its own normalisation (step 2),
+ * context stack, serving settings and prediction (step 5), and the frame synthesised has the mean of the heads'
  * magnitudes with the noisy phase (`StreamingIstft.pushMean`): by linearity the mean of what each model alone
  * gives (up to rounding). Model counters count every head's runs; the heads run concurrently, so with
  * several failing, `lastModelError` is the one that finished last.
@@ -77,23 +75,17 @@
  * Rates: the enhancer takes the model's rate (16 kHz) mono only; `pushChunk` refuses anything else with a
  * message naming the fix (an `AudioConditioner` in front resamples and down-mixes).
  *
- * Camera frames (`MouthFrame`: gray mouth crop, height × width row-major in [0, 1], capture time `tUs`) are
- * given with the audio chunk they arrived with. A frame whose time is at or before the centre of the newest
- * audio frame already processed is late: those audio frames cannot use it any more, and it is dropped and
- * counted (`camera.late`), never queued; frames out of order or repeated (`camera.outOfOrder`) and of the
- * wrong size (`camera.badSize`) likewise. Hand each camera frame over no later than with the audio chunk
- * that contains its time and the result does not depend on the chunking. A camera that stops leaves the
+ * Camera frames (`MouthFrame`) are given with the audio chunk they arrived with; late, reordered and
+ * wrong-size frames are dropped and counted, never queued (camera-input.ts). A camera that stops leaves the
  * audio path running on zeros (audio-only).
  *
  * Concurrency: `push`/`pushChunk`/`flush` may be called without awaiting the previous call; they run one
  * after the other in call order.
  */
-import { CausalVisualAligner } from '../../streams/features/camera/frame-align.ts';
 import { ContextStacker } from '../../streams/features/audio/context.ts';
-import type { ContextSpec } from '../../streams/features/audio/context.ts';
+import type { ContextSpec, StackedFrame } from '../../streams/features/audio/context.ts';
 import { sanitizeSamples } from '../../streams/features/audio/condition.ts';
-import { NoiseAwareInput, interleaveChannels } from '../../streams/features/audio/noise-aware.ts';
-import { RunningNormalizer } from '../../streams/features/audio/normalize.ts';
+import { NoiseAwareInput } from '../../streams/features/audio/noise-aware.ts';
 import { placeChunk } from '../../streams/features/audio/timeline.ts';
 import {
   StreamingIstft,
@@ -103,41 +95,15 @@ import {
 } from '../../streams/features/audio/stft.ts';
 import type { AlgorithmicDelay, ResolvedStft } from '../../streams/features/audio/stft.ts';
 import { visualInputFromFrames } from './avdcnn.ts';
-import { MouthCentring, centringAlpha } from './mouth-centring.ts';
+import { CameraInput } from './camera-input.ts';
+import type { MouthFrame, SpeechEnhancerCameraStats, StackedCamera } from './camera-input.ts';
+import { frontEndMismatch, servingMode } from './front-end.ts';
+import { createHead, headAudioInput, headLogPower, runHead } from './head.ts';
+import type { Head, SpeechEnhancerMember, SpeechModelRunner } from './head.ts';
 import { MaskChain } from './mask/chain.ts';
-import { resolveServing } from './mask/settings.ts';
 import type { SpeechServingKey, SpeechServingSettings, SpeechServingValues } from './mask/settings.ts';
-import { frameStrength } from './mask/strength.ts';
-import { decodePrediction, trainingFloorLog } from './prediction.ts';
-import { audioChannelsOf, contextSpecOf, stftOf, validateSpeechModelMeta } from './speech-model-meta.ts';
-import type { EnhancementMode, SpeechModelMeta, SpeechTarget } from './speech-model-meta.ts';
-
-/** A frame's camera presence, as stacked by `cameraStack`. */
-const CAMERA_ON = Float32Array.of(1);
-const CAMERA_OFF = Float32Array.of(0);
-
-/** One model run: `size` examples in the AVDCNN input layouts (avdcnn.ts). */
-export interface SpeechModelBatch {
-  readonly size: number;
-  /**
-   * size × frames × bins × C (normalised ln power [, a posteriori SNR [, ln a priori SNR]], normalised;
-   * oldest frame first) =
-   * `audio` [size, F, bins, C].
-   */
-  readonly audio: Float32Array;
-  /** size × height × width × frames = `visual` [size, H, W, F]. */
-  readonly visual: Float32Array;
-}
-
-/** The model adapter: `clean` is size × bins. */
-export type SpeechModelRunner = (batch: SpeechModelBatch) => Promise<{ readonly clean: Float32Array }>;
-
-/** A mouth crop: gray, height × width row-major, [0, 1] (the camera pipeline's 'gray' 'hwc' output). */
-export interface MouthFrame {
-  /** Capture time, µs (same clock as the audio). */
-  readonly tUs: number;
-  readonly data: Float32Array;
-}
+import { contextSpecOf, stftOf, validateSpeechModelMeta } from './speech-model-meta.ts';
+import type { EnhancementMode, SpeechModelMeta } from './speech-model-meta.ts';
 
 export interface EnhancedChunk {
   /** Event time of samples[0], µs (segment start + startSample / rate, rounded to the µs). */
@@ -167,26 +133,6 @@ export interface SpeechEnhancerOptions extends SpeechServingValues {
   readonly maxBatchFrames?: number;
   /** Oldest mouth frame still held for an audio frame, ms (default 100, as the training's alignment). */
   readonly visualMaxGapMs?: number;
-}
-
-export interface SpeechEnhancerCameraStats {
-  /** Mouth frames handed over / used by the aligner. */
-  received: number;
-  accepted: number;
-  /** Dropped: arrived after the audio frames at their time were processed. */
-  late: number;
-  /** Dropped: time not after the newest accepted frame (reordered or repeated). */
-  outOfOrder: number;
-  /** Dropped: not height × width values. */
-  badSize: number;
-  /** Dropped: handed over with an empty chunk before any audio (no timeline to place them on). */
-  withoutAudio: number;
-  /**
-   * Audio frames with a mouth crop / without one (the zero, camera-absent input). A model served without the
-   * camera (`cameraMode` 'off') gets the camera-absent input in either case.
-   */
-  audioFramesWithVisual: number;
-  audioFramesWithoutVisual: number;
 }
 
 export interface SpeechEnhancerStats {
@@ -232,30 +178,6 @@ interface Item {
   readonly crops: number;
 }
 
-/**
- * One model of an enhancer: its metadata, runner, serving settings and normalisation. An enhancer has one
- * head, or several (an ensemble, `SpeechEnhancer.ensemble`) that share its front end and synthesis.
- */
-interface Head {
-  readonly meta: SpeechModelMeta;
-  readonly runModel: SpeechModelRunner;
-  readonly serving: SpeechServingSettings;
-  /** The model's training target (its metadata's, else raw) and its gain floor in ln power (prediction.ts). */
-  readonly target: SpeechTarget;
-  readonly trainingFloorLog: number;
-  /** Values per bin of the audio input (`audioChannelsOf`): 1, 2 or 3 for a noise-aware model. */
-  readonly audioChannels: 1 | 2 | 3;
-  /** The model's `cameraMode` is 'off': it gets the audio-only input and strength whatever the camera. */
-  readonly cameraOff: boolean;
-  readonly normalizer: RunningNormalizer | undefined;
-}
-
-/** A model of an ensemble: its metadata and runner. */
-export interface SpeechEnhancerMember {
-  readonly meta: SpeechModelMeta;
-  readonly runModel: SpeechModelRunner;
-}
-
 interface Segment {
   readonly index: number;
   readonly t0Us: number;
@@ -266,15 +188,9 @@ interface Segment {
   readonly istft: StreamingIstft;
   /** One per head. */
   readonly audioStacks: ContextStacker[];
-  readonly visualStack: ContextStacker;
-  /** 1 where a frame has a mouth crop, stacked like the visual input (the camera-mode strength counts it). */
-  readonly cameraStack: ContextStacker;
-  /** Models trained on centred crops: the running mean of this segment's crops (mouth-centring.ts). */
-  readonly centring: MouthCentring | undefined;
-  readonly aligner: CausalVisualAligner;
+  /** Mouth frames in, each audio frame's stacked visual input and camera presence out (camera-input.ts). */
+  readonly camera: CameraInput;
   readonly pending: Map<number, PendingFrame>;
-  /** Centre time of the newest audio frame processed, µs. */
-  lastFrameUs: number;
   /** Per head: its mask chain (mask/chain.ts: the serving stages and their state); none in spectrum mode. */
   readonly chains: (MaskChain | undefined)[];
   /** Samples [start, end) of the last gap filled with zeros (segment-relative; end 0: none). */
@@ -309,79 +225,6 @@ export interface StreamingSpeechEnhancer {
   flush(): Promise<EnhancedChunk[]>;
 }
 
-/**
- * The front end a model needs (STFT, model shape, the noise-aware input's parameters without its statistics):
- * models whose keys are equal can share one (`SpeechEnhancer.ensemble`).
- */
-export function frontEndKey(meta: SpeechModelMeta): string {
-  const na = meta.noiseAware;
-  const { bins, contextFrames, context, mouthHeight, mouthWidth } = meta.model;
-  return JSON.stringify({
-    // The resolved scalars (the window follows from its length).
-    stft: (({ sampleRateHz, windowLength, hop, fftSize, fft }) => ({
-      sampleRateHz,
-      windowLength,
-      hop,
-      fftSize,
-      fft,
-    }))(resolveStft(stftOf(meta))),
-    model: { bins, contextFrames, context, mouthHeight, mouthWidth },
-    // Absent for raw crops (their key as before).
-    ...(meta.visualInput !== undefined
-      ? { visualInput: { kind: meta.visualInput.kind, timeConstantS: meta.visualInput.timeConstantS } }
-      : {}),
-    noiseAware:
-      na === undefined
-        ? null
-        : {
-            windowS: na.windowS,
-            subwindows: na.subwindows,
-            smoothing: na.smoothing,
-            startHoldFrames: na.startHoldFrames ?? 0,
-            prior:
-              na.prior === undefined
-                ? null
-                : { alpha: na.prior.alpha, bias: na.prior.bias, minDb: na.prior.minDb },
-            // Absent for minimum-statistics models (their key as before).
-            ...(na.spp !== undefined
-              ? {
-                  spp: {
-                    smoothing: na.spp.smoothing,
-                    priorDb: na.spp.priorDb,
-                    initFrames: na.spp.initFrames,
-                  },
-                }
-              : {}),
-          },
-  });
-}
-
-/**
- * True when the models can be served by one enhancer (`SpeechEnhancer.ensemble`): the same front end
- * (`frontEndKey`) and the same mode under `options`.
- */
-export function sharesFrontEnd(
-  metas: readonly SpeechModelMeta[],
-  options: SpeechEnhancerOptions = {},
-): boolean {
-  const first = metas[0];
-  if (first === undefined) return false;
-  const key = frontEndKey(first);
-  const mode = modeOf(first, options);
-  return metas.every((m) => frontEndKey(m) === key && modeOf(m, options) === mode);
-}
-
-/** The mode a model is served in: the option, else its metadata's output, else by its target. */
-function modeOf(meta: SpeechModelMeta, options: SpeechEnhancerOptions): EnhancementMode {
-  const mode =
-    options.mode ??
-    meta.output ??
-    (meta.target?.kind === 'log-gain' || meta.target?.kind === 'gain' ? 'mask' : 'spectrum');
-  if (mode !== 'spectrum' && mode !== 'mask')
-    throw new RangeError(`enhancer: mode ${JSON.stringify(mode)} (spectrum or mask)`);
-  return mode;
-}
-
 /** See the file comment. */
 export class SpeechEnhancer implements StreamingSpeechEnhancer {
   /** The (first) model's metadata. */
@@ -407,11 +250,8 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
    */
   private readonly noiseAware: NoiseAwareInput | undefined;
   private readonly maxLogPower: number;
-  private readonly zeroMouth: Float32Array;
   /** The visual input of heads served without the camera (`zeros`). */
   private zeroVisual: Float32Array | undefined;
-  /** The centred crop of the frame being stacked (the stacker copies it). */
-  private readonly centred: Float32Array;
   /** A frame's decoded prediction (prediction.ts), reused frame after frame. */
   private readonly decoded: Float64Array;
   private seg: Segment | null = null;
@@ -431,18 +271,10 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   ) {
     const members = [{ meta, runModel }, ...more];
     for (const m of members) validateSpeechModelMeta(m.meta);
-    const key = JSON.parse(frontEndKey(meta)) as Record<string, unknown>;
     for (const m of more) {
-      const other = JSON.parse(frontEndKey(m.meta)) as Record<string, unknown>;
-      const differ = [...new Set([...Object.keys(key), ...Object.keys(other)])].filter(
-        (k) => JSON.stringify(key[k]) !== JSON.stringify(other[k]),
-      );
-      if (differ.length > 0)
-        throw new RangeError(
-          `enhancer: the models do not share a front end (they differ in ${differ.join(', ')}: ` +
-            differ.map((k) => `${JSON.stringify(other[k])} vs ${JSON.stringify(key[k])}`).join('; ') +
-            ')',
-        );
+      const mismatch = frontEndMismatch(meta, m.meta);
+      if (mismatch !== undefined)
+        throw new RangeError(`enhancer: the models do not share a front end (${mismatch})`);
     }
     this.meta = meta;
     this.stftCfg = resolveStft(stftOf(meta));
@@ -454,9 +286,9 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     this.delay = algorithmicDelay(stftOf(meta), this.context.future);
     this.outputLagSamples =
       this.stftCfg.windowLength - this.stftCfg.hop + this.context.future * this.stftCfg.hop;
-    this.mode = modeOf(meta, options);
+    this.mode = servingMode(meta, options.mode);
     for (const m of more)
-      if (modeOf(m.meta, options) !== this.mode)
+      if (servingMode(m.meta, options.mode) !== this.mode)
         throw new RangeError(`enhancer: the models are served in different modes (mask and spectrum)`);
     this.opts = {
       maxGapMs: options.maxGapMs ?? 1000,
@@ -470,14 +302,12 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       throw new RangeError('enhancer: maxGapMs, toleranceUs and visualMaxGapMs must be ≥ 0');
     if (!Number.isInteger(o.maxBatchFrames) || o.maxBatchFrames < 1)
       throw new RangeError(`enhancer: maxBatchFrames ${o.maxBatchFrames}`);
-    this.heads = members.map((m) => this.head(m, options));
+    const frameRateHz = this.sampleRateHz / this.stftCfg.hop;
+    this.heads = members.map((m) => createHead(m, options, { bins: this.bins, frameRateHz }));
     this.countCrops = this.heads.some((h) => h.serving.maskStrength !== h.serving.maskStrengthVisual);
     const na = meta.noiseAware;
-    this.noiseAware =
-      na !== undefined ? new NoiseAwareInput(this.bins, this.sampleRateHz / this.stftCfg.hop, na) : undefined;
+    this.noiseAware = na !== undefined ? new NoiseAwareInput(this.bins, frameRateHz, na) : undefined;
     this.maxLogPower = 2 * Math.log(this.stftCfg.windowLength);
-    this.zeroMouth = new Float32Array(this.pixels);
-    this.centred = new Float32Array(this.pixels);
     this.decoded = new Float64Array(this.bins);
     this.s = {
       chunks: 0,
@@ -523,36 +353,6 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     if (first === undefined || more.length === 0)
       throw new RangeError(`ensemble: at least two members, got ${members.length}`);
     return new SpeechEnhancer(first.meta, first.runModel, options, more);
-  }
-
-  private head(m: SpeechEnhancerMember, options: SpeechEnhancerOptions): Head {
-    const { meta } = m;
-    const target = meta.target ?? { kind: 'raw' };
-    let serving: SpeechServingSettings;
-    try {
-      serving = resolveServing(meta, options);
-    } catch (e) {
-      throw new RangeError(`enhancer: ${(e as Error).message}`);
-    }
-    const n = meta.normalization;
-    return {
-      meta,
-      runModel: m.runModel,
-      serving,
-      target,
-      trainingFloorLog: trainingFloorLog(target),
-      audioChannels: audioChannelsOf(meta),
-      cameraOff: meta.cameraMode === 'off',
-      normalizer:
-        n.kind === 'running'
-          ? new RunningNormalizer({
-              bins: this.bins,
-              frameRateHz: this.sampleRateHz / this.stftCfg.hop,
-              timeConstantS: n.timeConstantS,
-              stdFloor: n.stdFloor,
-            })
-          : undefined,
-    };
   }
 
   /** The serving settings in force (options given, else the model's metadata, else defaults): the first model's. */
@@ -655,7 +455,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
         seg = null;
       } else if (place.kind === 'duplicate') {
         this.s.duplicates++;
-        this.intake(seg, mouth);
+        seg.camera.intake(mouth);
         return out;
       } else if (place.kind === 'overlap') {
         this.s.overlapSamples += place.skipSamples;
@@ -663,7 +463,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       }
     }
     if (samples.length === 0) {
-      if (seg !== null) this.intake(seg, mouth);
+      if (seg !== null) seg.camera.intake(mouth);
       else {
         this.s.camera.received += mouth.length;
         this.s.camera.withoutAudio += mouth.length;
@@ -671,7 +471,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       return out;
     }
     seg ??= this.startSegment(tUs);
-    this.intake(seg, mouth);
+    seg.camera.intake(mouth);
     this.s.inputSamples += samples.length;
     if (fill > 0) {
       seg.fillStart = seg.inCount;
@@ -702,16 +502,17 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       stft: new StreamingStft(cfg),
       istft: new StreamingIstft(cfg),
       audioStacks: this.heads.map((h) => new ContextStacker(this.bins * h.audioChannels, this.context)),
-      visualStack: new ContextStacker(this.pixels, this.context),
-      cameraStack: new ContextStacker(1, this.context),
-      centring:
-        this.meta.visualInput !== undefined
-          ? new MouthCentring(
-              this.pixels,
-              centringAlpha(this.meta.visualInput.timeConstantS, this.stftCfg.hop / this.sampleRateHz),
-            )
-          : undefined,
-      aligner: new CausalVisualAligner({ maxGapUs: this.opts.visualMaxGapMs * 1000 }),
+      camera: new CameraInput(
+        {
+          pixels: this.pixels,
+          context: this.context,
+          maxGapUs: this.opts.visualMaxGapMs * 1000,
+          ...(this.meta.visualInput !== undefined
+            ? { centring: { input: this.meta.visualInput, hopS: this.stftCfg.hop / this.sampleRateHz } }
+            : {}),
+        },
+        this.s.camera,
+      ),
       pending: new Map(),
       chains: this.heads.map((h) =>
         this.mode === 'mask'
@@ -722,29 +523,10 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
             })
           : undefined,
       ),
-      lastFrameUs: -Infinity,
       fillStart: 0,
       fillEnd: 0,
     };
     return this.seg;
-  }
-
-  /** Camera frames into the aligner, dropping late, reordered and wrong-size ones (counted). */
-  private intake(seg: Segment, mouth: readonly MouthFrame[]): void {
-    const c = this.s.camera;
-    for (const f of mouth) {
-      c.received++;
-      if (f.data.length !== this.pixels) {
-        c.badSize++;
-        continue;
-      }
-      if (!(f.tUs > seg.lastFrameUs)) {
-        c.late++;
-        continue;
-      }
-      if (seg.aligner.push(f) === 'accepted') c.accepted++;
-      else c.outOfOrder++;
-    }
   }
 
   /** Centre of STFT frame t of the segment, µs: t0 + ((t + 1)·hop − W/2) / rate (as corpus.ts). */
@@ -761,37 +543,14 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
    * segment).
    */
   private audioInputs(seg: Segment, t: number, x: Float32Array): Float32Array[] {
-    let added: Float32Array[] = [];
+    let added: readonly Float32Array[] = [];
     if (this.noiseAware !== undefined) {
       const { hop, windowLength: w } = this.stftCfg;
       const end = (t + 1) * hop;
       const hold = seg.fillEnd > 0 && end - w < seg.fillEnd && end > seg.fillStart;
       added = this.noiseAware.push(x, hold);
     }
-    return this.heads.map((h) => {
-      const z = this.normalize(h, x);
-      const na = h.meta.noiseAware;
-      if (na === undefined) return z;
-      const stats = [na, na.prior];
-      return interleaveChannels([
-        z,
-        ...added.map((a, j) => {
-          const st = stats[j]!;
-          return a.map((v, k) => (v - st.mean[k]!) / st.std[k]!);
-        }),
-      ]);
-    });
-  }
-
-  private normalize(h: Head, x: Float32Array): Float32Array {
-    const n = h.meta.normalization;
-    if (h.normalizer !== undefined) return h.normalizer.normalize(x);
-    if (n.kind === 'global') {
-      const out = new Float32Array(this.bins);
-      for (let k = 0; k < this.bins; k++) out[k] = (x[k]! - n.mean[k]!) / n.std[k]!;
-      return out;
-    }
-    return x.slice();
+    return this.heads.map((h) => headAudioInput(h, x, added));
   }
 
   /** Analyses `samples` (or, at the end, flushes), runs the model on the completed frames, synthesises. */
@@ -804,34 +563,23 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     const frames = end ? seg.stft.flush() : seg.stft.push(samples);
     seg.inCount += samples.length;
     const items: Item[] = [];
-    const cam = this.s.camera;
     // The flushed frames hold the STFT's trailing zeros: the state carried into a later segment is the one
     // before them (noise-aware.ts).
     const carried = end ? this.noiseAware?.snapshot() : undefined;
     for (const f of frames) {
       seg.pending.set(f.index, { logPower: f.logPower, phase: f.phase });
-      const tUs = this.frameCentreUs(seg, f.index);
-      seg.lastFrameUs = tUs;
-      const v = seg.aligner.at(tUs);
-      const present = v.status === 'ok' && v.data.length === this.pixels;
-      if (present) cam.audioFramesWithVisual++;
-      else cam.audioFramesWithoutVisual++;
+      const camera = seg.camera.next(this.frameCentreUs(seg, f.index));
       const inputs = this.audioInputs(seg, f.index, f.logPower);
       const a = seg.audioStacks.map((st, h) => st.push(inputs[h]!));
-      const crop = present ? v.data : undefined;
-      const b = seg.visualStack.push(
-        seg.centring !== undefined ? seg.centring.next(crop, this.centred) : (crop ?? this.zeroMouth),
-      );
-      const c = seg.cameraStack.push(present ? CAMERA_ON : CAMERA_OFF);
-      b.forEach((s, i) => items.push(this.item(s.index, a, i, s.features, c[i]!.features)));
+      this.addItems(items, a, camera);
     }
     if (carried !== undefined) this.noiseAware?.restore(carried);
-    if (end) {
-      const a = seg.audioStacks.map((st) => st.flush());
-      const b = seg.visualStack.flush();
-      const c = seg.cameraStack.flush();
-      b.forEach((s, i) => items.push(this.item(s.index, a, i, s.features, c[i]!.features)));
-    }
+    if (end)
+      this.addItems(
+        items,
+        seg.audioStacks.map((st) => st.flush()),
+        seg.camera.flush(),
+      );
     const parts: Float32Array[] = [];
     for (let i = 0; i < items.length; i += this.opts.maxBatchFrames) {
       const batch = items.slice(i, i + this.opts.maxBatchFrames);
@@ -844,15 +592,19 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       batch.forEach((item, j) => {
         const raw = seg.pending.get(item.index)!;
         seg.pending.delete(item.index);
-        const ys = this.heads.map((h, k) =>
-          this.enhancedLogPower(
+        const ys = this.heads.map((h, k) => {
+          const y = headLogPower(
             h,
             seg.chains[k],
             raw.logPower,
             clean[k]?.subarray(j * this.bins, (j + 1) * this.bins),
-            item.crops,
-          ),
-        );
+            { crops: item.crops, frames: this.frames },
+            this.decoded,
+            this.maxLogPower,
+          );
+          this.s.modelNonFinite += y.nonFinite;
+          return y.logPower;
+        });
         parts.push(ys.length === 1 ? seg.istft.push(ys[0]!, raw.phase) : seg.istft.pushMean(ys, raw.phase));
       });
     }
@@ -881,20 +633,16 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   }
 
   /**
-   * A frame's model inputs (entry `i` of each head's stacked audio) and how many of its context's mouth frames
-   * are crops (`camera`: 1 per frame with a crop; counted only when some head's strengths differ with the
-   * camera).
+   * The frames whose context is complete: each one's model inputs (entry `i` of each head's stacked audio and
+   * of the stacked camera) and how many of its context's mouth frames are crops (1 per frame with a crop;
+   * counted only when some head's strengths differ with the camera).
    */
-  private item(
-    index: number,
-    audio: readonly (readonly { readonly features: Float32Array }[])[],
-    i: number,
-    visual: Float32Array,
-    camera: Float32Array,
-  ): Item {
-    let crops = 0;
-    if (this.countCrops) for (let f = 0; f < this.frames; f++) crops += camera[f]!;
-    return { index, audio: audio.map((a) => a[i]!.features), visual, crops };
+  private addItems(items: Item[], audio: readonly (readonly StackedFrame[])[], camera: StackedCamera): void {
+    camera.visual.forEach((v, i) => {
+      let crops = 0;
+      if (this.countCrops) for (let f = 0; f < this.frames; f++) crops += camera.presence[i]!.features[f]!;
+      items.push({ index: v.index, audio: audio.map((a) => a[i]!.features), visual: v.features, crops });
+    });
   }
 
   /** `n` zeros, from one buffer that grows to the largest batch (never written: heads may share it). */
@@ -920,49 +668,17 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     items: readonly Item[],
     visual: Float32Array,
   ): Promise<Float32Array | undefined> {
-    const n = items.length;
-    const aSize = this.frames * this.bins * h.audioChannels;
-    const audio = new Float32Array(n * aSize);
-    items.forEach((it, i) => audio.set(it.audio[k]!, i * aSize));
     this.s.modelRuns++;
-    try {
-      const { clean } = await h.runModel({ size: n, audio, visual });
-      if (clean.length !== n * this.bins)
-        throw new Error(`the model returned ${clean.length} values for ${n} frames × ${this.bins} bins`);
-      return clean;
-    } catch (e) {
-      this.s.modelErrors++;
-      this.s.lastModelError = (e as Error).message ?? String(e);
-      return undefined;
-    }
-  }
-
-  /**
-   * The ln power to synthesise for a head's frame from the noisy x and its prediction (undefined: the model
-   * run failed, and x passes) for a frame with `crops` mouth crops in its context (see the file comment).
-   */
-  private enhancedLogPower(
-    h: Head,
-    chain: MaskChain | undefined,
-    x: Float32Array,
-    predicted: Float32Array | undefined,
-    crops: number,
-  ): Float32Array {
-    if (predicted === undefined) {
-      chain?.fail();
-      return x;
-    }
-    const y = this.decoded;
-    this.s.modelNonFinite += decodePrediction(h.target, h.trainingFloorLog, x, predicted, y);
-    if (chain !== undefined)
-      return chain.apply(
-        x,
-        y,
-        frameStrength(h.serving.maskStrength, h.serving.maskStrengthVisual, crops, this.frames),
-      );
-    const out = new Float32Array(this.bins);
-    for (let k = 0; k < this.bins; k++) out[k] = Math.min(y[k]!, this.maxLogPower);
-    return out;
+    const run = await runHead(
+      h,
+      items.map((it) => it.audio[k]!),
+      visual,
+      this.bins,
+    );
+    if ('clean' in run) return run.clean;
+    this.s.modelErrors++;
+    this.s.lastModelError = run.error;
+    return undefined;
   }
 
   /** Ends the current segment: flushes everything, trims to the input length. */

@@ -24,7 +24,8 @@
  * each a model file (not another manifest), none twice.
  */
 import { isJsonObject } from '../common/json.ts';
-import type { EnhancedChunk, MouthFrame, SpeechEnhancerStats, StreamingSpeechEnhancer } from './enhancer.ts';
+import type { EnhancedChunk, SpeechEnhancerStats, StreamingSpeechEnhancer } from './enhancer.ts';
+import type { MouthFrame } from './camera-input.ts';
 import type { SpeechServingSettings } from './mask/settings.ts';
 
 export const ENSEMBLE_MANIFEST_FORMAT = 'drivesense.speech-ensemble';
