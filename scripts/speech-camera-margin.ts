@@ -1,5 +1,5 @@
 /**
- * The camera's margin of two speech models, compared (docs/models/speech.md, "Amendment to the rule for runs
+ * The camera's margin of two speech models, compared (docs/models/speech-history.md, "Amendment to the rule for runs
  * 36 and 37"): from two `drivesense eval speech --json` outputs on the same mixtures (validation split, with
  * `--video`, systems avdcnn-audio and avdcnn-av), the audio-visual minus audio-only mean on the GRID clips
  * (subset 'av', every category of the evaluation pooled) for each of STOI, ESTOI, SI-SDR, segSNR and OVRL at

@@ -1,5 +1,5 @@
 /**
- * The replacement rule for speech models (docs/models/speech.md, "Runs"), applied from the validation grids
+ * The replacement rule for speech models (docs/models/speech-history.md, the rules written before the runs), applied from the validation grids
  * that `scripts/speech-serving.ts` records in each model's sidecar (training.serving), so that the decision
  * is mechanical and reads the validation split only:
  *

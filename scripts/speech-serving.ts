@@ -12,7 +12,7 @@
  * and 5 dB) in which the audio-only AVDCNN beats the noisy input; the highest count wins, ties going to the
  * higher mean STOI improvement, then to the larger α (less change to what the model learned).
  *
- * The audio-visual rule (docs/models/speech.md, written before its first use): on the validation GRID clips
+ * The audio-visual rule (docs/models/speech-history.md, written before its first use): on the validation GRID clips
  * (subset 'av'), car interior, 0 and 5 dB, for each α_v count the ten comparisons (STOI, ESTOI, SI-SDR,
  * segSNR, OVRL × 0 and 5 dB) in which the audio-visual mode at α_v beats the audio-only mode at the served
  * α; the highest count wins, ties going to the α_v nearest α, then to the smaller. `--only-visual` keeps the

@@ -376,7 +376,7 @@ export const configSchema = z
               .max(MASK_EXPANSION_MAX_RATIO)
               .optional()
               .describe(
-                "Ratio of the enhancement mask's low-gain expansion, in [1, 10] (1: none): an ln gain d below the knee K becomes K + r·(d − K), never below the model's training gain floor or maskFloorDb (causal, no delay; docs/models/speech.md, \"Rule for expanding the lowest gains\"); default: the model's metadata, else 1",
+                "Ratio of the enhancement mask's low-gain expansion, in [1, 10] (1: none): an ln gain d below the knee K becomes K + r·(d − K), never below the model's training gain floor or maskFloorDb (causal, no delay; docs/models/speech-history.md, \"Rule for expanding the lowest gains\"); default: the model's metadata, else 1",
               ),
             pauseGateDb: z
               .number()
@@ -384,7 +384,7 @@ export const configSchema = z
               .max(0)
               .optional()
               .describe(
-                'Depth of the pause gate on the enhanced output, dB in [−40, 0] (0: none): after 300 ms of frames whose gain (enhanced over noisy power) is below pauseGateThresholdDb, those frames are lowered by this much (causal, no delay; docs/models/speech.md, "Rule for a pause gate on the enhanced output"); default: the model\'s metadata, else 0',
+                'Depth of the pause gate on the enhanced output, dB in [−40, 0] (0: none): after 300 ms of frames whose gain (enhanced over noisy power) is below pauseGateThresholdDb, those frames are lowered by this much (causal, no delay; docs/models/speech-history.md, "Rule for a pause gate on the enhanced output"); default: the model\'s metadata, else 0',
               ),
             pauseGateThresholdDb: z
               .number()

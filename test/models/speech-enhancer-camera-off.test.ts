@@ -1,5 +1,5 @@
 /**
- * A model served without the camera (sidecar `cameraMode: 'off'`, docs/models/speech.md, "Rule for a member
+ * A model served without the camera (sidecar `cameraMode: 'off'`, docs/models/speech-history.md, "Rule for a member
  * without the camera"): it gets the audio-only visual input and its audio-only strength even when the camera
  * is on, while the other members of its ensemble use the camera.
  */

@@ -17,7 +17,7 @@ const score = (
   return { strength: 0.7, wins: 6, meanStoiGain, means: { '0': means(at0), '5': means(at5) } };
 };
 
-// Validation figures of runs 18, 24 and 21/25 (docs/models/speech.md).
+// Validation figures of runs 18, 24 and 21/25 (docs/models/speech-history.md).
 const run18 = score([0.8897, 9.82, 2.707], [0.9092, 13.76, 2.816], 0.0077);
 const run24 = score([0.8856, 11.38, 2.748], [0.9058, 15.62, 2.862], 0.0039);
 

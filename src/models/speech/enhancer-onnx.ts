@@ -44,7 +44,7 @@ export const SPEECH_INT8_MODEL_PATH = quantizedPathFor(SPEECH_FLOAT_MODEL_PATH);
  * The car profile (trained with car noise in 3 of 7 mixtures, judged on the in-car noises; members whose
  * noise estimate is the speech-presence tracker, spp-noise.ts, served with the low-gain expansion) comes as a
  * pair and as four members. The pair is the default, within the compute budget with headroom on the
- * machines measured (docs/models/speech.md, "Rule for the default live model under the budget on a slower
+ * machines measured (docs/models/speech-history.md, "Rule for the default live model under the budget on a slower
  * machine"); its float manifest is what `drivesense eval speech` scores by default.
  */
 export const SPEECH_CAR_PAIR_ENSEMBLE_PATH = 'src/models/speech/model/avdcnn-causal-car-pair.ensemble.json';
@@ -69,7 +69,7 @@ export const SPEECH_CAR_FOUR_INT8_ENSEMBLE_PATH =
 /**
  * The car profile before the speech-presence tracker, float and int8: two members of the same sizes and
  * training whose noise estimate is the minimum-statistics floor (the same compute as the car pair; kept as the
- * reference the speech-presence tracker was judged against, docs/models/speech.md; `features.speech.model`,
+ * reference the speech-presence tracker was judged against, docs/models/speech-history.md; `features.speech.model`,
  * `--model`).
  */
 export const SPEECH_CAR_MINSTAT_ENSEMBLE_PATH =

@@ -182,7 +182,7 @@ export function signalWeights(noisyLogPower: ArrayLike<number>, q: number): Floa
   return out;
 }
 
-/** Default lowest gain of the log-gain target, amplitude dB (docs/models/speech.md, the diagnosis). */
+/** Default lowest gain of the log-gain target, amplitude dB (docs/models/speech-history.md, the diagnosis). */
 export const LOG_GAIN_FLOOR_DB = -25;
 
 /**

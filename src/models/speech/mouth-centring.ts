@@ -1,5 +1,5 @@
 /**
- * Centred mouth input (docs/models/speech.md, "Rule for runs 50 and 51"): the visual branch is given each
+ * Centred mouth input (docs/models/speech-history.md, "Rule for runs 50 and 51"): the visual branch is given each
  * mouth crop minus a causal running mean of the crops before it, so it sees how the mouth moves, not what the
  * face, its lighting or the tracker's box look like. A still face gives zeros, the model's camera-absent
  * input (the enhancer's camera-mode strength still applies: it counts frames with a crop, not their values).

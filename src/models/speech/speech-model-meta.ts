@@ -122,7 +122,7 @@ export interface SpeechModelMeta extends SpeechServingValues {
   readonly visualInput?: CentredVisualInput;
   /**
    * 'off': the model is served audio-only (the audio-only input and strength) even when the camera is on, as
-   * a member of an ensemble whose other members use it (docs/models/speech.md, "Rule for a member without
+   * a member of an ensemble whose other members use it (docs/models/speech-history.md, "Rule for a member without
    * the camera"). Absent: the camera is used when there is one.
    */
   readonly cameraMode?: 'off';

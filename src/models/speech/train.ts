@@ -25,7 +25,7 @@
  * - 'log-gain' (default): the bounded, input-relative ln-power gain of frame t, clamp(lnC − lnX, 2·ln G_min,
  *   0) with G_min = −25 dB (examples.ts `logGainTarget`), divided by |2·ln G_min| so it lies in [−1, 0]; 0 is
  *   passthrough. The enhancer applies it as a mask (noisy power × e^{g}, noisy phase). Chosen after the first
- *   run (docs/models/speech.md, "Diagnosis"): the absolute target's loss was dominated by how deep inaudible
+ *   run (docs/models/speech-history.md, "Diagnosis"): the absolute target's loss was dominated by how deep inaudible
  *   clean bins lie under the noise;
  * - 'gain': the truncated magnitude mask of frame t, clamp(|C|/|X|, G_min, 1) (examples.ts
  *   `amplitudeGainTarget`), in the linear domain where an uncertain bin costs what it costs in amplitude

@@ -1,5 +1,5 @@
 /**
- * Augmentation of a talking-face clip's mouth crops for training (docs/models/speech.md, "Rules for runs 36
+ * Augmentation of a talking-face clip's mouth crops for training (docs/models/speech-history.md, "Rules for runs 36
  * and 37"). The visual branch learns from a few clips of a few faces; a held-out face, its lighting and where
  * the tracker put the box are new to it. Each training mixture of a talking-face clip draws one transform and
  * applies it to every crop of the clip (the model input and the lip target alike):
@@ -24,7 +24,7 @@ export interface MouthAugmentation {
   readonly brightness: number;
 }
 
-/** The ranges of the rule (docs/models/speech.md, "Rules for runs 36 and 37"). */
+/** The ranges of the rule (docs/models/speech-history.md, "Rules for runs 36 and 37"). */
 export const MOUTH_AUGMENT = {
   mirrorProbability: 0.5,
   shiftX: 2,

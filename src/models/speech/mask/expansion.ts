@@ -3,7 +3,7 @@
  * none): after the strength, an ln-power gain g below the knee becomes K + r·(g − K), never below the model's
  * training gain floor (nor the mask floor). Gains at or above K (speech, where the model is sure of it) are
  * untouched; the lowest ones, where a gain trained by mean squared error stays above the floor in speech
- * pauses, go deeper (docs/models/speech.md, "Rule for expanding the lowest gains"). Pure.
+ * pauses, go deeper (docs/models/speech-history.md, "Rule for expanding the lowest gains"). Pure.
  */
 import { shown } from '../../common/json.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The pause gate of the enhanced output (docs/models/speech.md, "Rule for a pause gate on the enhanced
+ * The pause gate of the enhanced output (docs/models/speech-history.md, "Rule for a pause gate on the enhanced
  * output"): causal, no look-ahead, per model and frame.
  *
  * A frame's gain is FG = 10·log₁₀(Σ_k |Ŝ_k|² / Σ_k |X_k|²), the enhanced power over the noisy power summed

@@ -2,7 +2,7 @@
  * The mask's strength: the model's gain G applied as G^α, i.e. the ln-power gain d ≤ 0 scaled to α·d
  * (`maskStrength` α in (0, 1]: less noise removed and less speech attenuated where the model is unsure). The
  * audio-visual mode has its own α_v (`maskStrengthVisual`, in (0, 2]); above 1 it deepens the gain, never
- * below the model's training gain floor (docs/models/speech.md, "Rule for audio-visual strengths above 1").
+ * below the model's training gain floor (docs/models/speech-history.md, "Rule for audio-visual strengths above 1").
  * A frame whose context holds m of its N mouth frames with a crop takes α + (α_v − α)·m/N, so a camera that
  * starts or stops moves the strength over the context instead of stepping it. Pure.
  */
