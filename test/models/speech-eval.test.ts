@@ -196,6 +196,52 @@ describe('eval speech on synthetic pairs', () => {
     assert.ok(j.notes.some((n) => n.includes('orphan')));
   });
 
+  it('--paired-with: every other system against the reference on the same items, as JSON and text', async () => {
+    const base = ['--clean', join(dir, 'clean'), '--noisy', join(dir, 'noisy'), '--no-dnsmos'];
+    const r = await runCli([
+      ...base,
+      '--systems',
+      'noisy,logmmse,ideal-mask',
+      '--paired-with',
+      'logmmse',
+      '--json',
+    ]);
+    assert.equal(r.code, 0);
+    const j = JSON.parse(r.out[0]!) as JsonOut & {
+      paired: {
+        system: string;
+        reference: string;
+        metrics: Record<string, { n: number; meanDiff: number } | null>;
+      }[];
+    };
+    assert.deepEqual(
+      j.paired.map((p) => `${p.system}-${p.reference}`),
+      ['ideal-mask-logmmse'],
+      'the noisy input and the reference itself are not compared',
+    );
+    const d = j.items.map(
+      (i) => (i.systems['ideal-mask']!['siSdr'] as number) - (i.systems['logmmse']!['siSdr'] as number),
+    );
+    const siSdr = j.paired[0]!.metrics['siSdr']!;
+    assert.equal(siSdr.n, 3);
+    assert.ok(Math.abs(siSdr.meanDiff - d.reduce((a, b) => a + b, 0) / 3) < 1e-9);
+    assert.equal(j.paired[0]!.metrics['ovrl'], null, 'no DNSMOS, no OVRL comparison');
+    const text = (
+      await runCli([...base, '--systems', 'noisy,logmmse,ideal-mask', '--paired-with', 'logmmse'])
+    ).out.join('\n');
+    assert.match(text, /paired against logmmse/);
+    assert.match(text, /^ideal-mask\s+SI-SDR \(dB\)\s+3\s/m);
+    // Without RNNoise among the systems there is no default reference.
+    const none = JSON.parse((await runCli([...base, '--systems', 'noisy,logmmse', '--json'])).out[0]!) as {
+      paired: unknown[];
+    };
+    assert.deepEqual(none.paired, []);
+    await assert.rejects(
+      runCli([...base, '--systems', 'noisy,logmmse', '--paired-with', 'rnnoise']),
+      /--paired-with: 'rnnoise' is not among the systems run \(noisy, logmmse\), or 'none'/,
+    );
+  });
+
   it('text output is a table with the systems', async () => {
     const r = await runCli([
       '--clean',

@@ -44,6 +44,7 @@ import type {
 } from '../../models/speech/evaluate.ts';
 import { Dnsmos } from '../../models/speech/dnsmos.ts';
 import { renderSpeechReportHtml } from '../../models/speech/report-html.ts';
+import { pairedRows, pairedText } from '../../models/speech/paired-comparison.ts';
 import { RnnoisePeer } from '../../../bench/speech/rnnoise.ts';
 import { DeepFilterNet3Peer, DFN3_DIR_DEFAULT } from '../../../bench/speech/deepfilternet3.ts';
 
@@ -109,6 +110,9 @@ ${SERVING_FLAGS_HELP}
   --categories LIST  only these noise categories (e.g. car-interior)
   --limit N          only the first N utterances (or pairs)
   --examples N       mixtures with spectrograms in the report (default 3)
+  --paired-with SYS  compare every other system with SYS on the same mixtures: per SNR, category and metric
+                     the mean difference, its 95 % interval (Student's t), wins/losses and the sign-flip p
+                     (default rnnoise when it runs, the target; 'none' for no comparison)
   --json             print one JSON object instead of the text table
   --report FILE      also write a self-contained HTML report with spectrograms
 
@@ -333,6 +337,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       categories: { type: 'string' },
       limit: { type: 'string' },
       examples: { type: 'string' },
+      'paired-with': { type: 'string' },
       ...SERVING_FLAG_OPTIONS,
       split: { type: 'string' },
     },
@@ -375,6 +380,15 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       if (!(Number.isInteger(nExamples) && nExamples >= 0))
         throw new UsageError('--examples must be an integer ≥ 0');
       const categories = parseList(stringOpt(args, 'categories'));
+      const pairedWith = stringOpt(args, 'paired-with');
+      if (
+        pairedWith !== undefined &&
+        pairedWith !== 'none' &&
+        !(names as readonly string[]).includes(pairedWith)
+      )
+        throw new UsageError(
+          `--paired-with: '${pairedWith}' is not among the systems run (${names.join(', ')}), or 'none'`,
+        );
       const modelFile = resolve(stringOpt(args, 'model') ?? resolve(REPO_ROOT, DEFAULT_AVDCNN_MODEL));
       const dfn3Dir = resolve(stringOpt(args, 'dfn3') ?? DFN3_DIR_DEFAULT);
       const serving = servingFromArgs(args);
@@ -490,6 +504,16 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
         await writeFile(file, html);
         notes.push(`Report written to ${file}.`);
       }
+      const reference =
+        pairedWith === 'none'
+          ? undefined
+          : (pairedWith ?? (evaluation.systems.includes('rnnoise') ? 'rnnoise' : undefined));
+      const paired =
+        reference !== undefined && evaluation.systems.includes(reference)
+          ? pairedRows(evaluation.items, evaluation.systems, reference)
+          : [];
+      if (reference !== undefined && !evaluation.systems.includes(reference))
+        notes.push(`--paired-with ${reference}: it did not run, so nothing is compared with it.`);
       if (args.values['json'] === true) {
         out(
           JSON.stringify({
@@ -501,6 +525,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
               info: built.info,
             },
             dnsmos: { computed: evaluation.dnsmos, dir: dnsmosDir },
+            paired,
             notes,
           }),
         );
@@ -508,6 +533,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
         const lines = [
           textTable(evaluation),
           '',
+          ...(paired.length > 0 ? [pairedText(paired), ''] : []),
           ...built.unavailable.map((u) => `not run: ${u.name}: ${u.reason}`),
           ...notes.map((n) => `note: ${n}`),
         ];

@@ -767,11 +767,19 @@ export function categoryOrder(categories: Iterable<string>): string[] {
   return [...known, ...other];
 }
 
-/** Means per system × SNR × category (plus 'all' categories and the 'av' subset), see the file comment. */
-export function aggregate(items: readonly ItemResult[], systems: readonly string[]): AggregateRow[] {
+/** The items of one aggregate row: an SNR × a category (or 'all') × a subset. */
+export interface EvaluationGroup {
+  readonly snr: number | null;
+  readonly category: string;
+  readonly subset: 'all' | 'av';
+  readonly items: readonly ItemResult[];
+}
+
+/** The groups the aggregates are taken over, in the tables' order: per SNR, each category, 'all', 'av'. */
+export function evaluationGroups(items: readonly ItemResult[]): EvaluationGroup[] {
   const snrs = [...new Set(items.map((i) => i.snrDb))].sort((a, b) => (a ?? Infinity) - (b ?? Infinity));
   const categories = categoryOrder(items.map((i) => i.category));
-  const groups: { snr: number | null; category: string; subset: 'all' | 'av'; items: ItemResult[] }[] = [];
+  const groups: EvaluationGroup[] = [];
   for (const snr of snrs) {
     const atSnr = items.filter((i) => i.snrDb === snr);
     const cats = categories.filter((c) => atSnr.some((i) => i.category === c));
@@ -781,8 +789,13 @@ export function aggregate(items: readonly ItemResult[], systems: readonly string
     const av = atSnr.filter((i) => i.hasVideo);
     if (av.length > 0) groups.push({ snr, category: 'all', subset: 'av', items: av });
   }
+  return groups;
+}
+
+/** Means per system × SNR × category (plus 'all' categories and the 'av' subset), see the file comment. */
+export function aggregate(items: readonly ItemResult[], systems: readonly string[]): AggregateRow[] {
   const rows: AggregateRow[] = [];
-  for (const g of groups) {
+  for (const g of evaluationGroups(items)) {
     for (const name of systems) {
       const ran = g.items.filter((i) => i.systems[name] !== undefined);
       if (ran.length === 0) continue;
