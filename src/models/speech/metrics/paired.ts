@@ -100,14 +100,9 @@ export function pairedStats(
 /** Two-sided sign-flip p of |Σ d| (see the file comment). */
 function signFlipP(diffs: readonly number[], observed: number, seed: number): { p: number; exact: boolean } {
   const n = diffs.length;
-  // Sums equal up to rounding count as "as far": a relative tolerance on the observed sum.
-  const bar =
-    observed -
-    1e-12 *
-      Math.max(
-        1,
-        diffs.reduce((s, d) => s + Math.abs(d), 0),
-      );
+  // Sums equal up to rounding count as "as far": a tolerance relative to the differences' scale, so the p
+  // of differences scaled by any factor is the same.
+  const bar = observed - 1e-12 * diffs.reduce((s, d) => s + Math.abs(d), 0);
   if (n <= EXACT_PERMUTATION_MAX_N) {
     let hits = 0;
     const total = 2 ** n;
