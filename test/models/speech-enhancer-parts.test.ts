@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CameraInput } from '../../src/models/speech/camera-input.ts';
+import { CameraInput, emptyCameraStats } from '../../src/models/speech/camera-input.ts';
 import type { SpeechEnhancerCameraStats } from '../../src/models/speech/camera-input.ts';
 import { frontEndMismatch, servingMode } from '../../src/models/speech/front-end.ts';
 import { createHead, headAudioInput, headLogPower, runHead } from '../../src/models/speech/head.ts';
@@ -14,16 +14,7 @@ import { centringAlpha } from '../../src/models/speech/mouth-centring.ts';
 import { CAUSAL_CONTEXT } from '../../src/streams/features/audio/context.ts';
 import { gainModelMeta } from '../support/speech-meta.ts';
 
-const cameraStats = (): SpeechEnhancerCameraStats => ({
-  received: 0,
-  accepted: 0,
-  late: 0,
-  outOfOrder: 0,
-  badSize: 0,
-  withoutAudio: 0,
-  audioFramesWithVisual: 0,
-  audioFramesWithoutVisual: 0,
-});
+const cameraStats = emptyCameraStats;
 const crop = (tUs: number, v: number, pixels = 4) => ({ tUs, data: new Float32Array(pixels).fill(v) });
 
 describe('speech enhancer parts: the camera path of a segment', () => {

@@ -50,6 +50,20 @@ export interface SpeechEnhancerCameraStats {
   audioFramesWithoutVisual: number;
 }
 
+/** Counters at zero. */
+export function emptyCameraStats(): SpeechEnhancerCameraStats {
+  return {
+    received: 0,
+    accepted: 0,
+    late: 0,
+    outOfOrder: 0,
+    badSize: 0,
+    withoutAudio: 0,
+    audioFramesWithVisual: 0,
+    audioFramesWithoutVisual: 0,
+  };
+}
+
 /** The stacked visual input and camera presence of the audio frames completed. */
 export interface StackedCamera {
   readonly visual: StackedFrame[];

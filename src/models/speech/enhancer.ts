@@ -95,7 +95,7 @@ import {
 } from '../../streams/features/audio/stft.ts';
 import type { AlgorithmicDelay, ResolvedStft } from '../../streams/features/audio/stft.ts';
 import { visualInputFromFrames } from './avdcnn.ts';
-import { CameraInput } from './camera-input.ts';
+import { CameraInput, emptyCameraStats } from './camera-input.ts';
 import type { MouthFrame, SpeechEnhancerCameraStats, StackedCamera } from './camera-input.ts';
 import { frontEndMismatch, servingMode } from './front-end.ts';
 import { createHead, headAudioInput, headLogPower, runHead } from './head.ts';
@@ -326,16 +326,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
       duplicates: 0,
       overlapSamples: 0,
       segments: 0,
-      camera: {
-        received: 0,
-        accepted: 0,
-        late: 0,
-        outOfOrder: 0,
-        badSize: 0,
-        withoutAudio: 0,
-        audioFramesWithVisual: 0,
-        audioFramesWithoutVisual: 0,
-      },
+      camera: emptyCameraStats(),
     };
   }
 

@@ -864,6 +864,17 @@ function fmt(v: number | null, digits: number, width: number, signed = false): s
   return (signed && v >= 0 ? `+${s}` : s).padStart(width);
 }
 
+/** A group's title in the text outputs: its SNR, noise category and subset. */
+export function groupTitle(g: {
+  readonly snrDb: number | null;
+  readonly category: string;
+  readonly subset: 'all' | 'av';
+}): string {
+  const snr = g.snrDb === null ? 'ready pairs (SNR not controlled)' : `SNR ${g.snrDb} dB`;
+  const cat = g.category === 'all' ? 'all noise categories' : `noise: ${g.category}`;
+  return `${snr}, ${cat}${g.subset === 'av' ? ', items with mouth frames only' : ''}`;
+}
+
 /** A plain-text table of the aggregates: one block per SNR × category (× subset), one row per system. */
 export function textTable(e: SpeechEvaluation): string {
   const lines: string[] = [];
@@ -879,11 +890,8 @@ export function textTable(e: SpeechEvaluation): string {
     const key = `${r.snrDb}|${r.category}|${r.subset}`;
     if (key !== block) {
       block = key;
-      const snr = r.snrDb === null ? 'ready pairs (SNR not controlled)' : `SNR ${r.snrDb} dB`;
-      const cat = r.category === 'all' ? 'all noise categories' : `noise: ${r.category}`;
-      const sub = r.subset === 'av' ? ', items with mouth frames only' : '';
       const clean = r.cleanOvrl !== null ? ` (clean reference OVRL ${r.cleanOvrl.toFixed(2)})` : '';
-      lines.push('', `${snr}, ${cat}${sub}${clean}`, head);
+      lines.push('', `${groupTitle(r)}${clean}`, head);
     }
     const m = r.mean;
     const d = r.improvement;

@@ -7,7 +7,7 @@
  * interval and p say whether the items' spread could give it by chance. Pure.
  */
 import type { EvaluationGroup, ItemResult, MetricKey } from './evaluate.ts';
-import { METRIC_KEYS, evaluationGroups, metricValue } from './evaluate.ts';
+import { METRIC_KEYS, evaluationGroups, groupTitle, metricValue } from './evaluate.ts';
 import { pairedStats } from './metrics/paired.ts';
 import type { PairedStats } from './metrics/paired.ts';
 
@@ -88,12 +88,9 @@ export function pairedText(rows: readonly PairedRow[]): string {
     const key = `${r.snrDb}|${r.category}|${r.subset}`;
     if (key !== block) {
       block = key;
-      const snr = r.snrDb === null ? 'ready pairs' : `SNR ${r.snrDb} dB`;
-      const cat = r.category === 'all' ? 'all noise categories' : `noise: ${r.category}`;
-      const sub = r.subset === 'av' ? ', items with mouth frames only' : '';
       lines.push(
         '',
-        `${snr}, ${cat}${sub}: paired against ${r.reference} (Δ = system − ${r.reference} on the same mixtures)`,
+        `${groupTitle(r)}: paired against ${r.reference} (Δ = system − ${r.reference} on the same mixtures)`,
         `${'system'.padEnd(14)}${'metric'.padEnd(13)}${'n'.padStart(3)}${'Δ mean'.padStart(10)}` +
           `${'95 % interval'.padStart(24)}${'wins/losses'.padStart(13)}${'p'.padStart(8)}`,
       );
