@@ -152,6 +152,23 @@ describe('paired rows per group', () => {
     assert.equal(rows[4]!.metrics.stoi, null, 'a null score is left out');
   });
 
+  it('an utterance counts once: its mixtures with several noises are averaged before the statistics', () => {
+    const noise = (it: ItemResult, category: string) => ({ ...it, id: `${it.id}|${category}`, category });
+    const two = [
+      noise(item('u1', 0, false, { ref: scores(0.5), sys: scores(0.6) }), 'car-interior'),
+      noise(item('u1', 0, false, { ref: scores(0.5), sys: scores(0.8) }), 'street'),
+      noise(item('u2', 0, false, { ref: scores(0.5), sys: scores(0.4) }), 'car-interior'),
+      noise(item('u2', 0, false, { ref: scores(0.5), sys: scores(0.4) }), 'street'),
+    ];
+    const all = pairedRows(two, ['ref', 'sys'], 'ref').find((r) => r.category === 'all')!;
+    const st = all.metrics.stoi!;
+    assert.equal(st.n, 2, 'two utterances, not four mixtures');
+    close(st.meanDiff, (0.2 - 0.1) / 2, 1e-12, 'mean of the utterance means +0.2 and −0.1');
+    assert.deepEqual([st.wins, st.losses], [1, 1]);
+    const car = pairedRows(two, ['ref', 'sys'], 'ref').find((r) => r.category === 'car-interior')!;
+    assert.equal(car.metrics.stoi!.n, 2);
+  });
+
   it('as text: one block per group, a line per metric with a value', () => {
     const text = pairedText(pairedRows(items, ['noisy', 'ref', 'sys'], 'ref'));
     assert.match(text, /^SNR 0 dB, noise: car-interior: paired against ref/m);

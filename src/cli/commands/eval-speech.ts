@@ -110,9 +110,9 @@ ${SERVING_FLAGS_HELP}
   --categories LIST  only these noise categories (e.g. car-interior)
   --limit N          only the first N utterances (or pairs)
   --examples N       mixtures with spectrograms in the report (default 3)
-  --paired-with SYS  compare every other system with SYS on the same mixtures: per SNR, category and metric
-                     the mean difference, its 95 % interval (Student's t), wins/losses and the sign-flip p
-                     (default rnnoise when it runs, the target; 'none' for no comparison)
+  --paired-with SYS  compare every other system with SYS on the same mixtures: per SNR, category and metric,
+                     over utterances, the mean difference, its 95 % interval (Student's t), wins/losses and
+                     the sign-flip p (default rnnoise when it runs, the target; 'none' for no comparison)
   --json             print one JSON object instead of the text table
   --report FILE      also write a self-contained HTML report with spectrograms
 

@@ -2,8 +2,9 @@
  * Each system against a reference system on the same mixtures (`drivesense eval speech --paired-with`, by
  * default RNNoise, the issue's target; `scripts/speech-paired.ts` for a stored result): per group of the
  * aggregates (SNR × category × subset) and metric, the paired statistics of system − reference over the
- * items both were scored on (metrics/paired.ts: mean difference, its 95 % interval, wins and losses, the
- * sign-flip p). A difference of means in the table says which system scored higher on these items; the
+ * utterances both were scored on (metrics/paired.ts: mean difference, its 95 % interval, wins and losses,
+ * the sign-flip p). The unit is the utterance: where a group holds an utterance's mixtures with several
+ * noises, their differences are averaged first, since they are not independent of each other. A difference of means in the table says which system scored higher on these items; the
  * interval and p say whether the items' spread could give it by chance. Pure.
  */
 import type { EvaluationGroup, ItemResult, MetricKey } from './evaluate.ts';
@@ -42,12 +43,18 @@ function pairedRow(g: EvaluationGroup, system: string, reference: string): Paire
   if (both.length === 0) return undefined;
   const metrics = Object.fromEntries(
     METRIC_KEYS.map((k) => {
-      const diffs: number[] = [];
+      // One difference per utterance: its mixtures in the group (several noise categories in an 'all' group)
+      // are not independent of each other, so they are averaged first.
+      const byUtterance = new Map<string, number[]>();
       for (const i of both) {
         const a = metricValue(i.systems[system]!, k);
         const b = metricValue(i.systems[reference]!, k);
-        if (a !== null && b !== null) diffs.push(a - b);
+        if (a === null || b === null) continue;
+        const list = byUtterance.get(i.utterance);
+        if (list === undefined) byUtterance.set(i.utterance, [a - b]);
+        else list.push(a - b);
       }
+      const diffs = [...byUtterance.values()].map((d) => d.reduce((s, v) => s + v, 0) / d.length);
       return [k, diffs.length > 0 ? pairedStats(diffs) : null];
     }),
   ) as Record<MetricKey, PairedStats | null>;
@@ -90,7 +97,7 @@ export function pairedText(rows: readonly PairedRow[]): string {
       block = key;
       lines.push(
         '',
-        `${groupTitle(r)}: paired against ${r.reference} (Δ = system − ${r.reference} on the same mixtures)`,
+        `${groupTitle(r)}: paired against ${r.reference} (Δ = system − ${r.reference} on the same mixtures; n utterances)`,
         `${'system'.padEnd(14)}${'metric'.padEnd(13)}${'n'.padStart(3)}${'Δ mean'.padStart(10)}` +
           `${'95 % interval'.padStart(24)}${'wins/losses'.padStart(13)}${'p'.padStart(8)}`,
       );
