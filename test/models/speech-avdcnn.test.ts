@@ -223,7 +223,49 @@ describe('AVDCNN model', () => {
       assert.ok(Math.abs(swapped.audio.dataSync()[0]! - 6) < 1e-6);
       const ones = avdcnnLoss(pred, { ...target, cleanWeight: tf.tensor2d([[1, 1]]) }, 1);
       assert.ok(Math.abs(ones.total.dataSync()[0]! - full.total.dataSync()[0]!) < 1e-6);
+      // The asymmetric loss: predictions 1 and 1 against targets 0 (above: error 1) and 3 (below: error 4).
+      // β = 2 triples the error below its target only: (1 + 3·4) / 2; with clean weights 3 and 0, (3·1) / 2.
+      const asym = avdcnnLoss(pred, uneven, 1, 2);
+      assert.ok(Math.abs(asym.audio.dataSync()[0]! - 6.5) < 1e-6);
+      const asymWeighted = avdcnnLoss(pred, { ...uneven, cleanWeight: tf.tensor2d([[3, 0]]) }, 1, 2);
+      assert.ok(Math.abs(asymWeighted.audio.dataSync()[0]! - 1.5) < 1e-6);
+      assert.ok(Math.abs(avdcnnLoss(pred, uneven, 1, 0).audio.dataSync()[0]! - 2.5) < 1e-6, 'β 0: the MSE');
     });
+  });
+
+  it('the asymmetric loss trains: its gradient reaches the weights and pushes predictions up', async () => {
+    const c = resolveAvdcnnConfig({ fc1Units: 32, fc2Units: 16, fcAudioUnits: 16, fcVisualUnits: 16 });
+    const batch = randomBatch(c, 8, 5);
+    const mean = async (m: tf.LayersModel): Promise<number> => {
+      const out = m.predict([
+        tf.tensor(batch.audio, [8, c.contextFrames, c.bins, c.audioChannels]),
+        tf.tensor(batch.visual, [8, c.mouthHeight, c.mouthWidth, c.contextFrames]),
+      ]) as tf.Tensor[];
+      const v = (await out[0]!.mean().data())[0]!;
+      tf.dispose(out);
+      return v;
+    };
+    const run = async (beta: number): Promise<{ first: number; last: number; mean: number }> => {
+      const model = buildAvdcnn(c, 3);
+      const optimizer = createAvdcnnOptimizer({ learningRate: 1e-3 });
+      try {
+        const losses: number[] = [];
+        for (let i = 0; i < 6; i++)
+          losses.push((await avdcnnTrainStep(model, optimizer, batch, c, beta)).total);
+        assert.ok(losses.every(Number.isFinite));
+        const e = await avdcnnEvaluate(model, batch, c, beta);
+        assert.ok(Number.isFinite(e.total));
+        return { first: losses[0]!, last: losses.at(-1)!, mean: await mean(model) };
+      } finally {
+        model.dispose();
+        optimizer.dispose();
+      }
+    };
+    const plain = await run(0);
+    const asym = await run(4);
+    assert.ok(asym.last < asym.first, `the asymmetric loss fell: ${asym.first} → ${asym.last}`);
+    assert.ok(asym.first > plain.first, 'the same start costs more with β > 0 (predictions below targets)');
+    assert.ok(asym.mean > plain.mean, `predictions pushed up: ${plain.mean} vs ${asym.mean}`);
   });
 
   it('visualInputFromFrames moves the frame axis last', () => {

@@ -54,6 +54,15 @@ describe('train speech arguments', () => {
       /--signal-weight must be a number in \(0, 1\]/,
     );
     await refuses(['--signal-weight', '1'], /--signal-weight needs --target gain/);
+    await refuses(
+      ['--target', 'gain', '--under-weight', '0'],
+      /--under-weight must be a number in \(0, 10\]/,
+    );
+    await refuses(
+      ['--target', 'gain', '--under-weight', '11'],
+      /--under-weight must be a number in \(0, 10\]/,
+    );
+    await refuses(['--under-weight', '1'], /--under-weight needs --target gain/);
     await refuses(['--ema-decay', '1'], /--ema-decay must be a number in \(0, 1\)/);
     await refuses(['--speed', '0.9,3'], /--speed must be a comma-separated list/);
     await refuses(['--init-from', join(dir, 'ckpt')], /--init-from must name another run's checkpoints/);

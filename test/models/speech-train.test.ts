@@ -847,6 +847,49 @@ describe('AVDCNN training', () => {
     assert.deepEqual(centred.clean, raw.clean);
   });
 
+  test('asymmetric loss (underWeight): trains and validates on it, named in the id and log; refused with another target', async () => {
+    const base = await tinyCausalRun(6, 6);
+    await assert.rejects(
+      trainSpeechModel({ ...base, checkpointDir: path.join(await tempDir(), 'ckpt'), underWeight: 1 }),
+      /underWeight needs the 'gain' target/,
+    );
+    for (const bad of [0, -1, 11, Number.NaN])
+      await assert.rejects(
+        trainSpeechModel({
+          ...base,
+          checkpointDir: path.join(await tempDir(), 'ckpt'),
+          target: 'gain',
+          underWeight: bad,
+        }),
+        /under-estimation weight .* must be in \(0, 10\]/,
+      );
+    const lines: string[] = [];
+    const dir = path.join(await tempDir(), 'ckpt');
+    const r = await trainSpeechModel({
+      ...base,
+      checkpointDir: dir,
+      target: 'gain',
+      underWeight: 1,
+      log: (l) => lines.push(l),
+    });
+    try {
+      assert.deepEqual(r.extra.target, { kind: 'gain', gainFloorDb: LOG_GAIN_FLOOR_DB, underWeight: 1 });
+      assert.match(speechModelId(r.extra, r.state), /-drop0-gain-uw1-seed1-step6$/);
+      assert.ok(
+        lines.some((l) => /a gain below its target costs 2×/.test(l)),
+        lines.join('\n'),
+      );
+      // Resuming with another β, or without it, is another configuration.
+      for (const other of [{}, { underWeight: 2 }])
+        await assert.rejects(
+          trainSpeechModel({ ...base, checkpointDir: dir, target: 'gain', maxSteps: 8, ...other }),
+          /another configuration/,
+        );
+    } finally {
+      r.model.dispose();
+    }
+  });
+
   test('signal-weighted gain target: trains and validates on the weighted MSE; refused with another target', async () => {
     const base = await tinyCausalRun(6, 6);
     await assert.rejects(

@@ -83,6 +83,9 @@ Re-running the same command resumes from the last checkpoint (mixer position, RN
   --signal-weight Q     gain target: weight each bin's squared mask error by the noisy power^Q, mean 1 per
                         mixture (0 < Q <= 1; 1 = signal approximation, the masked output's magnitude error);
                         default unweighted
+  --under-weight B      gain target: an asymmetric loss, a gain predicted below its target (speech suppressed)
+                        costs 1 + B times its squared error, one above it (noise left) the squared error
+                        (0 < B <= 10); default the plain MSE
   --ema-decay D         validate, keep and export an exponential moving average of the weights (decay D in
                         (0, 1), e.g. 0.999; ramped up over the first steps); default the raw weights
   --noise-aware         a second audio input channel: the a posteriori SNR over a causal noise floor
@@ -184,6 +187,7 @@ export const trainSpeechCommand: Command = {
     target: { type: 'string' },
     'gain-floor-db': { type: 'string' },
     'signal-weight': { type: 'string' },
+    'under-weight': { type: 'string' },
     'ema-decay': { type: 'string' },
     'log-every': { type: 'string' },
     data: { type: 'string' },
@@ -246,6 +250,8 @@ export const trainSpeechCommand: Command = {
       gainFloorDb: numberOpt(args, 'gain-floor-db', LOG_GAIN_FLOOR_DB),
       signalWeight:
         stringOpt(args, 'signal-weight') !== undefined ? numberOpt(args, 'signal-weight', 1) : undefined,
+      underWeight:
+        stringOpt(args, 'under-weight') !== undefined ? numberOpt(args, 'under-weight', 1) : undefined,
       emaDecay: stringOpt(args, 'ema-decay') !== undefined ? numberOpt(args, 'ema-decay', 0.999) : undefined,
       logEvery: intOpt(args, 'log-every', 50),
       initFrom: stringOpt(args, 'init-from') ?? null,
@@ -282,6 +288,11 @@ export const trainSpeechCommand: Command = {
       if (!(command.signalWeight > 0 && command.signalWeight <= 1))
         throw new UsageError('--signal-weight must be a number in (0, 1]');
       if (command.target !== 'gain') throw new UsageError('--signal-weight needs --target gain');
+    }
+    if (command.underWeight !== undefined) {
+      if (!(command.underWeight > 0 && command.underWeight <= 10))
+        throw new UsageError('--under-weight must be a number in (0, 10]');
+      if (command.target !== 'gain') throw new UsageError('--under-weight needs --target gain');
     }
     if (command.extraShare !== undefined) {
       if (command.extraSpeech === null) throw new UsageError('--extra-share needs --extra-speech');
@@ -416,6 +427,7 @@ export const trainSpeechCommand: Command = {
         target: command.target as SpeechTrainTarget['kind'],
         gainFloorDb: command.gainFloorDb,
         ...(command.signalWeight !== undefined ? { signalWeight: command.signalWeight } : {}),
+        ...(command.underWeight !== undefined ? { underWeight: command.underWeight } : {}),
         ...(command.noiseTracker !== 'minimum'
           ? { noiseTracker: command.noiseTracker as NoiseTrackerKind }
           : {}),

@@ -508,14 +508,24 @@ export function batchTensors(
  * MSE(clean) + μ·MSE(lip): each MSE is the mean over the output's values; the lip term is averaged over the
  * batch with per-example weights (sum_b w_b·mse_b / B, Keras's sample-weight reduction), so weight-0 examples
  * (visual zeroed) add nothing. Returns the scalar total and its two terms.
+ *
+ * `underWeight` β ≥ 0 (default 0, the plain MSE) makes the clean term asymmetric: a value predicted below its
+ * target costs (1 + β) times its squared error, one above it the squared error, i.e. (p − t)² + β·relu(t − p)².
+ * For a gain target this is the price of over-suppression (speech removed) against under-suppression (noise
+ * left).
  */
 export function avdcnnLoss(
   predicted: { clean: tf.Tensor; lip: tf.Tensor },
   target: { clean: tf.Tensor; lip: tf.Tensor; videoWeight?: tf.Tensor1D; cleanWeight?: tf.Tensor },
   videoLossWeight: number,
+  underWeight = 0,
 ): { total: tf.Scalar; audio: tf.Scalar; video: tf.Scalar } {
   return tf.tidy(() => {
-    const sq = tf.squaredDifference(predicted.clean, target.clean);
+    const plain = tf.squaredDifference(predicted.clean, target.clean);
+    const sq =
+      underWeight > 0
+        ? tf.add(plain, tf.mul(tf.square(tf.relu(tf.sub(target.clean, predicted.clean))), underWeight))
+        : plain;
     const audio = tf.mean(
       target.cleanWeight !== undefined ? tf.mul(sq, target.cleanWeight) : sq,
     ) as tf.Scalar;
@@ -554,6 +564,7 @@ export async function avdcnnTrainStep(
   optimizer: tf.Optimizer,
   batch: AvdcnnBatch,
   config: AvdcnnConfig,
+  underWeight = 0,
 ): Promise<AvdcnnLossValues> {
   const t = batchTensors(batch, config);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -562,7 +573,7 @@ export async function avdcnnTrainStep(
     const total = optimizer.minimize(
       () => {
         const p = splitOutputs(model.apply(t.inputs, { training: true }) as tf.Tensor[]);
-        const l = avdcnnLoss(p, t, config.videoLossWeight);
+        const l = avdcnnLoss(p, t, config.videoLossWeight, underWeight);
         tf.dispose(parts ? [parts.audio, parts.video] : []);
         parts = { audio: tf.keep(l.audio), video: tf.keep(l.video) };
         return l.total;
@@ -580,17 +591,18 @@ export async function avdcnnTrainStep(
   }
 }
 
-/** The loss of `batch` in inference mode (no dropout, batch norm on its moving statistics). */
+/** The loss of `batch` in inference mode (no dropout, batch norm on its moving statistics); `underWeight` as the loss. */
 export async function avdcnnEvaluate(
   model: tf.LayersModel,
   batch: AvdcnnBatch,
   config: AvdcnnConfig,
+  underWeight = 0,
 ): Promise<AvdcnnLossValues> {
   const t = batchTensors(batch, config);
   try {
     const l = tf.tidy(() => {
       const p = splitOutputs(model.predict(t.inputs) as tf.Tensor[]);
-      return avdcnnLoss(p, t, config.videoLossWeight);
+      return avdcnnLoss(p, t, config.videoLossWeight, underWeight);
     });
     const [tv, av, vv] = await Promise.all([l.total.data(), l.audio.data(), l.video.data()]);
     tf.dispose([l.total, l.audio, l.video]);

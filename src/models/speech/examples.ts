@@ -149,6 +149,13 @@ export function amplitudeGainTarget(
   return out;
 }
 
+/** The asymmetric loss's β (a gain below its target costs 1 + β times) must be in (0, 10]; returns it. */
+export function checkUnderWeight(beta: number): number {
+  if (!(Number.isFinite(beta) && beta > 0 && beta <= 10))
+    throw new RangeError(`asymmetric loss: under-estimation weight ${beta} must be in (0, 10]`);
+  return beta;
+}
+
 /** The signal-weighting exponent q must be in (0, 1]; returns it. */
 export function checkSignalWeight(q: number): number {
   if (!(Number.isFinite(q) && q > 0 && q <= 1))

@@ -105,6 +105,7 @@ import {
   LOG_GAIN_FLOOR_DB,
   amplitudeGainTarget,
   checkSignalWeight,
+  checkUnderWeight,
   logGainTarget,
   signalWeights,
 } from './examples.ts';
@@ -136,6 +137,11 @@ export interface SpeechTrainOptions {
   readonly gainFloorDb?: number;
   /** 'gain' target only: the exponent q of the loss's signal weighting (0 < q ≤ 1). Default none. */
   readonly signalWeight?: number;
+  /**
+   * 'gain' target only: β of the asymmetric loss (avdcnn.ts `avdcnnLoss`): a gain predicted below its target
+   * (speech suppressed) costs (1 + β) times its squared error; 0 < β ≤ 10. Default none (the plain MSE).
+   */
+  readonly underWeight?: number;
   /**
    * Noise-aware input only: the noise tracker, 'minimum' (minimum statistics, noise-floor.ts; the default and
    * every run before the option) or 'spp' (speech presence probability, spp-noise.ts).
@@ -243,6 +249,11 @@ export type SpeechTrainTarget =
        * (every run before it).
        */
       readonly signalWeight?: number;
+      /**
+       * β of the asymmetric loss: a gain predicted below its target costs (1 + β) times its squared error
+       * (avdcnn.ts `avdcnnLoss`), in training and validation alike. Absent: the plain MSE (every run before it).
+       */
+      readonly underWeight?: number;
     };
 
 export const SPEECH_TRAIN_TARGETS = ['log-gain', 'gain', 'ln-power'] as const;
@@ -730,6 +741,7 @@ export async function validateSpeechModel(
   config: AvdcnnConfig,
   context: ContextSpec,
   chunk = 256,
+  underWeight = 0,
 ): Promise<ValidationResult> {
   const av = refs.filter(([m]) => items[m]!.mouth !== undefined);
   const other = refs.filter(([m]) => items[m]!.mouth === undefined);
@@ -743,7 +755,7 @@ export async function validateSpeechModel(
     for (let a = 0; a < list.length; a += chunk) {
       const part = list.slice(a, a + chunk);
       const batch = fillBatch(part, items, config, context, camera);
-      const l = await avdcnnEvaluate(model, batch, config);
+      const l = await avdcnnEvaluate(model, batch, config, underWeight);
       audio += l.audio * part.length;
       video += l.video * part.length; // = Σ w·mse
       weight += batch.videoWeight!.reduce((x, y) => x + y, 0);
@@ -832,10 +844,13 @@ function resolveOptions(o: SpeechTrainOptions): Resolved {
             kind: 'gain',
             gainFloorDb: checkGainFloor(o.gainFloorDb ?? LOG_GAIN_FLOOR_DB),
             ...(o.signalWeight !== undefined ? { signalWeight: checkSignalWeight(o.signalWeight) } : {}),
+            ...(o.underWeight !== undefined ? { underWeight: checkUnderWeight(o.underWeight) } : {}),
           }
         : { kind: 'ln-power' };
   if (o.signalWeight !== undefined && kind !== 'gain')
     throw new RangeError(`speech training: signalWeight needs the 'gain' target, not '${kind}'`);
+  if (o.underWeight !== undefined && kind !== 'gain')
+    throw new RangeError(`speech training: underWeight needs the 'gain' target, not '${kind}'`);
   if (o.visualCentreS !== undefined) {
     const why = centringError(o.visualCentreS);
     if (why !== undefined) throw new RangeError(`speech training: ${why}`);
@@ -1111,12 +1126,17 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
         : r.target.kind === 'gain'
           ? `gain (truncated magnitude mask, G_min ${r.target.gainFloorDb} dB` +
             (r.target.signalWeight !== undefined
-              ? `, loss weighted by noisy power^${r.target.signalWeight})`
+              ? `, loss weighted by noisy power^${r.target.signalWeight}`
+              : '') +
+            (r.target.underWeight !== undefined
+              ? `, a gain below its target costs ${1 + r.target.underWeight}×)`
               : ')')
           : 'ln-power'),
   );
 
   const model = buildAvdcnn(config, r.seed);
+  // The asymmetric loss's β (0: the plain MSE), for the training steps and the validation rounds alike.
+  const underWeight = r.target.kind === 'gain' ? (r.target.underWeight ?? 0) : 0;
   // A new fine-tuning run starts from the source's best weights (before the average, which starts from them).
   if (previous === null && init !== undefined) {
     const src = await loadBestSpeechCheckpoint(init.source.dir);
@@ -1239,7 +1259,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
   };
 
   const validate = async (): Promise<boolean> => {
-    const run = () => validateSpeechModel(model, valItems, valRefs, config, context);
+    const run = () => validateSpeechModel(model, valItems, valRefs, config, context, 256, underWeight);
     const v = average !== undefined ? await average.withAveraged(run) : await run();
     const improved = state.bestScore === null || v.criterion < state.bestScore - minDelta;
     state.epoch++;
@@ -1313,7 +1333,7 @@ export async function trainSpeechModel(o: SpeechTrainOptions): Promise<SpeechTra
     );
     const raw = fillBatch(refs, round.items, config, context);
     const { batch } = zeroVisual(raw, config.visualAbsentProbability, rng);
-    const loss = await avdcnnTrainStep(model, optimizer, batch, config);
+    const loss = await avdcnnTrainStep(model, optimizer, batch, config, underWeight);
     if (!Number.isFinite(loss.total))
       throw new Error(`speech training: the loss is ${loss.total} at step ${state.step + 1}`);
     average?.update(state.step);
@@ -1471,7 +1491,9 @@ export function speechModelId(extra: SpeechTrainExtra, state: TrainingState): st
     t !== undefined && t.kind !== 'ln-power' && t.gainFloorDb !== LOG_GAIN_FLOOR_DB
       ? `-floor${t.gainFloorDb}`
       : '';
-  const weighting = t?.kind === 'gain' && t.signalWeight !== undefined ? `-sw${t.signalWeight}` : '';
+  const weighting =
+    (t?.kind === 'gain' && t.signalWeight !== undefined ? `-sw${t.signalWeight}` : '') +
+    (t?.kind === 'gain' && t.underWeight !== undefined ? `-uw${t.underWeight}` : '');
   const averaged = extra.averageDecay !== undefined ? `-ema${extra.averageDecay}` : '';
   const step = `-seed${extra.seed}-step${extra.bestStep ?? state.step}`;
   // A fine-tuning run: its source's id, then what it changed (the learning rate), seed and step.
@@ -1695,6 +1717,9 @@ export async function exportTrainedSpeechModel(args: {
           ? 'validation MSE of the clean output against the truncated magnitude mask' +
             (extra.target.signalWeight !== undefined
               ? `, each bin weighted by the noisy power^${extra.target.signalWeight} (mean 1 per mixture)`
+              : '') +
+            (extra.target.underWeight !== undefined
+              ? `, a gain below its target costing ${1 + extra.target.underWeight}× its squared error`
               : '')
           : 'validation log-spectral MSE of the clean output (normalised units)') +
       ', mean of camera-present and camera-absent passes over the fixed validation set',
