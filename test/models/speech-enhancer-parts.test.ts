@@ -12,6 +12,9 @@ import { MaskChain } from '../../src/models/speech/mask/chain.ts';
 import { SERVING_NONE } from '../../src/models/speech/mask/settings.ts';
 import { centringAlpha } from '../../src/models/speech/mouth-centring.ts';
 import { CAUSAL_CONTEXT } from '../../src/streams/features/audio/context.ts';
+import { DEFAULT_NOISE_FLOOR } from '../../src/streams/features/audio/noise-floor.ts';
+import { RunningNormalizer } from '../../src/streams/features/audio/normalize.ts';
+import { DEFAULT_PRIOR_SNR } from '../../src/streams/features/audio/prior-snr.ts';
 import { gainModelMeta } from '../support/speech-meta.ts';
 
 const cameraStats = emptyCameraStats;
@@ -148,30 +151,80 @@ describe('speech enhancer parts: a head', () => {
       hopS: 0.008,
     });
     const x = new Float32Array(bins).fill(-3);
-    const scratch = new Float64Array(bins);
-    const frame = { crops: 0, frames: 5 };
-    assert.equal(headLogPower(h, chain, x, undefined, frame, scratch, 10).logPower, x);
-    const half = headLogPower(h, chain, x, new Float32Array(bins).fill(0.5), frame, scratch, 10);
+    const synthesis = { frames: 5, decoded: new Float64Array(bins), maxLogPower: 10 };
+    assert.equal(headLogPower(h, chain, x, undefined, 0, synthesis).logPower, x);
+    const half = headLogPower(h, chain, x, new Float32Array(bins).fill(0.5), 0, synthesis);
     assert.ok(Math.abs(half.logPower[7]! - (-3 - Math.log(4))) < 1e-6);
     assert.equal(half.nonFinite, 0);
     const bad = new Float32Array(bins).fill(0.5);
     bad[3] = NaN;
-    assert.equal(headLogPower(h, chain, x, bad, frame, scratch, 10).nonFinite, 1);
+    assert.equal(headLogPower(h, chain, x, bad, 0, synthesis).nonFinite, 1);
   });
 
   it('headLogPower in spectrum mode (no chain) caps the decoded ln power', () => {
     const h = head();
     const x = new Float32Array(bins).fill(20);
-    const y = headLogPower(
-      h,
-      undefined,
-      x,
-      new Float32Array(bins).fill(1),
-      { crops: 0, frames: 5 },
-      new Float64Array(bins),
-      12,
-    );
+    const y = headLogPower(h, undefined, x, new Float32Array(bins).fill(1), 0, {
+      frames: 5,
+      decoded: new Float64Array(bins),
+      maxLogPower: 12,
+    });
     assert.equal(y.logPower[0], 12);
+  });
+
+  it('headLogPower: the camera-mode strength by the crops in the context (G^α, α from 1 to 1.8 over 5 frames)', () => {
+    const h = createHead(
+      { meta: gainModelMeta(), runModel: () => Promise.reject(new Error('unused')) },
+      { maskStrength: 1, maskStrengthVisual: 1.8 },
+      { bins, frameRateHz: 125 },
+    );
+    const chain = new MaskChain({ settings: h.serving, trainingFloorLog: h.trainingFloorLog, hopS: 0.008 });
+    const synthesis = { frames: 5, decoded: new Float64Array(bins), maxLogPower: 10 };
+    const x = new Float32Array(bins).fill(0);
+    const at = (crops: number) =>
+      headLogPower(h, chain, x, new Float32Array(bins).fill(0.5), crops, synthesis).logPower[9]!;
+    // ln power of a gain G^α: 2α·ln 0.5; α = 1 + 0.8·crops/5 (mask/strength.ts frameStrength).
+    for (const crops of [0, 1, 5]) {
+      const alpha = 1 + (0.8 * crops) / 5;
+      assert.ok(Math.abs(at(crops) - 2 * alpha * Math.log(0.5)) < 1e-5, `${crops} crops: ${at(crops)}`);
+    }
+  });
+
+  it('headAudioInput: a running normaliser (causal statistics, per head) and the noise-aware channels interleaved per bin', () => {
+    const running = head({ kind: 'running', timeConstantS: 3, stdFloor: 0.01 });
+    const reference = new RunningNormalizer({ bins, frameRateHz: 125, timeConstantS: 3, stdFloor: 0.01 });
+    for (let t = 0; t < 4; t++) {
+      const x = new Float32Array(bins).map((_, k) => Math.sin(k + t) * 3 - t);
+      assert.deepEqual(headAudioInput(running, x, []), reference.normalize(x), `frame ${t}`);
+    }
+    const stats = (m: number, sd: number) => ({
+      mean: new Array<number>(bins).fill(m),
+      std: new Array<number>(bins).fill(sd),
+    });
+    const base = gainModelMeta();
+    const aware = createHead(
+      {
+        meta: {
+          ...base,
+          model: { ...base.model, audioChannels: 3 },
+          noiseAware: {
+            ...DEFAULT_NOISE_FLOOR,
+            ...stats(1, 2),
+            prior: { ...DEFAULT_PRIOR_SNR, ...stats(-1, 4) },
+          },
+        },
+        runModel: () => Promise.reject(new Error('unused')),
+      },
+      {},
+      { bins, frameRateHz: 125 },
+    );
+    const z = headAudioInput(aware, new Float32Array(bins).fill(7), [
+      new Float32Array(bins).fill(5),
+      new Float32Array(bins).fill(3),
+    ]);
+    assert.equal(z.length, 3 * bins);
+    // Per bin: the ln power (no normalisation), (5 − 1) / 2, (3 + 1) / 4.
+    assert.deepEqual([...z.subarray(0, 6)], [7, 2, 1, 7, 2, 1]);
   });
 });
 

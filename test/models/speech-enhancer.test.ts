@@ -772,6 +772,56 @@ describe('speech enhancer: stub model', () => {
     );
   });
 
+  it('camera-mode strength per frame: a camera that stops within one model run gives each frame its own strength', async () => {
+    const { x, meta } = await constantGainCase();
+    // The fixture's 0.5 s with the camera for its first 0.25 s only (held 100 ms more, then 4 frames of
+    // context); the camera-mode strength deeper than the audio-only one.
+    const frames = mouthFrames(0.25, 4);
+    const opts = { maskStrength: 1, maskStrengthVisual: 1.8 };
+    const whole = new SpeechEnhancer(meta, constantRunner(0.5), opts); // every frame in one run
+    const y = concatChunks([...(await whole.push(x, 0, frames)), ...(await whole.flush())]);
+    const chunked = await enhanceSamples(
+      new SpeechEnhancer(meta, constantRunner(0.5), { ...opts, maxBatchFrames: 1 }),
+      x,
+      320,
+      frames,
+    );
+    let worst = 0;
+    for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(y[i]! - chunked[i]!));
+    assert.ok(worst < 1e-6, `one run and one frame per run differ by ${worst}`);
+    // Both halves differ: deeper where the camera was, the audio-only gain after it stopped.
+    const audioOnly = await enhanceSamples(new SpeechEnhancer(meta, constantRunner(0.5), opts), x, 320);
+    const rms = (v: Float32Array, a: number, b: number): number =>
+      Math.sqrt(v.subarray(a, b).reduce((s, u) => s + u * u, 0) / (b - a));
+    assert.ok(rms(y, 1000, 3000) < 0.9 * rms(audioOnly, 1000, 3000), 'the camera-mode strength applied');
+    const after = rms(y, 6500, 7800) / rms(audioOnly, 6500, 7800);
+    assert.ok(Math.abs(after - 1) < 1e-6, `audio-only after the camera stopped (ratio ${after})`);
+    assert.equal(whole.stats().camera.audioFramesWithVisual > 0, true);
+  });
+
+  it('camera frames with a duplicate chunk are still taken; with an empty chunk before any audio they are dropped, counted', async () => {
+    const meta = gainModelMeta({}, RUNNING);
+    const e = new SpeechEnhancer(meta, constantRunner(0.5));
+    await e.push(new Float32Array(0), 0, mouthFrames(0.08, 1));
+    assert.deepEqual(
+      [e.stats().camera.received, e.stats().camera.withoutAudio, e.stats().camera.accepted],
+      [2, 2, 0],
+    );
+    const x = (await noisySpeechFixture()).subarray(0, 3200);
+    await e.push(x, 0);
+    await e.push(x.subarray(0, 1600), 0, mouthFrames(0.4, 2, 200_000)); // a duplicate, with new frames
+    const c = e.stats().camera;
+    assert.equal(e.stats().duplicates, 1);
+    assert.deepEqual(
+      [c.received, c.accepted],
+      [2 + 5, 5],
+      "the duplicate chunk's frames reach the camera path",
+    );
+    // An empty chunk within a segment hands its frames over too.
+    await e.push(new Float32Array(0), 200_000, mouthFrames(0.48, 3, 400_000));
+    assert.deepEqual([e.stats().camera.received, e.stats().camera.accepted], [9, 7]);
+  });
+
   it('pause gate: a failed model run restarts its hold, so the frames after it are not lowered until the next 300 ms', async () => {
     const x = await noisySpeechFixture();
     const meta = gainModelMeta({ pauseGateDb: -10, pauseGateThresholdDb: -15 }, RUNNING);
@@ -1016,6 +1066,7 @@ describe('speech enhancer: stub model', () => {
     const y = await enhanceSamples(failing, x, 320);
     assert.equal(failing.stats().lastModelError, 'boom');
     assert.ok(failing.stats().modelErrors > 0);
+    assert.equal(failing.stats().modelRuns, failing.stats().modelErrors, 'a failed run is still a run');
     assert.ok(snrDb(x, y) > 40);
     const nan = new SpeechEnhancer(meta, (b) =>
       Promise.resolve({ clean: new Float32Array(b.size * 257).fill(NaN) }),

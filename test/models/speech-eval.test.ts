@@ -238,7 +238,41 @@ describe('eval speech on synthetic pairs', () => {
     assert.deepEqual(none.paired, []);
     await assert.rejects(
       runCli([...base, '--systems', 'noisy,logmmse', '--paired-with', 'rnnoise']),
-      /--paired-with: 'rnnoise' is not among the systems run \(noisy, logmmse\), or 'none'/,
+      /--paired-with: 'rnnoise' is not among the systems requested \(noisy, logmmse\), or 'none'/,
+    );
+    // RNNoise runs: it is the default reference in the JSON; the text shows the comparison only when asked.
+    const withRnnoise = [...base, '--systems', 'noisy,logmmse,rnnoise'];
+    const byDefault = JSON.parse((await runCli([...withRnnoise, '--json'])).out[0]!) as JsonOut & {
+      paired: { system: string; reference: string }[];
+    };
+    assert.deepEqual(
+      byDefault.paired.map((p) => `${p.system}-${p.reference}`),
+      ['logmmse-rnnoise'],
+    );
+    assert.doesNotMatch((await runCli(withRnnoise)).out.join('\n'), /paired against/);
+    const off = JSON.parse((await runCli([...withRnnoise, '--paired-with', 'none', '--json'])).out[0]!) as {
+      paired: unknown[];
+    };
+    assert.deepEqual(off.paired, []);
+    // A reference requested but not run (DeepFilterNet3 without its files) is named in the notes.
+    const missing = JSON.parse(
+      (
+        await runCli([
+          ...base,
+          '--systems',
+          'noisy,logmmse,dfn3',
+          '--dfn3',
+          join(dir, 'no-such-dir'),
+          '--paired-with',
+          'dfn3',
+          '--json',
+        ])
+      ).out[0]!,
+    ) as JsonOut & { paired: unknown[] };
+    assert.deepEqual(missing.paired, []);
+    assert.ok(
+      missing.notes.some((n) => /--paired-with dfn3: it did not run/.test(n)),
+      missing.notes.join('; '),
     );
   });
 

@@ -111,8 +111,9 @@ ${SERVING_FLAGS_HELP}
   --limit N          only the first N utterances (or pairs)
   --examples N       mixtures with spectrograms in the report (default 3)
   --paired-with SYS  compare every other system with SYS on the same mixtures: per SNR, category and metric,
-                     over utterances, the mean difference, its 95 % interval (Student's t), wins/losses and
-                     the sign-flip p (default rnnoise when it runs, the target; 'none' for no comparison)
+                     over utterances, the mean difference, its 95 % interval (Student's t), wins/losses/ties
+                     and the sign-flip p; in the text when given, in the JSON always (default rnnoise when it
+                     runs, the target; 'none' for no comparison)
   --json             print one JSON object instead of the text table
   --report FILE      also write a self-contained HTML report with spectrograms
 
@@ -387,7 +388,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
         !(names as readonly string[]).includes(pairedWith)
       )
         throw new UsageError(
-          `--paired-with: '${pairedWith}' is not among the systems run (${names.join(', ')}), or 'none'`,
+          `--paired-with: '${pairedWith}' is not among the systems requested (${names.join(', ')}), or 'none'`,
         );
       const modelFile = resolve(stringOpt(args, 'model') ?? resolve(REPO_ROOT, DEFAULT_AVDCNN_MODEL));
       const dfn3Dir = resolve(stringOpt(args, 'dfn3') ?? DFN3_DIR_DEFAULT);
@@ -533,7 +534,8 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
         const lines = [
           textTable(evaluation),
           '',
-          ...(paired.length > 0 ? [pairedText(paired), ''] : []),
+          // The text shows the comparison when asked for (it is long: a line per system × metric × group).
+          ...(pairedWith !== undefined && paired.length > 0 ? [pairedText(paired), ''] : []),
           ...built.unavailable.map((u) => `not run: ${u.name}: ${u.reason}`),
           ...notes.map((n) => `note: ${n}`),
         ];

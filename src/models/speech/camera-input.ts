@@ -64,6 +64,12 @@ export function emptyCameraStats(): SpeechEnhancerCameraStats {
   };
 }
 
+/** Frames handed over before any audio (no segment, no timeline to place them on): dropped and counted. */
+export function dropWithoutAudio(stats: SpeechEnhancerCameraStats, mouth: readonly MouthFrame[]): void {
+  stats.received += mouth.length;
+  stats.withoutAudio += mouth.length;
+}
+
 /** The stacked visual input and camera presence of the audio frames completed. */
 export interface StackedCamera {
   readonly visual: StackedFrame[];

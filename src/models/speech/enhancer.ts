@@ -95,11 +95,11 @@ import {
 } from '../../streams/features/audio/stft.ts';
 import type { AlgorithmicDelay, ResolvedStft } from '../../streams/features/audio/stft.ts';
 import { visualInputFromFrames } from './avdcnn.ts';
-import { CameraInput, emptyCameraStats } from './camera-input.ts';
+import { CameraInput, dropWithoutAudio, emptyCameraStats } from './camera-input.ts';
 import type { MouthFrame, SpeechEnhancerCameraStats, StackedCamera } from './camera-input.ts';
 import { frontEndMismatch, servingMode } from './front-end.ts';
 import { createHead, headAudioInput, headLogPower, runHead } from './head.ts';
-import type { Head, SpeechEnhancerMember, SpeechModelRunner } from './head.ts';
+import type { Head, HeadSynthesis, SpeechEnhancerMember, SpeechModelRunner } from './head.ts';
 import { MaskChain } from './mask/chain.ts';
 import type { SpeechServingKey, SpeechServingSettings, SpeechServingValues } from './mask/settings.ts';
 import { contextSpecOf, stftOf, validateSpeechModelMeta } from './speech-model-meta.ts';
@@ -241,7 +241,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
   private readonly frames: number;
   private readonly pixels: number;
   private readonly heads: readonly Head[];
-  /** Some head's strength differs with the camera: each frame's mouth crops are counted (`item`). */
+  /** Some head's strength differs with the camera: each frame's mouth crops are counted (`addItems`). */
   private readonly countCrops: boolean;
   private readonly opts: Required<Omit<SpeechEnhancerOptions, 'mode' | SpeechServingKey>>;
   /**
@@ -249,11 +249,10 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
    * normaliser; one for all heads (their parameters are equal, their statistics their own).
    */
   private readonly noiseAware: NoiseAwareInput | undefined;
-  private readonly maxLogPower: number;
   /** The visual input of heads served without the camera (`zeros`). */
   private zeroVisual: Float32Array | undefined;
-  /** A frame's decoded prediction (prediction.ts), reused frame after frame. */
-  private readonly decoded: Float64Array;
+  /** What each head's synthesis takes (head.ts): the context length, a scratch frame, the spectrum cap. */
+  private readonly synthesis: HeadSynthesis;
   private seg: Segment | null = null;
   private segments = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -307,8 +306,11 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     this.countCrops = this.heads.some((h) => h.serving.maskStrength !== h.serving.maskStrengthVisual);
     const na = meta.noiseAware;
     this.noiseAware = na !== undefined ? new NoiseAwareInput(this.bins, frameRateHz, na) : undefined;
-    this.maxLogPower = 2 * Math.log(this.stftCfg.windowLength);
-    this.decoded = new Float64Array(this.bins);
+    this.synthesis = {
+      frames: this.frames,
+      decoded: new Float64Array(this.bins),
+      maxLogPower: 2 * Math.log(this.stftCfg.windowLength),
+    };
     this.s = {
       chunks: 0,
       refused: 0,
@@ -455,10 +457,7 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
     }
     if (samples.length === 0) {
       if (seg !== null) seg.camera.intake(mouth);
-      else {
-        this.s.camera.received += mouth.length;
-        this.s.camera.withoutAudio += mouth.length;
-      }
+      else dropWithoutAudio(this.s.camera, mouth);
       return out;
     }
     seg ??= this.startSegment(tUs);
@@ -589,9 +588,8 @@ export class SpeechEnhancer implements StreamingSpeechEnhancer {
             seg.chains[k],
             raw.logPower,
             clean[k]?.subarray(j * this.bins, (j + 1) * this.bins),
-            { crops: item.crops, frames: this.frames },
-            this.decoded,
-            this.maxLogPower,
+            item.crops,
+            this.synthesis,
           );
           this.s.modelNonFinite += y.nonFinite;
           return y.logPower;

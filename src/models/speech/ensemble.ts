@@ -5,7 +5,7 @@
  * (ISTFT(Σ Gᵢ·X / n) = Σ ISTFT(Gᵢ·X) / n), so no combined graph is needed and each member keeps its own
  * normalisation, input channels and serving strengths. Pure: members are injected, no clock, no I/O.
  *
- * Members that share a front end (the same STFT, model shape, noise-aware parameters and mode: enhancer.ts
+ * Members that share a front end (the same STFT, model shape, noise-aware parameters and mode: front-end.ts
  * `sharesFrontEnd`, the committed ensembles) are served by one `SpeechEnhancer.ensemble` instead, which
  * computes the STFT, the noise floor, the prior SNR, the camera input and the synthesis once for all of them
  * and gives the same mean (enhancer-onnx.ts chooses); `EnsembleEnhancer` serves the others.

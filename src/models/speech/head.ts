@@ -141,34 +141,38 @@ export async function runHead(
   }
 }
 
+/** What `headLogPower` takes from its enhancer: the model's context length, a scratch frame and the cap. */
+export interface HeadSynthesis {
+  /** Frames of a model input's context. */
+  readonly frames: number;
+  /** Scratch for a frame's decoded prediction (bins values), reused frame after frame. */
+  readonly decoded: Float64Array;
+  /** Spectrum mode's cap on the decoded ln power. */
+  readonly maxLogPower: number;
+}
+
 /**
  * The ln power to synthesise for the head's frame from the noisy `x` and its prediction (undefined: the model
- * run failed, and x passes, its chain restarted) for a frame with `crops` of its `frames` context frames
- * holding a mouth crop. Mask mode (a `chain`): the decoded prediction through the serving stages; spectrum
- * mode: the decoded prediction capped at `maxLogPower`. `decoded` is the caller's scratch (bins values);
- * `nonFinite` counts the predicted values that were not finite (replaced by x).
+ * run failed, and x passes, its chain restarted) for a frame with `crops` of its context frames holding a
+ * mouth crop. Mask mode (a `chain`): the decoded prediction through the serving stages; spectrum mode: the
+ * decoded prediction capped. `nonFinite` counts the predicted values that were not finite (replaced by x).
  */
 export function headLogPower(
   h: Head,
   chain: MaskChain | undefined,
   x: Float32Array,
   predicted: Float32Array | undefined,
-  frame: { readonly crops: number; readonly frames: number },
-  decoded: Float64Array,
-  maxLogPower: number,
+  crops: number,
+  synthesis: HeadSynthesis,
 ): { readonly logPower: Float32Array; readonly nonFinite: number } {
+  const { frames, decoded, maxLogPower } = synthesis;
   if (predicted === undefined) {
     chain?.fail();
     return { logPower: x, nonFinite: 0 };
   }
   const nonFinite = decodePrediction(h.target, h.trainingFloorLog, x, predicted, decoded);
   if (chain !== undefined) {
-    const strength = frameStrength(
-      h.serving.maskStrength,
-      h.serving.maskStrengthVisual,
-      frame.crops,
-      frame.frames,
-    );
+    const strength = frameStrength(h.serving.maskStrength, h.serving.maskStrengthVisual, crops, frames);
     return { logPower: chain.apply(x, decoded, strength), nonFinite };
   }
   const out = new Float32Array(x.length);

@@ -99,7 +99,7 @@ export function pairedText(rows: readonly PairedRow[]): string {
         '',
         `${groupTitle(r)}: paired against ${r.reference} (Δ = system − ${r.reference} on the same mixtures; n utterances)`,
         `${'system'.padEnd(14)}${'metric'.padEnd(13)}${'n'.padStart(3)}${'Δ mean'.padStart(10)}` +
-          `${'95 % interval'.padStart(24)}${'wins/losses'.padStart(13)}${'p'.padStart(8)}`,
+          `${'95 % interval'.padStart(24)}${'w/l/t'.padStart(10)}${'p'.padStart(8)}`,
       );
     }
     for (const k of METRIC_KEYS) {
@@ -110,7 +110,7 @@ export function pairedText(rows: readonly PairedRow[]): string {
       lines.push(
         `${r.system.padEnd(14)}${METRIC_LABEL[k].padEnd(13)}${String(st.n).padStart(3)}` +
           `${signed(st.meanDiff, d).padStart(10)}${ci.padStart(24)}` +
-          `${`${st.wins}/${st.losses}`.padStart(13)}${st.p.toFixed(3).padStart(8)}${st.exact ? '' : '*'}`,
+          `${`${st.wins}/${st.losses}/${st.ties}`.padStart(10)}${st.p.toFixed(3).padStart(8)}${st.exact ? '' : '*'}`,
       );
     }
   }

@@ -4,7 +4,8 @@
  *
  * For the per-item differences d_i = a_i − b_i (i = 1…n):
  * - the mean difference and its 95 % confidence interval by Student's t with n − 1 degrees of freedom,
- *   mean ± t₀.₉₇₅(n − 1) · s / √n (s the sample standard deviation); none for n < 2;
+ *   mean ± t₀.₉₇₅(n − 1) · s / √n (s the sample standard deviation); none for n < 3, where t₀.₉₇₅(1) =
+ *   12.7 makes the interval say little and it can read as contradicting the p-value;
  * - wins, losses and ties (|d_i| ≤ `tieTolerance`);
  * - the two-sided p-value of the paired sign-flip permutation test of a zero mean difference (distribution
  *   free, fitting the few items of a held-out speech set): the share of the 2ⁿ sign assignments of the d_i
@@ -21,12 +22,12 @@ export interface PairedStats {
   readonly n: number;
   /** Mean of a − b. */
   readonly meanDiff: number;
-  /** 95 % confidence interval of the mean difference (null for n < 2). */
+  /** 95 % confidence interval of the mean difference (null for n < 3: one degree of freedom says little). */
   readonly ci95: readonly [number, number] | null;
   readonly wins: number;
   readonly losses: number;
   readonly ties: number;
-  /** Two-sided p of the sign-flip permutation test (null for n = 0). */
+  /** Two-sided p of the sign-flip permutation test (NaN for n = 0). */
   readonly p: number;
   /** The p-value is exact (every sign assignment), not sampled. */
   readonly exact: boolean;
@@ -63,7 +64,7 @@ export function tQuantile975(df: number): number {
       return q0 + ((q1 - q0) * (x - x0)) / (x1 - x0);
     }
   }
-  return 1.96;
+  return 1.96; // not reached: the last row's df is ∞
 }
 
 /**
@@ -88,7 +89,7 @@ export function pairedStats(
   const sum = diffs.reduce((s, d) => s + d, 0);
   const meanDiff = sum / n;
   let ci95: [number, number] | null = null;
-  if (n >= 2) {
+  if (n >= 3) {
     const ss = diffs.reduce((s, d) => s + (d - meanDiff) ** 2, 0);
     const half = (tQuantile975(n - 1) * Math.sqrt(ss / (n - 1))) / Math.sqrt(n);
     ci95 = [meanDiff - half, meanDiff + half];
