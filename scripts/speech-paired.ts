@@ -51,7 +51,9 @@ async function main(): Promise<void> {
     if (!systems.includes(s)) throw new Error(`${file}: no system '${s}' (systems: ${systems.join(', ')})`);
   const rows = pairedRows(items, [...new Set([...chosen, reference])], reference);
   if (rows.length === 0)
-    throw new Error(`${file}: nothing to compare with '${reference}' (the noisy input and the reference are not compared)`);
+    throw new Error(
+      `${file}: nothing to compare with '${reference}' (the noisy input and the reference are not compared)`,
+    );
   console.log(values.json ? JSON.stringify(rows) : pairedText(rows));
 }
 
