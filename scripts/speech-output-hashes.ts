@@ -12,6 +12,7 @@
  * (16 hex digits), the audio frames that had a crop and the non-finite predictions. Nothing is timed.
  */
 import { createHash } from 'node:crypto';
+import { SeededRandom } from '../src/models/common/rng.ts';
 import type { MouthFrame } from '../src/models/speech/camera-input.ts';
 import { enhanceSamples } from '../src/models/speech/enhance-samples.ts';
 import { loadSpeechEnhancerModel } from '../src/models/speech/enhancer-onnx.ts';
@@ -24,7 +25,7 @@ const DEFAULT_MODELS = [
   'src/models/speech/model/avdcnn-causal.int8.ensemble.json',
 ];
 
-export const SETTING_SETS: readonly (readonly [string, SpeechEnhancerOptions])[] = [
+const SETTING_SETS: readonly (readonly [string, SpeechEnhancerOptions])[] = [
   ['default', {}],
   ['floor-strength', { maskFloorDb: -12, maskStrength: 0.8, maskStrengthVisual: 1.6 }],
   ['smoothing', { maskSmoothingBins: 5, maskSmoothingTime: 0.4 }],
@@ -48,16 +49,11 @@ export const SETTING_SETS: readonly (readonly [string, SpeechEnhancerOptions])[]
 ];
 
 /** Random 16×24 crops at 25 fps over `seconds`, none from 4.0 to 5.6 s (a camera that stops and restarts). */
-export function hashCameraFrames(seconds: number): MouthFrame[] {
-  let seed = 7;
-  const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+function hashCameraFrames(seconds: number): MouthFrame[] {
+  const rng = new SeededRandom(7);
   const frames: MouthFrame[] = [];
-  for (let i = 0; i < seconds * 25; i++) {
-    if (i >= 100 && i < 140) continue;
-    const data = new Float32Array(16 * 24);
-    for (let k = 0; k < data.length; k++) data[k] = rnd();
-    frames.push({ tUs: Math.round((i / 25) * 1e6), data });
-  }
+  for (let i = 0; i < seconds * 25; i++)
+    if (i < 100 || i >= 140) frames.push({ tUs: Math.round((i / 25) * 1e6), data: rng.floats(16 * 24) });
   return frames;
 }
 

@@ -11,23 +11,23 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { isJsonObject } from '../src/models/common/json.ts';
 import type { ItemResult } from '../src/models/speech/evaluate.ts';
 import { pairedRows, pairedText } from '../src/models/speech/paired-comparison.ts';
 
 /** The items and the systems run of a stored result; an Error naming what is missing otherwise. */
 export function storedEvaluation(json: unknown, file: string): { items: ItemResult[]; systems: string[] } {
-  const o = json as { items?: unknown; systems?: { run?: unknown } | unknown[] } | null;
-  if (o === null || typeof o !== 'object' || !Array.isArray(o.items))
+  if (!isJsonObject(json) || !Array.isArray(json['items']))
     throw new Error(`${file}: not an eval speech --json result (no items list)`);
-  const run = Array.isArray(o.systems) ? o.systems : (o.systems as { run?: unknown } | undefined)?.run;
+  const items: unknown[] = json['items'];
+  const systems = json['systems'];
+  const run = Array.isArray(systems) ? systems : isJsonObject(systems) ? systems['run'] : undefined;
   if (!Array.isArray(run) || !run.every((s) => typeof s === 'string'))
     throw new Error(`${file}: no list of the systems run (systems.run)`);
-  for (const [i, item] of o.items.entries()) {
-    const it = item as Partial<ItemResult> | null;
-    if (it === null || typeof it !== 'object' || typeof it.systems !== 'object' || it.systems === null)
+  for (const [i, item] of items.entries())
+    if (!isJsonObject(item) || !isJsonObject(item['systems']))
       throw new Error(`${file}: item ${i} has no systems' scores`);
-  }
-  return { items: o.items as ItemResult[], systems: run as string[] };
+  return { items: items as ItemResult[], systems: run as string[] };
 }
 
 async function main(): Promise<void> {

@@ -27,7 +27,7 @@ import {
   trainSpeechModel,
 } from '../../models/speech/train.ts';
 import type { NoiseTrackerKind, SpeechTrainTarget } from '../../models/speech/train.ts';
-import { LOG_GAIN_FLOOR_DB } from '../../models/speech/examples.ts';
+import { LOG_GAIN_FLOOR_DB, UNDER_WEIGHT_MAX, isUnderWeight } from '../../models/speech/examples.ts';
 import { SPEECH_RATE_HZ } from '../../models/speech/media.ts';
 import { DEFAULT_EXTRA_SHARE, parseCategoryWeights } from '../../models/speech/mixing.ts';
 import { MOUTH_AUGMENT } from '../../models/speech/visual-augment.ts';
@@ -290,8 +290,8 @@ export const trainSpeechCommand: Command = {
       if (command.target !== 'gain') throw new UsageError('--signal-weight needs --target gain');
     }
     if (command.underWeight !== undefined) {
-      if (!(command.underWeight > 0 && command.underWeight <= 10))
-        throw new UsageError('--under-weight must be a number in (0, 10]');
+      if (!isUnderWeight(command.underWeight))
+        throw new UsageError(`--under-weight must be a number in (0, ${UNDER_WEIGHT_MAX}]`);
       if (command.target !== 'gain') throw new UsageError('--under-weight needs --target gain');
     }
     if (command.extraShare !== undefined) {

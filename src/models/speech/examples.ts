@@ -149,10 +149,20 @@ export function amplitudeGainTarget(
   return out;
 }
 
-/** The asymmetric loss's β (a gain below its target costs 1 + β times) must be in (0, 10]; returns it. */
+/** The largest β of the asymmetric loss (a gain below its target costs 1 + β times its squared error). */
+export const UNDER_WEIGHT_MAX = 10;
+
+/** β is an asymmetric loss's weight: a number in (0, `UNDER_WEIGHT_MAX`]. */
+export function isUnderWeight(beta: number): boolean {
+  return Number.isFinite(beta) && beta > 0 && beta <= UNDER_WEIGHT_MAX;
+}
+
+/** β must be an asymmetric loss's weight (`isUnderWeight`); returns it. */
 export function checkUnderWeight(beta: number): number {
-  if (!(Number.isFinite(beta) && beta > 0 && beta <= 10))
-    throw new RangeError(`asymmetric loss: under-estimation weight ${beta} must be in (0, 10]`);
+  if (!isUnderWeight(beta))
+    throw new RangeError(
+      `asymmetric loss: under-estimation weight ${beta} must be in (0, ${UNDER_WEIGHT_MAX}]`,
+    );
   return beta;
 }
 
