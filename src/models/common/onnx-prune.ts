@@ -41,7 +41,28 @@ export function pruneOnnxOutputs(bytes: Uint8Array, keep: readonly string[]): Pr
   if (removedOutputs.length === 0 || hasSubgraph)
     return { bytes, removedOutputs: [], removedNodes: 0, removedInitializers: 0 };
 
-  // ONNX nodes are in topological order: walking back from the kept outputs finds every producer needed.
+  const { removedNodes, removedInitializers } = sweepGraph(graph, keep);
+  graph.output = (graph.output ?? []).filter((o) => keep.includes(o.name ?? ''));
+  return {
+    bytes: encodeOnnxModel(model),
+    removedOutputs,
+    removedNodes,
+    removedInitializers,
+  };
+}
+
+type GraphProto = NonNullable<ReturnType<typeof decodeOnnxModel>['graph']>;
+
+/**
+ * Removes, in place, the nodes that feed none of the tensors `keep` names, the initializers and value infos
+ * no kept node reads, and (IR < 4) the graph inputs that name a removed initializer. Counts what went.
+ */
+export function sweepGraph(
+  graph: GraphProto,
+  keep: readonly string[],
+): { removedNodes: number; removedInitializers: number } {
+  const nodes = graph.node ?? [];
+  // ONNX nodes are in topological order: walking back from the kept tensors finds every producer needed.
   const needed = new Set<string>(keep);
   const kept = new Array<boolean>(nodes.length).fill(false);
   for (let i = nodes.length - 1; i >= 0; i--) {
@@ -57,10 +78,7 @@ export function pruneOnnxOutputs(bytes: Uint8Array, keep: readonly string[]): Pr
   const dropped = new Set(initializers.filter((t) => !needed.has(t.name ?? '')).map((t) => t.name ?? ''));
   graph.input = (graph.input ?? []).filter((i) => !dropped.has(i.name ?? ''));
   graph.valueInfo = (graph.valueInfo ?? []).filter((v) => needed.has(v.name ?? ''));
-  graph.output = (graph.output ?? []).filter((o) => keep.includes(o.name ?? ''));
   return {
-    bytes: encodeOnnxModel(model),
-    removedOutputs,
     removedNodes: nodes.length - graph.node.length,
     removedInitializers: initializers.length - graph.initializer.length,
   };

@@ -18,7 +18,13 @@
  * for the speech model). Pure: bytes in, bytes out.
  */
 import onnxProto from 'onnx-proto';
-import { decodeOnnxModel, encodeOnnxModel, float32LE, OnnxDataType } from './onnx-writer.ts';
+import {
+  decodeOnnxModel,
+  encodeOnnxModel,
+  float32LE,
+  floatInitializerValues,
+  OnnxDataType,
+} from './onnx-writer.ts';
 
 const { onnx } = onnxProto;
 type NodeProto = NonNullable<Parameters<typeof onnx.NodeProto.create>[0]>;
@@ -87,21 +93,6 @@ export function quantizeColumns(
   return { q, scale, maxError };
 }
 
-/** The float32 values of an initializer (raw_data little-endian or float_data). */
-function floatValues(t: TensorProto): Float32Array {
-  const count = (t.dims ?? []).reduce((a, d) => a * Number(d), 1);
-  const raw = t.rawData;
-  if (raw !== undefined && raw !== null && raw.length > 0) {
-    if (raw.length !== count * 4)
-      throw new Error(`initializer ${t.name}: ${raw.length} bytes for ${count} float32 values`);
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    return Float32Array.from({ length: count }, (_, i) => view.getFloat32(i * 4, true));
-  }
-  const data = t.floatData ?? [];
-  if (data.length !== count) throw new Error(`initializer ${t.name}: ${data.length} values for ${count}`);
-  return Float32Array.from(data);
-}
-
 /** See the file comment. Throws when the bytes are not an ONNX model or its default opset is below 11. */
 export function quantizeOnnxMatMuls(bytes: Uint8Array, options: QuantizeOptions = {}): QuantizeResult {
   const minElements = options.minElements ?? 4096;
@@ -156,7 +147,7 @@ export function quantizeOnnxMatMuls(bytes: Uint8Array, options: QuantizeOptions 
       continue;
     }
     const [k, n] = dims as [number, number];
-    const { q, scale, maxError } = quantizeColumns(floatValues(w), k, n);
+    const { q, scale, maxError } = quantizeColumns(floatInitializerValues(w), k, n);
     const p = node.name || fresh('matmul');
     const qName = fresh(`${b}/int8`);
     const sName = fresh(`${b}/scale`);

@@ -68,6 +68,21 @@ export function float32LE(data: Float32Array): Uint8Array {
   return out;
 }
 
+/** The float32 values of an initializer (raw_data little-endian or float_data). */
+export function floatInitializerValues(t: ITensorProto): Float32Array {
+  const count = (t.dims ?? []).reduce((a, d) => a * Number(d), 1);
+  const raw = t.rawData;
+  if (raw !== undefined && raw !== null && raw.length > 0) {
+    if (raw.length !== count * 4)
+      throw new Error(`initializer ${t.name}: ${raw.length} bytes for ${count} float32 values`);
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    return Float32Array.from({ length: count }, (_, i) => view.getFloat32(i * 4, true));
+  }
+  const data = t.floatData ?? [];
+  if (data.length !== count) throw new Error(`initializer ${t.name}: ${data.length} values for ${count}`);
+  return Float32Array.from(data);
+}
+
 function int64LE(data: readonly number[]): Uint8Array {
   const out = new Uint8Array(data.length * 8);
   const view = new DataView(out.buffer);
