@@ -7,15 +7,21 @@
  * the session) → `release()`. The path may also name an ensemble manifest (`*.ensemble.json`, ensemble.ts):
  * its members are loaded and served together, their outputs averaged (by one enhancer sharing their front end
  * when they have the same one, enhancer.ts `SpeechEnhancer.ensemble`; else by ensemble.ts `EnsembleEnhancer`).
+ *
+ * Without the camera: each model is also loaded with its visual branch folded into FC1 for the zero visual
+ * input (onnx-fold-input.ts), and a run whose visual input is all zeros (the camera absent, or a member served
+ * without it) goes to that graph, at about half the work; any other run goes to the full graph.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { exposeTensor, foldConstantInput } from '../common/onnx-fold-input.ts';
 import { pruneOnnxOutputs } from '../common/onnx-prune.ts';
 import { quantizedPathFor } from '../common/onnx-quantize.ts';
 import { OnnxSession } from '../common/onnx-session.ts';
 import type { OnnxSessionConfig } from '../common/onnx-session.ts';
+import { SeededRandom } from '../common/rng.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
 import { SpeechEnhancer } from './enhancer.ts';
 import { sharesFrontEnd } from './front-end.ts';
@@ -107,29 +113,112 @@ export async function checkQuantizedSource(
     );
 }
 
+/** Whether every value is 0 (a batch's visual input with no camera in it). */
+function allZero(x: Float32Array): boolean {
+  for (let i = 0; i < x.length; i++) if (x[i] !== 0) return false;
+  return true;
+}
+
 /**
  * The ONNX session as a `SpeechModelRunner` (inputs `audio` [n, F, bins, C], `visual` [n, H, W, F]; C = 2 or 3
- * for a noise-aware model, see speech-model-meta.ts).
+ * for a noise-aware model, see speech-model-meta.ts). With `cameraAbsent` (the graph with the visual branch
+ * folded for the zero input, input `audio` alone), a batch whose visual input is all zeros runs on it.
  */
 export function onnxSpeechRunner(
   session: OnnxSession,
   model: SpeechModelShape,
   audioChannels: 1 | 2 | 3 = 1,
+  cameraAbsent?: OnnxSession,
 ): SpeechModelRunner {
   return async (batch) => {
     const n = batch.size;
-    const dims = [n, model.contextFrames, model.bins, audioChannels];
-    const out = await session.run({
-      [AVDCNN_INPUT_NAMES.audio]: { data: batch.audio, dims },
-      [AVDCNN_INPUT_NAMES.visual]: {
-        data: batch.visual,
-        dims: [n, model.mouthHeight, model.mouthWidth, model.contextFrames],
-      },
-    });
+    const audio = { data: batch.audio, dims: [n, model.contextFrames, model.bins, audioChannels] };
+    const out =
+      cameraAbsent !== undefined && allZero(batch.visual)
+        ? await cameraAbsent.run({ [AVDCNN_INPUT_NAMES.audio]: audio })
+        : await session.run({
+            [AVDCNN_INPUT_NAMES.audio]: audio,
+            [AVDCNN_INPUT_NAMES.visual]: {
+              data: batch.visual,
+              dims: [n, model.mouthHeight, model.mouthWidth, model.contextFrames],
+            },
+          });
     const clean = out[AVDCNN_OUTPUT_NAMES.clean];
     if (clean === undefined) throw new Error(`the model has no '${AVDCNN_OUTPUT_NAMES.clean}' output`);
     return { clean: clean.data };
   };
+}
+
+/** Seed of the load-time check of a folded graph's values (`cameraAbsentSession`). */
+const FOLD_CHECK_SEED = 0x5eed;
+/**
+ * Largest difference allowed between the folded and the full graph's outputs in that check: far above the
+ * int8 activation quantisation's (about 0.007 on the committed members, test/models/onnx-fold-input.test.ts),
+ * far below what a wrong fold gives.
+ */
+const FOLD_CHECK_TOLERANCE = 0.05;
+
+/** How a model runs without the camera: on its folded graph, or on the full one and why. */
+export type CameraAbsentGraph =
+  | { readonly folded: true; readonly removedNodes: number; readonly foldedRows: number }
+  | { readonly folded: false; readonly reason: string };
+
+/** Loading options beyond the ONNX Runtime session's. */
+export interface SpeechModelLoadOptions {
+  /**
+   * Load each model's camera-absent graph too (default true); false runs every batch on the full graph (a
+   * comparison: `npm run bench` times both).
+   */
+  readonly foldAbsentCamera?: boolean;
+}
+
+/**
+ * The served graph's camera-absent variant (see the file comment): the visual branch's value for the zero
+ * input evaluated once on a probe session, then folded into FC1 (onnx-fold-input.ts). A graph it cannot fold
+ * (another architecture) runs on the full graph, with the reason.
+ */
+async function cameraAbsentSession(
+  bytes: Uint8Array,
+  meta: SpeechModelMeta,
+  config: OnnxSessionConfig,
+): Promise<{ session?: OnnxSession; graph: CameraAbsentGraph }> {
+  let probe: OnnxSession | undefined;
+  try {
+    const exposed = exposeTensor(bytes, AVDCNN_INPUT_NAMES.visual);
+    probe = await OnnxSession.create(exposed.bytes, { ...config, warmupRuns: 0 });
+    const m = meta.model;
+    const zeros = (dims: number[]) => ({ data: new Float32Array(dims.reduce((a, d) => a * d, 1)), dims });
+    const out = await probe.run({
+      [AVDCNN_INPUT_NAMES.audio]: zeros([1, m.contextFrames, m.bins, audioChannelsOf(meta)]),
+      [AVDCNN_INPUT_NAMES.visual]: zeros([1, m.mouthHeight, m.mouthWidth, m.contextFrames]),
+    });
+    const v = out[exposed.name];
+    if (v === undefined || v.dims.length !== 2 || v.dims[0] !== 1)
+      throw new Error(`the visual branch's value is [${v?.dims.join(', ') ?? ''}], [1, n] expected`);
+    const folded = foldConstantInput(bytes, AVDCNN_INPUT_NAMES.visual, v.data);
+    const session = await OnnxSession.create(folded.bytes, config);
+    // Load-time check on seeded inputs: the folded graph must give the full graph's values with zero crops
+    // (float: to rounding; int8: within its activation quantisation, onnx-fold-input.ts).
+    const n = 4;
+    const rng = new SeededRandom(FOLD_CHECK_SEED);
+    const audio = zeros([n, m.contextFrames, m.bins, audioChannelsOf(meta)]);
+    for (let i = 0; i < audio.data.length; i++) audio.data[i] = rng.normal();
+    const visual = zeros([n, m.mouthHeight, m.mouthWidth, m.contextFrames]);
+    const want = (await probe.run({ audio, visual }))[AVDCNN_OUTPUT_NAMES.clean]?.data;
+    const got = (await session.run({ audio }))[AVDCNN_OUTPUT_NAMES.clean]?.data;
+    let diff = want === undefined || got === undefined || want.length !== got.length ? Infinity : 0;
+    for (let i = 0; diff < Infinity && i < want!.length; i++)
+      diff = Math.max(diff, Math.abs(want![i]! - got![i]!));
+    if (!(diff <= FOLD_CHECK_TOLERANCE)) {
+      await session.release();
+      throw new Error(`the folded graph differs from the full one by ${diff} (> ${FOLD_CHECK_TOLERANCE})`);
+    }
+    return { session, graph: { folded: true, removedNodes: folded.removedNodes, foldedRows: folded.rows } };
+  } catch (e) {
+    return { graph: { folded: false, reason: (e as Error).message } };
+  } finally {
+    await probe?.release();
+  }
 }
 
 export interface SpeechEnhancerModel {
@@ -142,6 +231,8 @@ export interface SpeechEnhancerModel {
   readonly runner: SpeechModelRunner;
   /** The model files served: this one, or an ensemble's members. */
   readonly members: readonly string[];
+  /** Per member, how it runs without the camera (`cameraAbsentSession`). */
+  readonly cameraAbsent: readonly CameraAbsentGraph[];
   /** A new enhancer (one per audio stream) on this model. */
   createEnhancer(options?: SpeechEnhancerOptions): StreamingSpeechEnhancer;
   release(): Promise<void>;
@@ -164,12 +255,16 @@ export async function readEnsembleManifest(path: string): Promise<EnsembleManife
  * camera path prepares one crop for all; each keeps its own normalisation, input channels and serving
  * strengths. Options given to `createEnhancer` apply to every member.
  */
-async function loadSpeechEnsemble(path: string, session: OnnxSessionConfig): Promise<SpeechEnhancerModel> {
+async function loadSpeechEnsemble(
+  path: string,
+  session: OnnxSessionConfig,
+  options: SpeechModelLoadOptions,
+): Promise<SpeechEnhancerModel> {
   const manifest = await readEnsembleManifest(path);
   const models: SpeechEnhancerModel[] = [];
   try {
     for (const m of manifest.members)
-      models.push(await loadSpeechEnhancerModel(resolve(dirname(path), m), session));
+      models.push(await loadSpeechEnhancerModel(resolve(dirname(path), m), session, options));
     const first = models[0]!;
     const shape = (x: SpeechEnhancerModel): string =>
       JSON.stringify({
@@ -189,6 +284,7 @@ async function loadSpeechEnsemble(path: string, session: OnnxSessionConfig): Pro
       session: first.session,
       runner: first.runner,
       members: models.map((x) => x.path),
+      cameraAbsent: models.flatMap((x) => x.cameraAbsent),
       createEnhancer: (options = {}) =>
         sharesFrontEnd(
           models.map((x) => x.meta),
@@ -227,8 +323,10 @@ async function servedGraph(onnxPath: string): Promise<Uint8Array> {
 export async function loadSpeechEnhancerModel(
   onnxPath: string = DEFAULT_SPEECH_MODEL_PATH,
   session: OnnxSessionConfig = {},
+  options: SpeechModelLoadOptions = {},
 ): Promise<SpeechEnhancerModel> {
-  if (existsSync(onnxPath) && isEnsembleManifest(onnxPath)) return loadSpeechEnsemble(onnxPath, session);
+  if (existsSync(onnxPath) && isEnsembleManifest(onnxPath))
+    return loadSpeechEnsemble(onnxPath, session, options);
   if (!existsSync(onnxPath))
     throw new Error(
       `speech model ${onnxPath} not found: train one with \`drivesense train speech\` ` +
@@ -238,8 +336,9 @@ export async function loadSpeechEnhancerModel(
   const { meta, sidecar } = await readSpeechModelMeta(onnxPath);
   await checkQuantizedSource(onnxPath, sidecar.quantization);
   let s: OnnxSession;
+  const graph = await servedGraph(onnxPath);
   try {
-    s = await OnnxSession.create(await servedGraph(onnxPath), session);
+    s = await OnnxSession.create(graph, session);
   } catch (e) {
     throw new Error(`speech model ${onnxPath}: ${(e as Error).message}`, { cause: e });
   }
@@ -262,15 +361,22 @@ export async function loadSpeechEnhancerModel(
       throw new Error(`${onnxPath}: ${why}`);
     }
   }
-  const runner = onnxSpeechRunner(s, meta.model, audioChannelsOf(meta));
+  const absent: Awaited<ReturnType<typeof cameraAbsentSession>> =
+    options.foldAbsentCamera === false
+      ? { graph: { folded: false, reason: 'not asked for (foldAbsentCamera: false)' } }
+      : await cameraAbsentSession(graph, meta, session);
+  const runner = onnxSpeechRunner(s, meta.model, audioChannelsOf(meta), absent.session);
   return {
     path: onnxPath,
     meta,
     session: s,
     runner,
     members: [onnxPath],
-    createEnhancer: (options = {}) => new SpeechEnhancer(meta, runner, options),
-    release: () => s.release(),
+    cameraAbsent: [absent.graph],
+    createEnhancer: (o = {}) => new SpeechEnhancer(meta, runner, o),
+    release: async () => {
+      await Promise.all([s.release(), absent.session?.release()]);
+    },
   };
 }
 
@@ -303,8 +409,9 @@ export const WHOLE_SIGNAL_CHUNK_SAMPLES = 320;
 export async function loadEvalEnhancer(
   modelFile: string,
   options: SpeechEnhancerOptions = {},
+  load: SpeechModelLoadOptions = {},
 ): Promise<EvalEnhancer> {
-  const model = await loadSpeechEnhancerModel(modelFile);
+  const model = await loadSpeechEnhancerModel(modelFile, {}, load);
   return {
     serving: model.createEnhancer(options).memberServing,
     async enhance(noisy16k, mouth) {

@@ -1,0 +1,304 @@
+/**
+ * Folds a graph input that is held at one value into the dense layer that merges it, so that a model run
+ * without that input costs only the rest of the graph.
+ *
+ * Why: AVDCNN's audio-only mode feeds its visual branch zeros (the camera absent, or a member served without
+ * it). The branch then computes the same vector for every frame — three convolutions and their batch norms,
+ * then its part of FC1's product — which is about half of a served member's work (docs/performance.md).
+ *
+ * What is folded: the *branch* of `input` is every node whose inputs come only from `input`, from initializers
+ * or from other branch nodes. Its one value read outside it (the *frontier*) must be an operand of a Concat
+ * on the last axis, first or last, whose output feeds one dense layer `y = concat · W + b`, written either
+ * as MatMul → Add (float) or as the dynamic int8 form of onnx-quantize.ts (DynamicQuantizeLinear →
+ * MatMulInteger → Cast → Mul by the scales → Add). With the frontier's value `v` (one example, the caller
+ * evaluates it: see `exposeTensor`), `concat · W = rest · W_rest + v · W_v`, so W loses the rows W_v, the bias
+ * becomes `b + v · W_v` (int8: W_v dequantised by its column scales, in double precision), the Concat loses
+ * the operand, and the branch, `input` and what only they used go.
+ *
+ * Exactness: a float graph gives the same values as the unfolded one up to float rounding. An int8 graph
+ * quantises its activations per run over the whole merged vector; folded, over the rest only, so it differs
+ * by the activation quantisation (its own error, against the float model, measured in
+ * test/models/onnx-fold-input.test.ts). Pure: bytes in, bytes out; anything it cannot fold throws with why.
+ */
+import {
+  decodeOnnxModel,
+  encodeOnnxModel,
+  float32LE,
+  floatInitializerValues,
+  OnnxDataType,
+} from './onnx-writer.ts';
+import { sweepGraph } from './onnx-prune.ts';
+
+type ModelProto = ReturnType<typeof decodeOnnxModel>;
+type GraphProto = NonNullable<ModelProto['graph']>;
+type NodeProto = NonNullable<GraphProto['node']>[number];
+type TensorProto = NonNullable<GraphProto['initializer']>[number];
+
+export interface FoldResult {
+  readonly bytes: Uint8Array;
+  /** The dense layer's weight that lost the branch's rows, and how many rows it lost. */
+  readonly weight: string;
+  readonly rows: number;
+  /** Nodes and initializers removed (the branch and what only it used). */
+  readonly removedNodes: number;
+  readonly removedInitializers: number;
+}
+
+/** The branch of `input` and its frontier (see the file comment). */
+interface Branch {
+  readonly graph: GraphProto;
+  readonly nodes: ReadonlySet<NodeProto>;
+  readonly frontier: string;
+}
+
+function graphOf(model: ModelProto): GraphProto {
+  const graph = model.graph;
+  if (graph === null || graph === undefined || (graph.node ?? []).length === 0)
+    throw new Error('not an ONNX model: no graph nodes');
+  return graph;
+}
+
+function branchOf(graph: GraphProto, input: string): Branch {
+  if (!(graph.input ?? []).some((i) => i.name === input))
+    throw new Error(`the graph has no input '${input}'`);
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
+  const inBranch = new Set<string>([input]);
+  const nodes = new Set<NodeProto>();
+  for (const n of graph.node ?? []) {
+    if ((n.attribute ?? []).some((a) => (a.g ?? null) !== null || (a.graphs ?? []).length > 0))
+      throw new Error(`node ${n.name ?? n.opType}: subgraphs are not folded`);
+    const ins = (n.input ?? []).filter((x) => x !== '');
+    if (ins.some((x) => inBranch.has(x)) && ins.every((x) => inBranch.has(x) || initializers.has(x))) {
+      nodes.add(n);
+      for (const o of n.output ?? []) inBranch.add(o);
+    }
+  }
+  const outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
+  const frontier = new Set<string>();
+  for (const n of graph.node ?? [])
+    if (!nodes.has(n)) for (const x of n.input ?? []) if (inBranch.has(x)) frontier.add(x);
+  for (const o of outputs)
+    if (inBranch.has(o)) throw new Error(`the graph output '${o}' depends on '${input}' alone`);
+  if (frontier.size !== 1)
+    throw new Error(
+      `'${input}' reaches the rest of the graph through ${frontier.size} values (${[...frontier].join(', ')}), ` +
+        'one expected',
+    );
+  const [f] = frontier;
+  if (f === input) throw new Error(`'${input}' is read directly by a node that also reads other inputs`);
+  return { graph, nodes, frontier: f! };
+}
+
+/**
+ * The model with the frontier of `input`'s branch as an extra graph output, so that a runtime can evaluate
+ * it once (the value to give `foldConstantInput`), and that frontier's name.
+ */
+export function exposeTensor(bytes: Uint8Array, input: string): { bytes: Uint8Array; name: string } {
+  const model = decodeOnnxModel(bytes);
+  const graph = graphOf(model);
+  const { frontier } = branchOf(graph, input);
+  graph.output = [
+    ...(graph.output ?? []),
+    { name: frontier, type: { tensorType: { elemType: OnnxDataType.FLOAT } } },
+  ];
+  return { bytes: encodeOnnxModel(model), name: frontier };
+}
+
+/** Readers of each value in the graph (nodes by input, and graph outputs as `null`). */
+function readers(graph: GraphProto): Map<string, (NodeProto | null)[]> {
+  const r = new Map<string, (NodeProto | null)[]>();
+  const add = (name: string, n: NodeProto | null): void => {
+    const list = r.get(name);
+    if (list === undefined) r.set(name, [n]);
+    else list.push(n);
+  };
+  for (const n of graph.node ?? []) for (const x of n.input ?? []) if (x !== '') add(x, n);
+  for (const o of graph.output ?? []) add(o.name ?? '', null);
+  return r;
+}
+
+/** The one node reading `name` (and only once), with the op type asked for; throws with why otherwise. */
+function soleReader(r: Map<string, (NodeProto | null)[]>, name: string, ops: readonly string[]): NodeProto {
+  const list = r.get(name) ?? [];
+  const n = list[0];
+  if (list.length !== 1 || n === null || n === undefined || !ops.includes(n.opType ?? ''))
+    throw new Error(
+      `'${name}' must feed one ${ops.join(' or ')} alone; it feeds ${list.map((x) => x?.opType ?? 'a graph output').join(', ') || 'nothing'}`,
+    );
+  if ((n.domain ?? '') !== '') throw new Error(`node ${n.name ?? n.opType}: not in the default ONNX domain`);
+  return n;
+}
+
+function attributeInt(n: NodeProto, name: string): number | undefined {
+  const a = (n.attribute ?? []).find((x) => x.name === name);
+  return a === undefined ? undefined : Number(a.i);
+}
+
+/** The dense layer a merged value feeds: its weight (float or int8 with column scales) and bias. */
+interface Dense {
+  readonly weight: TensorProto;
+  /** Dequantised row r of the weight into `out` (length N). */
+  readonly row: (r: number, out: Float64Array) => void;
+  readonly k: number;
+  readonly n: number;
+  readonly bias: TensorProto;
+  /** The node whose input is the merged value (MatMul or DynamicQuantizeLinear). */
+  readonly entry: NodeProto;
+}
+
+function initializer(graph: GraphProto, name: string | undefined): TensorProto | undefined {
+  return name === undefined ? undefined : (graph.initializer ?? []).find((t) => t.name === name);
+}
+
+function matrix(t: TensorProto | undefined, what: string): { k: number; n: number } {
+  const dims = (t?.dims ?? []).map(Number);
+  if (t === undefined || dims.length !== 2) throw new Error(`${what}: a 2-D initializer expected`);
+  return { k: dims[0]!, n: dims[1]! };
+}
+
+function denseAfter(graph: GraphProto, r: Map<string, (NodeProto | null)[]>, merged: string): Dense {
+  const entry = soleReader(r, merged, ['MatMul', 'DynamicQuantizeLinear']);
+  let product: string;
+  let weight: TensorProto;
+  let row: Dense['row'];
+  let k: number;
+  let n: number;
+  if (entry.opType === 'MatMul') {
+    if (entry.input?.[0] !== merged)
+      throw new Error(`MatMul ${entry.name}: the merged value must be its left operand`);
+    const w = initializer(graph, entry.input[1]);
+    ({ k, n } = matrix(w, `MatMul ${entry.name}'s weight`));
+    if (w!.dataType !== OnnxDataType.FLOAT)
+      throw new Error(`MatMul ${entry.name}: a float32 weight expected`);
+    weight = w!;
+    const values = floatInitializerValues(w!);
+    row = (i, out) => {
+      for (let j = 0; j < n; j++) out[j] = values[i * n + j]!;
+    };
+    product = entry.output![0]!;
+  } else {
+    const [aq, as, az] = entry.output ?? [];
+    const mm = soleReader(r, aq!, ['MatMulInteger']);
+    const [a, b, zero, bZero] = mm.input ?? [];
+    if (a !== aq || zero !== az || (bZero !== undefined && bZero !== ''))
+      throw new Error(
+        `MatMulInteger ${mm.name}: the form of onnx-quantize.ts expected (symmetric int8 weight)`,
+      );
+    const w = initializer(graph, b);
+    ({ k, n } = matrix(w, `MatMulInteger ${mm.name}'s weight`));
+    if (w!.dataType !== OnnxDataType.INT8 || (w!.rawData?.length ?? 0) !== k * n)
+      throw new Error(`MatMulInteger ${mm.name}: an int8 weight in raw_data expected`);
+    const cast = soleReader(r, mm.output![0]!, ['Cast']);
+    if (attributeInt(cast, 'to') !== OnnxDataType.FLOAT)
+      throw new Error(`Cast ${cast.name}: to float expected`);
+    const dequantize = soleReader(r, cast.output![0]!, ['Mul']);
+    const scales = soleReader(r, as!, ['Mul']);
+    const scaleName = (scales.input ?? []).find((x) => x !== as);
+    const s = initializer(graph, scaleName);
+    if (s === undefined || (s.dims ?? []).map(Number).join() !== String(n))
+      throw new Error(`Mul ${scales.name}: the weight's ${n} column scales expected`);
+    if (!(dequantize.input ?? []).includes(scales.output![0]!))
+      throw new Error(`Mul ${dequantize.name}: does not apply the scales of ${scales.name}`);
+    weight = w!;
+    const q = new Int8Array(w!.rawData!.buffer, w!.rawData!.byteOffset, k * n);
+    const scale = floatInitializerValues(s);
+    row = (i, out) => {
+      for (let j = 0; j < n; j++) out[j] = q[i * n + j]! * scale[j]!;
+    };
+    product = dequantize.output![0]!;
+  }
+  const add = soleReader(r, product, ['Add']);
+  const biasName = (add.input ?? []).find((x) => x !== product);
+  const bias = initializer(graph, biasName);
+  if (
+    bias === undefined ||
+    (bias.dims ?? []).map(Number).join() !== String(n) ||
+    bias.dataType !== OnnxDataType.FLOAT
+  )
+    throw new Error(`Add ${add.name}: a float32 bias of ${n} values expected`);
+  if ((r.get(bias.name ?? '') ?? []).length !== 1 || (r.get(weight.name ?? '') ?? []).length !== 1)
+    throw new Error('the dense layer shares its weight or bias with another node');
+  return { weight, row, k, n, bias, entry };
+}
+
+/** Removes rows [from, from + count) of a k × n initializer of `bytesPerValue` bytes per value, in place. */
+function dropRows(
+  t: TensorProto,
+  k: number,
+  n: number,
+  from: number,
+  count: number,
+  bytesPerValue: number,
+): void {
+  const raw = t.dataType === OnnxDataType.FLOAT ? float32LE(floatInitializerValues(t)) : t.rawData!;
+  const rowBytes = n * bytesPerValue;
+  const out = new Uint8Array((k - count) * rowBytes);
+  out.set(raw.subarray(0, from * rowBytes), 0);
+  out.set(raw.subarray((from + count) * rowBytes, k * rowBytes), from * rowBytes);
+  t.rawData = out;
+  t.floatData = [];
+  t.dims = [k - count, n];
+}
+
+/**
+ * Folds `input`, held at the value that makes its branch's frontier `value` (one example's values, as
+ * `exposeTensor`'s output gives them), into the dense layer after the Concat (see the file comment).
+ */
+export function foldConstantInput(bytes: Uint8Array, input: string, value: Float32Array): FoldResult {
+  const model = decodeOnnxModel(bytes);
+  const graph = graphOf(model);
+  const branch = branchOf(graph, input);
+  const nodesBefore = (graph.node ?? []).length;
+  const r = readers(graph);
+  const concat = soleReader(r, branch.frontier, ['Concat']);
+  const axis = attributeInt(concat, 'axis');
+  const operands = concat.input ?? [];
+  const at = operands.indexOf(branch.frontier);
+  if (operands.length < 2 || operands.lastIndexOf(branch.frontier) !== at)
+    throw new Error(`Concat ${concat.name}: the frontier must be one of several operands`);
+  if (at !== 0 && at !== operands.length - 1)
+    throw new Error(`Concat ${concat.name}: the frontier must be the first or last operand`);
+  const merged = concat.output![0]!;
+  const dense = denseAfter(graph, r, merged);
+  if (axis !== -1 && axis !== 1)
+    throw new Error(`Concat ${concat.name}: axis ${String(axis)}, the last of 2-D values expected`);
+  const len = value.length;
+  if (!(len > 0 && len < dense.k))
+    throw new Error(`the frontier has ${len} values per example; the weight has ${dense.k} rows`);
+  for (const v of value) if (!Number.isFinite(v)) throw new Error('the frontier value is not finite');
+  const from = at === 0 ? 0 : dense.k - len;
+
+  // b + v · W_v, in double precision.
+  const bias = Float64Array.from(floatInitializerValues(dense.bias));
+  const w = new Float64Array(dense.n);
+  for (let i = 0; i < len; i++) {
+    const vi = value[i]!;
+    if (vi === 0) continue;
+    dense.row(from + i, w);
+    for (let j = 0; j < dense.n; j++) bias[j] = bias[j]! + vi * w[j]!;
+  }
+  dense.bias.rawData = float32LE(Float32Array.from(bias));
+  dense.bias.floatData = [];
+  const bytesPerValue = dense.weight.dataType === OnnxDataType.FLOAT ? 4 : 1;
+  dropRows(dense.weight, dense.k, dense.n, from, len, bytesPerValue);
+
+  // The Concat without the frontier; with one operand left, the dense layer reads it directly.
+  const rest = operands.filter((_, i) => i !== at);
+  if (rest.length === 1) {
+    dense.entry.input = (dense.entry.input ?? []).map((x) => (x === merged ? rest[0]! : x));
+    graph.node = (graph.node ?? []).filter((n) => n !== concat);
+  } else concat.input = rest;
+  graph.node = (graph.node ?? []).filter((n) => !branch.nodes.has(n));
+  graph.input = (graph.input ?? []).filter((i) => i.name !== input);
+  const swept = sweepGraph(
+    graph,
+    (graph.output ?? []).map((o) => o.name ?? ''),
+  );
+  return {
+    bytes: encodeOnnxModel(model),
+    weight: dense.weight.name ?? '',
+    rows: len,
+    removedNodes: nodesBefore - (graph.node ?? []).length,
+    removedInitializers: swept.removedInitializers,
+  };
+}
