@@ -19,7 +19,9 @@
  *   architecture, not on the weights. Audio-only (the camera-absent zero visual input) and audio-visual:
  *   constant mid-gray 16×24 mouth crops at 25 fps over the clip, handed over with the chunk containing
  *   their time (the model runs its visual branch in both modes; the crops add the camera path's alignment
- *   and stacking, not their content).
+ *   and stacking, not their content). A run whose visual input is all zeros goes to the model's camera-absent
+ *   graph (the visual branch folded into FC1, enhancer-onnx.ts); the served ensemble is timed a second time
+ *   with every run on the full graph (`-full-graph` rows), so the saving shows in the same run.
  * - logMMSE (project baseline, src/models/speech/logmmse.ts), whole signal.
  * - RNNoise (npm peer @echogarden/rnnoise-wasm, bench/speech/rnnoise.ts): frame by frame in WebAssembly,
  *   with the wrapper's 16 → 48 → 16 kHz resampling included.
@@ -58,7 +60,7 @@ import {
   readEnsembleManifest,
 } from '../../src/models/speech/enhancer-onnx.ts';
 import { isEnsembleManifest } from '../../src/models/speech/ensemble.ts';
-import type { SpeechEnhancerModel } from '../../src/models/speech/enhancer-onnx.ts';
+import type { CameraAbsentGraph, SpeechEnhancerModel } from '../../src/models/speech/enhancer-onnx.ts';
 import { LOG_GAIN_FLOOR_DB } from '../../src/models/speech/examples.ts';
 import { LOGMMSE_STFT, logMmse } from '../../src/models/speech/logmmse.ts';
 import { logGainFloor, speechModelMeta } from '../../src/models/speech/speech-model-meta.ts';
@@ -226,6 +228,8 @@ async function loadBenchClip(): Promise<BenchClip | null> {
 /** One AVDCNN model file's timing, audio-only and audio-visual, with the last pass's statistics. */
 interface ModelTiming {
   readonly provider: string;
+  /** Per member, how it ran without the camera (enhancer-onnx.ts `CameraAbsentGraph`). */
+  readonly cameraAbsent: readonly CameraAbsentGraph[];
   readonly modes: {
     readonly mode: 'audio' | 'av';
     readonly timing: Timing;
@@ -237,8 +241,12 @@ interface ModelTiming {
 }
 
 /** Times one model file through the live path in this process (the child side of `timeInFreshProcess`). */
-async function timeModel(path: string, b: BenchClip): Promise<ModelTiming> {
-  const model = await loadSpeechEnhancerModel(path, { intraOpThreads: 1, interOpThreads: 1 });
+async function timeModel(path: string, b: BenchClip, fold: boolean): Promise<ModelTiming> {
+  const model = await loadSpeechEnhancerModel(
+    path,
+    { intraOpThreads: 1, interOpThreads: 1 },
+    { foldAbsentCamera: fold },
+  );
   try {
     const modes: ModelTiming['modes'][number][] = [];
     for (const [mode, frames] of [
@@ -261,7 +269,7 @@ async function timeModel(path: string, b: BenchClip): Promise<ModelTiming> {
         withoutVisual: last.camera.audioFramesWithoutVisual,
       });
     }
-    return { provider: model.session.describe(), modes };
+    return { provider: model.session.describe(), cameraAbsent: model.cameraAbsent, modes };
   } finally {
     await model.release();
   }
@@ -273,10 +281,16 @@ async function timeModel(path: string, b: BenchClip): Promise<ModelTiming> {
  * measured about 0.06 after the float and int8 models had run in the process and about 0.04 alone: after a
  * full garbage collection V8 marks almost without pause (docs/performance.md, scripts/speech-gc-probe.ts).
  */
-async function timeInFreshProcess(path: string): Promise<ModelTiming> {
+async function timeInFreshProcess(path: string, fold = true): Promise<ModelTiming> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), '--time-model', path],
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--time-model',
+      path,
+      ...(fold ? [] : ['--no-fold']),
+    ],
     { maxBuffer: 16 * 1024 * 1024 },
   );
   return JSON.parse(stdout) as ModelTiming;
@@ -302,8 +316,10 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
     suffix: string,
     labelSuffix: string,
     delay: Delay,
+    fold = true,
   ): Promise<SystemRow[]> => {
-    const t = await timeInFreshProcess(path);
+    const t = await timeInFreshProcess(path, fold);
+    const folded = t.cameraAbsent.filter((g) => g.folded).length;
     return t.modes.map((m) =>
       row({
         system: `avdcnn${suffix}-${m.mode}`,
@@ -313,7 +329,11 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
         ...delay,
         notes:
           `${m.frames} STFT frames in ${m.modelRuns} model runs per pass; audio frames with a mouth ` +
-          `crop ${m.withVisual}, without ${m.withoutVisual}`,
+          `crop ${m.withVisual}, without ${m.withoutVisual}; camera-absent graph for ${folded} of ` +
+          `${t.cameraAbsent.length} model(s)` +
+          (folded < t.cameraAbsent.length
+            ? ` (${[...new Set(t.cameraAbsent.flatMap((g) => (g.folded ? [] : [g.reason])))].join('; ')})`
+            : ''),
       }),
     );
   };
@@ -385,6 +405,17 @@ export async function benchSpeech(): Promise<Record<string, unknown>> {
       }
       const n = isEnsembleManifest(full) ? (await readEnsembleManifest(full)).members.length : 1;
       rows.push(...(await avdcnnRows(full, suffix, n > 1 ? `${label}, ${n} members` : label, delay)));
+      // The served ensemble again with every run on the full graph: what the camera-absent graph saves.
+      if (path === DEFAULT_SPEECH_MODEL_PATH)
+        rows.push(
+          ...(await avdcnnRows(
+            full,
+            `${suffix}-full-graph`,
+            `${n > 1 ? `${label}, ${n} members` : label}, every run on the full graph`,
+            delay,
+            false,
+          )),
+        );
     }
   } finally {
     await model.release();
@@ -497,6 +528,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (path !== undefined) {
     const b = await loadBenchClip();
     if (b === null) throw new Error(`no audio at ${AUDIO}`);
-    console.log(JSON.stringify(await timeModel(path, b)));
+    console.log(JSON.stringify(await timeModel(path, b, !process.argv.includes('--no-fold'))));
   } else console.log(JSON.stringify(await benchSpeech(), null, 2));
 }
