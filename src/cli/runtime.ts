@@ -110,13 +110,14 @@ export async function loadSpeechModel(
     return undefined;
   }
   // ONNX Runtime is loaded only when a model is served.
-  const { loadSpeechEnhancerModel } = await import('../models/speech/enhancer-onnx.ts');
+  const { describeCameraAbsent, loadSpeechEnhancerModel } = await import('../models/speech/enhancer-onnx.ts');
   const model = await loadSpeechEnhancerModel(path, { executionProviders: s.executionProviders, log });
   const m = model.meta.model;
   const st = model.meta.stft;
   log(
     `speech model ${path}${model.members.length > 1 ? ` (ensemble of ${model.members.length}: ${model.members.join(', ')})` : ''}: ${m.context}, ${st.windowLength}/${st.hop} STFT at ${st.sampleRateHz} Hz on ${model.session.provider}; ` +
-      `camera ${s.useCamera ? 'on (fixed mouth region)' : 'off'}, backlog at most ${s.maxPendingMs} ms`,
+      `camera ${s.useCamera ? 'on (fixed mouth region)' : 'off'}, backlog at most ${s.maxPendingMs} ms; ` +
+      describeCameraAbsent(model.cameraAbsent),
   );
   return model;
 }

@@ -4,7 +4,8 @@
  *
  * Why: AVDCNN's audio-only mode feeds its visual branch zeros (the camera absent, or a member served without
  * it). The branch then computes the same vector for every frame — three convolutions and their batch norms,
- * then its part of FC1's product — which is about half of a served member's work (docs/performance.md).
+ * then its part of FC1's product. On a served int8 member that is about half of a run: 0.40 against
+ * 0.20 ms per run of three frames on one core, bare ONNX Runtime sessions (docs/performance.md).
  *
  * What is folded: the *branch* of `input` is every node whose inputs come only from `input`, from initializers
  * or from other branch nodes. Its one value read outside it (the *frontier*) must be an operand of a Concat
@@ -16,10 +17,13 @@
  * the operand, and the branch, `input` and what only they used go.
  *
  * Exactness: a float graph gives the same values as the unfolded one up to float rounding. An int8 graph
- * quantises its activations per run over the whole merged vector; folded, over the rest only, so it differs
- * by the activation quantisation (its own error, against the float model, measured in
+ * quantises its activations per run over the whole merged vector; folded, over the rest only, so its values
+ * differ by that quantisation (as close to the float model as the unfolded int8 graph is:
  * test/models/onnx-fold-input.test.ts). Pure: bytes in, bytes out; anything it cannot fold throws with why.
  */
+import { attributeInt, graphReaders, initializerNamed, soleReader, sweepGraph } from './onnx-graph.ts';
+import type { GraphProto, NodeProto, Readers, TensorProto } from './onnx-graph.ts';
+import { quantizedProductAt } from './onnx-quantize.ts';
 import {
   decodeOnnxModel,
   encodeOnnxModel,
@@ -27,12 +31,8 @@ import {
   floatInitializerValues,
   OnnxDataType,
 } from './onnx-writer.ts';
-import { sweepGraph } from './onnx-prune.ts';
 
 type ModelProto = ReturnType<typeof decodeOnnxModel>;
-type GraphProto = NonNullable<ModelProto['graph']>;
-type NodeProto = NonNullable<GraphProto['node']>[number];
-type TensorProto = NonNullable<GraphProto['initializer']>[number];
 
 export interface FoldResult {
   readonly bytes: Uint8Array;
@@ -104,50 +104,16 @@ export function exposeTensor(bytes: Uint8Array, input: string): { bytes: Uint8Ar
   return { bytes: encodeOnnxModel(model), name: frontier };
 }
 
-/** Readers of each value in the graph (nodes by input, and graph outputs as `null`). */
-function readers(graph: GraphProto): Map<string, (NodeProto | null)[]> {
-  const r = new Map<string, (NodeProto | null)[]>();
-  const add = (name: string, n: NodeProto | null): void => {
-    const list = r.get(name);
-    if (list === undefined) r.set(name, [n]);
-    else list.push(n);
-  };
-  for (const n of graph.node ?? []) for (const x of n.input ?? []) if (x !== '') add(x, n);
-  for (const o of graph.output ?? []) add(o.name ?? '', null);
-  return r;
-}
-
-/** The one node reading `name` (and only once), with the op type asked for; throws with why otherwise. */
-function soleReader(r: Map<string, (NodeProto | null)[]>, name: string, ops: readonly string[]): NodeProto {
-  const list = r.get(name) ?? [];
-  const n = list[0];
-  if (list.length !== 1 || n === null || n === undefined || !ops.includes(n.opType ?? ''))
-    throw new Error(
-      `'${name}' must feed one ${ops.join(' or ')} alone; it feeds ${list.map((x) => x?.opType ?? 'a graph output').join(', ') || 'nothing'}`,
-    );
-  if ((n.domain ?? '') !== '') throw new Error(`node ${n.name ?? n.opType}: not in the default ONNX domain`);
-  return n;
-}
-
-function attributeInt(n: NodeProto, name: string): number | undefined {
-  const a = (n.attribute ?? []).find((x) => x.name === name);
-  return a === undefined ? undefined : Number(a.i);
-}
-
 /** The dense layer a merged value feeds: its weight (float or int8 with column scales) and bias. */
 interface Dense {
   readonly weight: TensorProto;
-  /** Dequantised row r of the weight into `out` (length N). */
-  readonly row: (r: number, out: Float64Array) => void;
+  /** The weight's values, row-major k × n (int8: dequantised by its column scales). */
+  readonly values: () => Float32Array;
   readonly k: number;
   readonly n: number;
   readonly bias: TensorProto;
   /** The node whose input is the merged value (MatMul or DynamicQuantizeLinear). */
   readonly entry: NodeProto;
-}
-
-function initializer(graph: GraphProto, name: string | undefined): TensorProto | undefined {
-  return name === undefined ? undefined : (graph.initializer ?? []).find((t) => t.name === name);
 }
 
 function matrix(t: TensorProto | undefined, what: string): { k: number; n: number } {
@@ -156,60 +122,34 @@ function matrix(t: TensorProto | undefined, what: string): { k: number; n: numbe
   return { k: dims[0]!, n: dims[1]! };
 }
 
-function denseAfter(graph: GraphProto, r: Map<string, (NodeProto | null)[]>, merged: string): Dense {
+function denseAfter(graph: GraphProto, r: Readers, merged: string): Dense {
   const entry = soleReader(r, merged, ['MatMul', 'DynamicQuantizeLinear']);
   let product: string;
   let weight: TensorProto;
-  let row: Dense['row'];
+  let values: () => Float32Array;
   let k: number;
   let n: number;
   if (entry.opType === 'MatMul') {
     if (entry.input?.[0] !== merged)
       throw new Error(`MatMul ${entry.name}: the merged value must be its left operand`);
-    const w = initializer(graph, entry.input[1]);
+    const w = initializerNamed(graph, entry.input[1]);
     ({ k, n } = matrix(w, `MatMul ${entry.name}'s weight`));
     if (w!.dataType !== OnnxDataType.FLOAT)
       throw new Error(`MatMul ${entry.name}: a float32 weight expected`);
     weight = w!;
-    const values = floatInitializerValues(w!);
-    row = (i, out) => {
-      for (let j = 0; j < n; j++) out[j] = values[i * n + j]!;
-    };
+    values = () => floatInitializerValues(w!);
     product = entry.output![0]!;
   } else {
-    const [aq, as, az] = entry.output ?? [];
-    const mm = soleReader(r, aq!, ['MatMulInteger']);
-    const [a, b, zero, bZero] = mm.input ?? [];
-    if (a !== aq || zero !== az || (bZero !== undefined && bZero !== ''))
-      throw new Error(
-        `MatMulInteger ${mm.name}: the form of onnx-quantize.ts expected (symmetric int8 weight)`,
-      );
-    const w = initializer(graph, b);
-    ({ k, n } = matrix(w, `MatMulInteger ${mm.name}'s weight`));
-    if (w!.dataType !== OnnxDataType.INT8 || (w!.rawData?.length ?? 0) !== k * n)
-      throw new Error(`MatMulInteger ${mm.name}: an int8 weight in raw_data expected`);
-    const cast = soleReader(r, mm.output![0]!, ['Cast']);
-    if (attributeInt(cast, 'to') !== OnnxDataType.FLOAT)
-      throw new Error(`Cast ${cast.name}: to float expected`);
-    const dequantize = soleReader(r, cast.output![0]!, ['Mul']);
-    const scales = soleReader(r, as!, ['Mul']);
-    const scaleName = (scales.input ?? []).find((x) => x !== as);
-    const s = initializer(graph, scaleName);
-    if (s === undefined || (s.dims ?? []).map(Number).join() !== String(n))
-      throw new Error(`Mul ${scales.name}: the weight's ${n} column scales expected`);
-    if (!(dequantize.input ?? []).includes(scales.output![0]!))
-      throw new Error(`Mul ${dequantize.name}: does not apply the scales of ${scales.name}`);
-    weight = w!;
-    const q = new Int8Array(w!.rawData!.buffer, w!.rawData!.byteOffset, k * n);
-    const scale = floatInitializerValues(s);
-    row = (i, out) => {
-      for (let j = 0; j < n; j++) out[j] = q[i * n + j]! * scale[j]!;
-    };
-    product = dequantize.output![0]!;
+    const q = quantizedProductAt(graph, r, entry);
+    ({ k, n, weight } = q);
+    values = q.dequantized;
+    product = q.output;
   }
   const add = soleReader(r, product, ['Add']);
-  const biasName = (add.input ?? []).find((x) => x !== product);
-  const bias = initializer(graph, biasName);
+  const bias = initializerNamed(
+    graph,
+    (add.input ?? []).find((x) => x !== product),
+  );
   if (
     bias === undefined ||
     (bias.dims ?? []).map(Number).join() !== String(n) ||
@@ -218,7 +158,7 @@ function denseAfter(graph: GraphProto, r: Map<string, (NodeProto | null)[]>, mer
     throw new Error(`Add ${add.name}: a float32 bias of ${n} values expected`);
   if ((r.get(bias.name ?? '') ?? []).length !== 1 || (r.get(weight.name ?? '') ?? []).length !== 1)
     throw new Error('the dense layer shares its weight or bias with another node');
-  return { weight, row, k, n, bias, entry };
+  return { weight, values, k, n, bias, entry };
 }
 
 /** Removes rows [from, from + count) of a k × n initializer of `bytesPerValue` bytes per value, in place. */
@@ -240,16 +180,24 @@ function dropRows(
   t.dims = [k - count, n];
 }
 
+/** The frontier's value for one example, with its dimensions as the runtime gave them ([1, len]). */
+export interface FrontierValue {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
 /**
- * Folds `input`, held at the value that makes its branch's frontier `value` (one example's values, as
- * `exposeTensor`'s output gives them), into the dense layer after the Concat (see the file comment).
+ * Folds `input`, held at the value that makes its branch's frontier `value` (one example, as a runtime
+ * evaluates `exposeTensor`'s extra output), into the dense layer after the Concat (see the file comment).
+ * The value's width cannot be checked against the graph here (shapes are not inferred): a caller checks the
+ * folded graph's values (enhancer-onnx.ts does, on the float twin).
  */
-export function foldConstantInput(bytes: Uint8Array, input: string, value: Float32Array): FoldResult {
+export function foldConstantInput(bytes: Uint8Array, input: string, value: FrontierValue): FoldResult {
   const model = decodeOnnxModel(bytes);
   const graph = graphOf(model);
   const branch = branchOf(graph, input);
   const nodesBefore = (graph.node ?? []).length;
-  const r = readers(graph);
+  const r = graphReaders(graph);
   const concat = soleReader(r, branch.frontier, ['Concat']);
   const axis = attributeInt(concat, 'axis');
   const operands = concat.input ?? [];
@@ -262,20 +210,22 @@ export function foldConstantInput(bytes: Uint8Array, input: string, value: Float
   const dense = denseAfter(graph, r, merged);
   if (axis !== -1 && axis !== 1)
     throw new Error(`Concat ${concat.name}: axis ${String(axis)}, the last of 2-D values expected`);
-  const len = value.length;
+  const len = value.data.length;
+  if (value.dims.length !== 2 || value.dims[0] !== 1 || value.dims[1] !== len)
+    throw new Error(`the frontier value is [${value.dims.join(', ')}] with ${len} values, [1, n] expected`);
   if (!(len > 0 && len < dense.k))
     throw new Error(`the frontier has ${len} values per example; the weight has ${dense.k} rows`);
-  for (const v of value) if (!Number.isFinite(v)) throw new Error('the frontier value is not finite');
+  for (const v of value.data) if (!Number.isFinite(v)) throw new Error('the frontier value is not finite');
   const from = at === 0 ? 0 : dense.k - len;
 
   // b + v · W_v, in double precision.
   const bias = Float64Array.from(floatInitializerValues(dense.bias));
-  const w = new Float64Array(dense.n);
+  const w = dense.values();
   for (let i = 0; i < len; i++) {
-    const vi = value[i]!;
+    const vi = value.data[i]!;
     if (vi === 0) continue;
-    dense.row(from + i, w);
-    for (let j = 0; j < dense.n; j++) bias[j] = bias[j]! + vi * w[j]!;
+    const row = (from + i) * dense.n;
+    for (let j = 0; j < dense.n; j++) bias[j] = bias[j]! + vi * w[row + j]!;
   }
   dense.bias.rawData = float32LE(Float32Array.from(bias));
   dense.bias.floatData = [];
@@ -290,6 +240,16 @@ export function foldConstantInput(bytes: Uint8Array, input: string, value: Float
   } else concat.input = rest;
   graph.node = (graph.node ?? []).filter((n) => !branch.nodes.has(n));
   graph.input = (graph.input ?? []).filter((i) => i.name !== input);
+  // Shapes recorded for the values whose width changed go (an IR < 4 graph lists the weight as an input:
+  // its shape is updated, as such a graph must list it).
+  graph.valueInfo = (graph.valueInfo ?? []).filter((v) => v.name !== merged && v.name !== dense.weight.name);
+  for (const i of graph.input ?? [])
+    if (
+      i.name === dense.weight.name &&
+      i.type?.tensorType?.shape !== undefined &&
+      i.type.tensorType.shape !== null
+    )
+      i.type.tensorType.shape = { dim: [{ dimValue: dense.k - len }, { dimValue: dense.n }] };
   const swept = sweepGraph(
     graph,
     (graph.output ?? []).map((o) => o.name ?? ''),

@@ -13,6 +13,7 @@
  * models before IR version 4 list their weights). A graph with subgraphs (If, Loop, Scan) is returned
  * unchanged: their bodies may read outer names. Pure: bytes in, bytes out.
  */
+import { sweepGraph } from './onnx-graph.ts';
 import { decodeOnnxModel, encodeOnnxModel } from './onnx-writer.ts';
 
 export interface PruneResult {
@@ -48,38 +49,5 @@ export function pruneOnnxOutputs(bytes: Uint8Array, keep: readonly string[]): Pr
     removedOutputs,
     removedNodes,
     removedInitializers,
-  };
-}
-
-type GraphProto = NonNullable<ReturnType<typeof decodeOnnxModel>['graph']>;
-
-/**
- * Removes, in place, the nodes that feed none of the tensors `keep` names, the initializers and value infos
- * no kept node reads, and (IR < 4) the graph inputs that name a removed initializer. Counts what went.
- */
-export function sweepGraph(
-  graph: GraphProto,
-  keep: readonly string[],
-): { removedNodes: number; removedInitializers: number } {
-  const nodes = graph.node ?? [];
-  // ONNX nodes are in topological order: walking back from the kept tensors finds every producer needed.
-  const needed = new Set<string>(keep);
-  const kept = new Array<boolean>(nodes.length).fill(false);
-  for (let i = nodes.length - 1; i >= 0; i--) {
-    const n = nodes[i]!;
-    if (!(n.output ?? []).some((o) => needed.has(o))) continue;
-    kept[i] = true;
-    for (const x of n.input ?? []) if (x !== '') needed.add(x);
-  }
-  const initializers = graph.initializer ?? [];
-  graph.node = nodes.filter((_, i) => kept[i]);
-  graph.initializer = initializers.filter((t) => needed.has(t.name ?? ''));
-  // Before IR version 4 every initializer was also a graph input: a removed one goes from both.
-  const dropped = new Set(initializers.filter((t) => !needed.has(t.name ?? '')).map((t) => t.name ?? ''));
-  graph.input = (graph.input ?? []).filter((i) => !dropped.has(i.name ?? ''));
-  graph.valueInfo = (graph.valueInfo ?? []).filter((v) => needed.has(v.name ?? ''));
-  return {
-    removedNodes: nodes.length - graph.node.length,
-    removedInitializers: initializers.length - graph.initializer.length,
   };
 }

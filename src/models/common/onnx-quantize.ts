@@ -25,6 +25,8 @@ import {
   floatInitializerValues,
   OnnxDataType,
 } from './onnx-writer.ts';
+import { attributeInt, graphReaders, initializerNamed, soleReader, sweepGraph } from './onnx-graph.ts';
+import type { GraphProto, Readers } from './onnx-graph.ts';
 
 const { onnx } = onnxProto;
 type NodeProto = NonNullable<Parameters<typeof onnx.NodeProto.create>[0]>;
@@ -213,4 +215,124 @@ export function quantizeOnnxMatMuls(bytes: Uint8Array, options: QuantizeOptions 
   graph.node = nodes;
   graph.initializer = [...(graph.initializer ?? []).filter((t) => !removed.has(t.name ?? '')), ...added];
   return { bytes: encodeOnnxModel(model), layers, floatWeightBytes, quantizedWeightBytes };
+}
+
+/** A product in the quantised form above, found from its DynamicQuantizeLinear (`quantizedProductAt`). */
+export interface QuantizedProduct {
+  /** A, the float activations quantised per run. */
+  readonly input: string;
+  /** Y ≈ A·W, the form's output (read by the bias `Add` or whatever read the MatMul). */
+  readonly output: string;
+  /** The form's five nodes: DynamicQuantizeLinear, MatMulInteger, Cast, the scales' Mul, the dequantising Mul. */
+  readonly nodes: readonly NodeProto[];
+  /** W_q [k, n] int8 and w_scale [n]. */
+  readonly weight: TensorProto;
+  readonly scale: TensorProto;
+  readonly k: number;
+  readonly n: number;
+  /** W_q · w_scale: the weights the product stands for, row-major k × n. */
+  readonly dequantized: () => Float32Array;
+}
+
+/**
+ * The quantised product that `quantize` (a DynamicQuantizeLinear) starts, as `quantizeOnnxMatMuls` writes it:
+ * MatMulInteger(a_q, W_q, a_zero) with W_q int8 [k, n] in raw_data and no weight zero point, Cast to float,
+ * Mul(a_scale, w_scale [n]), Mul of the two. Throws with the first thing that differs.
+ */
+export function quantizedProductAt(graph: GraphProto, r: Readers, quantize: NodeProto): QuantizedProduct {
+  const [aq, as, az] = quantize.output ?? [];
+  const input = quantize.input?.[0];
+  if (quantize.opType !== 'DynamicQuantizeLinear' || input === undefined || aq === undefined)
+    throw new Error(`node ${quantize.name}: a DynamicQuantizeLinear expected`);
+  const mm = soleReader(r, aq, ['MatMulInteger']);
+  const [a, b, zero, bZero] = mm.input ?? [];
+  if (a !== aq || zero !== az || (bZero !== undefined && bZero !== ''))
+    throw new Error(
+      `MatMulInteger ${mm.name}: the form of onnx-quantize.ts expected (symmetric int8 weight)`,
+    );
+  const weight = initializerNamed(graph, b);
+  const dims = (weight?.dims ?? []).map(Number);
+  if (weight === undefined || dims.length !== 2)
+    throw new Error(`MatMulInteger ${mm.name}: a 2-D weight expected`);
+  const [k, n] = dims as [number, number];
+  if (weight.dataType !== OnnxDataType.INT8 || (weight.rawData?.length ?? 0) !== k * n)
+    throw new Error(`MatMulInteger ${mm.name}: an int8 weight in raw_data expected`);
+  const cast = soleReader(r, mm.output![0]!, ['Cast']);
+  if (attributeInt(cast, 'to') !== OnnxDataType.FLOAT)
+    throw new Error(`Cast ${cast.name}: to float expected`);
+  const dequantize = soleReader(r, cast.output![0]!, ['Mul']);
+  const scales = soleReader(r, as!, ['Mul']);
+  const scale = initializerNamed(
+    graph,
+    (scales.input ?? []).find((x) => x !== as),
+  );
+  if (scale === undefined || (scale.dims ?? []).map(Number).join() !== String(n))
+    throw new Error(`Mul ${scales.name}: the weight's ${n} column scales expected`);
+  if (!(dequantize.input ?? []).includes(scales.output![0]!))
+    throw new Error(`Mul ${dequantize.name}: does not apply the scales of ${scales.name}`);
+  const raw = weight.rawData!;
+  return {
+    input,
+    output: dequantize.output![0]!,
+    nodes: [quantize, mm, cast, scales, dequantize],
+    weight,
+    scale,
+    k,
+    n,
+    dequantized: () => {
+      const q = new Int8Array(raw.buffer, raw.byteOffset, k * n);
+      const s = floatInitializerValues(scale);
+      return Float32Array.from(q, (v, i) => v * s[i % n]!);
+    },
+  };
+}
+
+/**
+ * The float twin of a quantised model: each product of the form above replaced by MatMul(A, W_q · w_scale),
+ * the same weights without the activations' quantisation. For checks of a transform of the int8 graph to
+ * float rounding (enhancer-onnx.ts); not a model to serve (four times the weight bytes). Pure.
+ */
+export function dequantizeOnnxMatMuls(bytes: Uint8Array): Uint8Array {
+  const model = decodeOnnxModel(bytes);
+  const graph = model.graph;
+  if (graph === null || graph === undefined) throw new Error('not an ONNX model: no graph');
+  const r = graphReaders(graph);
+  const replaced = new Map<NodeProto, NodeProto | null>();
+  const added: TensorProto[] = [];
+  for (const node of graph.node ?? []) {
+    if (node.opType !== 'DynamicQuantizeLinear') continue;
+    const p = quantizedProductAt(graph, r, node);
+    const name = `${p.weight.name ?? 'weight'}/dequantized`;
+    added.push(
+      onnx.TensorProto.create({
+        name,
+        dims: [p.k, p.n],
+        dataType: OnnxDataType.FLOAT,
+        rawData: float32LE(p.dequantized()),
+      }),
+    );
+    p.nodes.forEach((x, i) =>
+      replaced.set(
+        x,
+        i === 0
+          ? onnx.NodeProto.create({
+              opType: 'MatMul',
+              name: `${name}/matmul`,
+              input: [p.input, name],
+              output: [p.output],
+            })
+          : null,
+      ),
+    );
+  }
+  graph.node = (graph.node ?? []).flatMap((x) => {
+    const y = replaced.get(x);
+    return y === undefined ? [x] : y === null ? [] : [y];
+  });
+  graph.initializer = [...(graph.initializer ?? []), ...added];
+  sweepGraph(
+    graph,
+    (graph.output ?? []).map((o) => o.name ?? ''),
+  );
+  return encodeOnnxModel(model);
 }
