@@ -107,8 +107,8 @@ export function exposeTensor(bytes: Uint8Array, input: string): { bytes: Uint8Ar
 /** The dense layer a merged value feeds: its weight (float or int8 with column scales) and bias. */
 interface Dense {
   readonly weight: TensorProto;
-  /** The weight's values, row-major k × n (int8: dequantised by its column scales). */
-  readonly values: () => Float32Array;
+  /** Rows [from, from + count) of the weight, row-major (int8: dequantised by its column scales). */
+  readonly rows: (from: number, count: number) => Float32Array;
   readonly k: number;
   readonly n: number;
   readonly bias: TensorProto;
@@ -126,7 +126,7 @@ function denseAfter(graph: GraphProto, r: Readers, merged: string): Dense {
   const entry = soleReader(r, merged, ['MatMul', 'DynamicQuantizeLinear']);
   let product: string;
   let weight: TensorProto;
-  let values: () => Float32Array;
+  let rows: Dense['rows'];
   let k: number;
   let n: number;
   if (entry.opType === 'MatMul') {
@@ -137,12 +137,12 @@ function denseAfter(graph: GraphProto, r: Readers, merged: string): Dense {
     if (w!.dataType !== OnnxDataType.FLOAT)
       throw new Error(`MatMul ${entry.name}: a float32 weight expected`);
     weight = w!;
-    values = () => floatInitializerValues(w!);
+    rows = (from, count) => floatInitializerValues(w!).subarray(from * n, (from + count) * n);
     product = entry.output![0]!;
   } else {
     const q = quantizedProductAt(graph, r, entry);
     ({ k, n, weight } = q);
-    values = q.dequantized;
+    rows = q.dequantized;
     product = q.output;
   }
   const add = soleReader(r, product, ['Add']);
@@ -158,7 +158,7 @@ function denseAfter(graph: GraphProto, r: Readers, merged: string): Dense {
     throw new Error(`Add ${add.name}: a float32 bias of ${n} values expected`);
   if ((r.get(bias.name ?? '') ?? []).length !== 1 || (r.get(weight.name ?? '') ?? []).length !== 1)
     throw new Error('the dense layer shares its weight or bias with another node');
-  return { weight, values, k, n, bias, entry };
+  return { weight, rows, k, n, bias, entry };
 }
 
 /** Removes rows [from, from + count) of a k × n initializer of `bytesPerValue` bytes per value, in place. */
@@ -220,11 +220,11 @@ export function foldConstantInput(bytes: Uint8Array, input: string, value: Front
 
   // b + v · W_v, in double precision.
   const bias = Float64Array.from(floatInitializerValues(dense.bias));
-  const w = dense.values();
+  const w = dense.rows(from, len);
   for (let i = 0; i < len; i++) {
     const vi = value.data[i]!;
     if (vi === 0) continue;
-    const row = (from + i) * dense.n;
+    const row = i * dense.n;
     for (let j = 0; j < dense.n; j++) bias[j] = bias[j]! + vi * w[row + j]!;
   }
   dense.bias.rawData = float32LE(Float32Array.from(bias));

@@ -230,8 +230,8 @@ export interface QuantizedProduct {
   readonly scale: TensorProto;
   readonly k: number;
   readonly n: number;
-  /** W_q · w_scale: the weights the product stands for, row-major k × n. */
-  readonly dequantized: () => Float32Array;
+  /** Rows [from, from + count) of W_q · w_scale (all by default): the weights the product stands for. */
+  readonly dequantized: (from?: number, count?: number) => Float32Array;
 }
 
 /**
@@ -279,10 +279,14 @@ export function quantizedProductAt(graph: GraphProto, r: Readers, quantize: Node
     scale,
     k,
     n,
-    dequantized: () => {
-      const q = new Int8Array(raw.buffer, raw.byteOffset, k * n);
+    dequantized: (from = 0, count = k - from) => {
+      if (!(from >= 0 && count >= 0 && from + count <= k))
+        throw new RangeError(`rows ${from}+${count} of ${k}`);
+      const q = new Int8Array(raw.buffer, raw.byteOffset + from * n, count * n);
       const s = floatInitializerValues(scale);
-      return Float32Array.from(q, (v, i) => v * s[i % n]!);
+      const out = new Float32Array(count * n);
+      for (let i = 0, at = 0; i < count; i++) for (let j = 0; j < n; j++, at++) out[at] = q[at]! * s[j]!;
+      return out;
     },
   };
 }

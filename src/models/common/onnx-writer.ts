@@ -62,11 +62,17 @@ function attributeProto(name: string, value: OnnxAttribute): IAttributeProto {
 
 /** float32 values as little-endian bytes (an initializer's `raw_data`), independent of host order. */
 export function float32LE(data: Float32Array): Uint8Array {
+  // A copy of the memory on a little-endian host (all the targets); value by value otherwise.
+  if (LITTLE_ENDIAN_HOST)
+    return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
   const out = new Uint8Array(data.length * 4);
   const view = new DataView(out.buffer);
   for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i] as number, true);
   return out;
 }
+
+/** Whether this host stores numbers little-endian (typed arrays use the host's order). */
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The float32 values of an initializer (raw_data little-endian or float_data). */
 export function floatInitializerValues(t: ITensorProto): Float32Array {
@@ -75,6 +81,11 @@ export function floatInitializerValues(t: ITensorProto): Float32Array {
   if (raw !== undefined && raw !== null && raw.length > 0) {
     if (raw.length !== count * 4)
       throw new Error(`initializer ${t.name}: ${raw.length} bytes for ${count} float32 values`);
+    if (LITTLE_ENDIAN_HOST) {
+      const copy = new Uint8Array(raw.length); // aligned, and not a view of the model's bytes
+      copy.set(raw);
+      return new Float32Array(copy.buffer);
+    }
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     return Float32Array.from({ length: count }, (_, i) => view.getFloat32(i * 4, true));
   }
