@@ -32,6 +32,7 @@ import { trainingExamples } from '../../src/models/speech/examples.ts';
 import {
   SpeechMixer,
   buildEvaluationSet,
+  distinctOffsets,
   mixAtSnr,
   parseCategoryWeights,
   snrDb,
@@ -524,6 +525,45 @@ describe('speech mixer', () => {
       assert.deepEqual(m.noisy, e2[i]!.noisy);
       assert.ok(Math.abs(snrDb(m.clean, m.noise) - m.snrDb) < 0.1);
     });
+  });
+
+  test("evaluation set with K noise offsets: K times the mixtures, the first offset the default set's", async () => {
+    const pools = await fixturePools();
+    const one = buildEvaluationSet(FIXTURE_SPLIT, 'train', pools);
+    const three = buildEvaluationSet(FIXTURE_SPLIT, 'train', pools, { offsets: 3 });
+    assert.equal(three.length, 3 * one.length);
+    const starts = [...new Set(three.map((m) => m.noiseStart))];
+    assert.equal(starts.length, 3, 'distinct offsets');
+    assert.equal(starts[0], one[0]!.noiseStart);
+    one.forEach((m, i) =>
+      assert.deepEqual(three[i]!.noisy, m.noisy, "the first offset's mixtures are the same"),
+    );
+    assert.deepEqual(
+      buildEvaluationSet(FIXTURE_SPLIT, 'train', pools, { offsets: 3 }).map((m) => m.noiseStart),
+      three.map((m) => m.noiseStart),
+      'fixed',
+    );
+    assert.throws(
+      () => buildEvaluationSet(FIXTURE_SPLIT, 'train', pools, { offsets: 0 }),
+      /1 to 16 expected/,
+    );
+  });
+
+  test('distinctOffsets: the first draw first, no repeats, fewer when the span has fewer', () => {
+    const seq = [7, 7, 3, 7, 3, 9];
+    let i = 0;
+    assert.deepEqual(
+      distinctOffsets(3, () => seq[i++ % seq.length]!),
+      [7, 3, 9],
+    );
+    let calls = 0;
+    assert.deepEqual(
+      distinctOffsets(4, () => (calls++ % 2 === 0 ? 0 : 1)),
+      [0, 1],
+    );
+    assert.equal(calls, 80, 'at most 20 draws per offset asked for');
+    for (const bad of [0, 17, 1.5, NaN])
+      assert.throws(() => distinctOffsets(bad, () => 0), /1 to 16 expected/);
   });
 
   test('training examples: ±2 and causal context shapes, visual stacks, visual dropout', async () => {

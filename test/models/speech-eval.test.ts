@@ -364,6 +364,49 @@ describe('eval speech on synthetic pairs', () => {
     assert.equal(j2.systems.unavailable[0]!.reason, 'bad graph');
   });
 
+  it('--offsets K draws K noise offsets per speech and noise file, the first the default one', async () => {
+    await mkdir(join(dir, 'mix-speech'), { recursive: true });
+    await mkdir(join(dir, 'mix-noise', 'car'), { recursive: true });
+    for (const [name, seed] of [
+      ['u1', 4],
+      ['u2', 5],
+    ] as const)
+      await writeWavFile(
+        join(dir, 'mix-speech', `${name}.wav`),
+        { sampleRateHz: FS, channels: 1, samples: toneBursts(1, FS, seed) },
+        'float32',
+      );
+    await writeWavFile(
+      join(dir, 'mix-noise', 'car', 'n.wav'),
+      { sampleRateHz: FS, channels: 1, samples: whiteNoise(6 * FS, 0.05, 9) },
+      'float32',
+    );
+    const base = ['--speech', join(dir, 'mix-speech'), '--noise', join(dir, 'mix-noise'), '--snr', '0,5'];
+    const opts = ['--systems', 'noisy', '--no-dnsmos', '--json'];
+    const one = JSON.parse((await runCli([...base, ...opts])).out[0]!) as JsonOut;
+    const three = JSON.parse((await runCli([...base, '--offsets', '3', ...opts])).out[0]!) as JsonOut;
+    assert.equal(one.items.length, 2 * 2);
+    assert.equal(three.items.length, 3 * 2 * 2);
+    for (const u of ['u1.wav', 'u2.wav']) {
+      const starts = (j: JsonOut) => [
+        ...new Set(j.items.filter((i) => i.utterance === u).map((i) => i.noiseStart)),
+      ];
+      const [first, ...rest] = starts(three);
+      assert.deepEqual(starts(one), [first], "the first offset is the default set's");
+      assert.equal(rest.length, 2, 'three distinct offsets');
+    }
+    assert.match(three.notes.join(' '), /3 fixed noise offsets per utterance and noise/);
+    for (const bad of ['0', '17', '2.5'])
+      await assert.rejects(
+        runCli([...base, '--offsets', bad, ...opts]),
+        /--offsets must be an integer from 1 to 16/,
+      );
+    await assert.rejects(
+      runCli(['--clean', join(dir, 'clean'), '--noisy', join(dir, 'noisy'), '--offsets', '2']),
+      /--offsets applies to mixtures/,
+    );
+  });
+
   it('refuses bad arguments', async () => {
     await assert.rejects(runCli(['--json']), UsageError);
     await assert.rejects(runCli(['--clean', dir]), UsageError);

@@ -17,6 +17,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Command } from '../command.ts';
 import { numberOpt, stringOpt, UsageError } from '../command.ts';
+import { MAX_EVALUATION_OFFSETS } from '../../models/speech/mixing.ts';
 import { SERVING_FLAGS_HELP, SERVING_FLAG_OPTIONS, servingFromArgs } from '../serving-flags.ts';
 import {
   DEFAULT_EVAL_SNRS_DB,
@@ -84,7 +85,7 @@ export const defaultAvdcnnLoader: AvdcnnLoader = (modelFile, options = {}) =>
 const HELP = `Usage: drivesense eval speech --speech DIR --noise DIR [--snr=-5,0,5] [--video DIR]
        drivesense eval speech --clean DIR --noisy DIR
          [--json] [--report FILE.html] [--systems LIST] [--model FILE.onnx] [--dnsmos DIR | --no-dnsmos]
-         [--dfn3 DIR] [--categories LIST] [--limit N] [--examples N]
+         [--dfn3 DIR] [--categories LIST] [--limit N] [--offsets K] [--examples N]
 
 Scores speech enhancers against clean references: STOI, ESTOI, SI-SDR, segmental SNR, DNSMOS (P.835
 SIG/BAK/OVRL and P.808, when its models are there) and each system's real-time factor; means per system ×
@@ -109,6 +110,9 @@ ${SERVING_FLAGS_HELP}
   --dfn3 DIR         DeepFilterNet3 ONNX files (default ../shared/peers/deepfilternet3)
   --categories LIST  only these noise categories (e.g. car-interior)
   --limit N          only the first N utterances (or pairs)
+  --offsets K        noise offsets per utterance and noise (mixtures; default 1, at most ${MAX_EVALUATION_OFFSETS}): K times
+                     the mixtures, the first offset the default set's, so that each utterance's mean (the unit
+                     of --paired-with) depends less on where in the noise it fell
   --examples N       mixtures with spectrograms in the report (default 3)
   --paired-with SYS  compare every other system with SYS on the same mixtures: per SNR, category and metric,
                      over utterances, the mean difference, its 95 % interval (Student's t), wins/losses/ties
@@ -118,6 +122,13 @@ ${SERVING_FLAGS_HELP}
   --report FILE      also write a self-contained HTML report with spectrograms
 
 Exit status: 0 ok, 1 data or model error, 2 bad arguments.`;
+
+/** The mixtures' noise offsets in a note: one fixed offset, or K per utterance and noise. */
+function offsetNote(offsets: number | undefined): string {
+  return (offsets ?? 1) === 1
+    ? 'fixed noise offsets'
+    : `${offsets} fixed noise offsets per utterance and noise (the first the default set's)`;
+}
 
 function parseList(v: string | undefined): string[] | undefined {
   return v === undefined
@@ -337,6 +348,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       model: { type: 'string' },
       categories: { type: 'string' },
       limit: { type: 'string' },
+      offsets: { type: 'string' },
       examples: { type: 'string' },
       'paired-with': { type: 'string' },
       ...SERVING_FLAG_OPTIONS,
@@ -380,6 +392,15 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
       const nExamples = numberOpt(args, 'examples', 3);
       if (!(Number.isInteger(nExamples) && nExamples >= 0))
         throw new UsageError('--examples must be an integer ≥ 0');
+      const offsetsOpt = stringOpt(args, 'offsets');
+      const offsets = offsetsOpt === undefined ? undefined : numberOpt(args, 'offsets', 1);
+      if (
+        offsets !== undefined &&
+        !(Number.isInteger(offsets) && offsets >= 1 && offsets <= MAX_EVALUATION_OFFSETS)
+      )
+        throw new UsageError(`--offsets must be an integer from 1 to ${MAX_EVALUATION_OFFSETS}`);
+      if (pairs && offsets !== undefined)
+        throw new UsageError('--offsets applies to mixtures (--speech/--noise), not to ready pairs');
       const categories = parseList(stringOpt(args, 'categories'));
       const pairedWith = stringOpt(args, 'paired-with');
       if (
@@ -419,6 +440,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
             ...(videoDir !== undefined ? { videoDir } : {}),
             ...(categories !== undefined ? { categories } : {}),
             ...(limit !== undefined ? { limit } : {}),
+            ...(offsets !== undefined ? { offsets } : {}),
           });
           items = set.items;
           notes.push(
@@ -427,7 +449,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
               `${set.noiseSpans.length} noise span(s) held out of training` +
               (split === 'test' ? ' and validation' : ' (the validation part: for choices, not for scores)') +
               ' (src/models/speech/splits.ts).',
-            `Mixtures: buildEvaluationSet (src/models/speech/mixing.ts), RMS level rule, SNRs ${snrs.join(', ')} dB, fixed noise offsets (seed 20180101).`,
+            `Mixtures: buildEvaluationSet (src/models/speech/mixing.ts), RMS level rule, SNRs ${snrs.join(', ')} dB, ${offsetNote(offsets)} (seed 20180101).`,
             ...set.notes,
           );
           data = {
@@ -447,6 +469,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
             );
           const r = await loadFolderMixtures(speechDir!, noiseDir!, {
             snrsDb: snrs,
+            ...(offsets !== undefined ? { offsets } : {}),
             ...(videoDir !== undefined ? { videoDir } : {}),
             ...(limit !== undefined ? { limit } : {}),
           });
@@ -454,7 +477,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
           notes.push(
             `Folders ${speechDir} and ${noiseDir} are not the project's corpora: every file is used (no split is ` +
               'known); scores are held-out results only if the model never trained on them.',
-            `Mixtures: RMS level rule, SNRs ${snrs.join(', ')} dB, noise offsets from fixed seeds.`,
+            `Mixtures: RMS level rule, SNRs ${snrs.join(', ')} dB, ${offsetNote(offsets)} from fixed seeds.`,
             ...r.notes,
           );
           data = { kind: 'folders', speech: resolve(speechDir!), noise: resolve(noiseDir!), snrsDb: snrs };

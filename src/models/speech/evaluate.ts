@@ -41,7 +41,15 @@ import type { DnsmosScores } from './dnsmos.ts';
 import { idealMask } from './ideal-mask.ts';
 import { logMmse } from './logmmse.ts';
 import { SPEECH_RATE_HZ, decodeAudio16k } from './media.ts';
-import { buildEvaluationSet, EVALUATION_SEED, fnv1a, mixAtSnr, snrDb, spanSegment } from './mixing.ts';
+import {
+  buildEvaluationSet,
+  distinctOffsets,
+  EVALUATION_SEED,
+  fnv1a,
+  mixAtSnr,
+  snrDb,
+  spanSegment,
+} from './mixing.ts';
 import type { Mixture } from './mixing.ts';
 import { segmentalSnr } from './metrics/segsnr.ts';
 import { siSdr } from './metrics/sisdr.ts';
@@ -288,6 +296,8 @@ export interface ProjectSetOptions {
   readonly categories?: readonly string[];
   /** Only the first `limit` utterances (sorted by id). */
   readonly limit?: number;
+  /** Noise offsets per utterance and span (mixing.ts `EvaluationSetOptions.offsets`; default 1). */
+  readonly offsets?: number;
   /**
    * Which held-out part (default 'test'). 'validation' is for choices made before testing (e.g. a serving
    * setting); scores to report come from 'test'.
@@ -362,6 +372,7 @@ export async function loadProjectTestSet(
       {
         snrsDb: options.snrsDb ?? DEFAULT_EVAL_SNRS_DB,
         seed: EVALUATION_SEED,
+        ...(options.offsets !== undefined ? { offsets: options.offsets } : {}),
         ...(categories !== undefined
           ? { categories: NOISE_CATEGORIES.filter((c) => categories.includes(c)) }
           : {}),
@@ -408,6 +419,8 @@ function stem(file: string): string {
 export interface FolderMixOptions {
   readonly snrsDb?: readonly number[];
   readonly seed?: number;
+  /** Noise offsets per speech and noise file (mixing.ts `EvaluationSetOptions.offsets`; default 1). */
+  readonly offsets?: number;
   /** Talking-face clips matched to the speech files by name (without extension). */
   readonly videoDir?: string;
   readonly limit?: number;
@@ -465,24 +478,28 @@ export async function loadFolderMixtures(
         const span = { start: 0, end: n.samples.length };
         const rng = new SeededRandom(fnv1a(`${seed}|${id}|${n.id}|0`));
         const len = n.samples.length;
-        const offset = rng.int(len >= clean.length ? len - clean.length + 1 : len);
-        const segment = spanSegment(n.samples, span, offset, clean.length);
-        for (const snr of snrs) {
-          const mix = mixAtSnr(clean, segment, snr);
-          items.push({
-            id: `${id}|${n.id}@${offset}|${snr}`,
-            utterance: id,
-            speaker: null,
-            noise: n.id,
-            category: n.category,
-            snrDb: snr,
-            inputSnrDb: measuredSnr(mix.clean, mix.noisy),
-            noiseStart: offset,
-            wrapped: len < clean.length,
-            clean: mix.clean,
-            noisy: mix.noisy,
-            ...(video !== undefined ? { video } : {}),
-          });
+        const offsets = distinctOffsets(options.offsets ?? 1, () =>
+          rng.int(len >= clean.length ? len - clean.length + 1 : len),
+        );
+        for (const offset of offsets) {
+          const segment = spanSegment(n.samples, span, offset, clean.length);
+          for (const snr of snrs) {
+            const mix = mixAtSnr(clean, segment, snr);
+            items.push({
+              id: `${id}|${n.id}@${offset}|${snr}`,
+              utterance: id,
+              speaker: null,
+              noise: n.id,
+              category: n.category,
+              snrDb: snr,
+              inputSnrDb: measuredSnr(mix.clean, mix.noisy),
+              noiseStart: offset,
+              wrapped: len < clean.length,
+              clean: mix.clean,
+              noisy: mix.noisy,
+              ...(video !== undefined ? { video } : {}),
+            });
+          }
         }
       }
     }

@@ -432,11 +432,35 @@ export interface EvaluationSetOptions extends MixOptions, PoolOptions {
   readonly snrsDb?: readonly number[];
   /** Default 20_180_101 (fixed). */
   readonly seed?: number;
+  /**
+   * Noise offsets per utterance and span (default 1; at most `MAX_EVALUATION_OFFSETS`): more mixtures of the
+   * same utterances, so that a per-utterance mean depends less on where in the noise it fell. The first is
+   * the offset of a one-offset set, so results with 1 are those of the earlier sets.
+   */
+  readonly offsets?: number;
+}
+
+/** Most noise offsets per utterance and span in an evaluation set. */
+export const MAX_EVALUATION_OFFSETS = 16;
+
+/**
+ * `count` distinct offsets from `draw` (the same generator in turn), the first being its first draw; fewer
+ * when the span has fewer (at most 20 · count draws). Throws on a count outside 1…MAX_EVALUATION_OFFSETS.
+ */
+export function distinctOffsets(count: number, draw: () => number): number[] {
+  if (!(Number.isInteger(count) && count >= 1 && count <= MAX_EVALUATION_OFFSETS))
+    throw new RangeError(`noise offsets per utterance: ${count}, 1 to ${MAX_EVALUATION_OFFSETS} expected`);
+  const out: number[] = [];
+  for (let tries = 0; out.length < count && tries < 20 * count; tries++) {
+    const o = draw();
+    if (!out.includes(o)) out.push(o);
+  }
+  return out;
 }
 
 export const EVALUATION_SEED = 20_180_101;
 
-/** The fixed evaluation mixtures of a split (see the file comment), ordered utterance, span, SNR. */
+/** The fixed evaluation mixtures of a split (see the file comment), ordered utterance, span, offset, SNR. */
 export function buildEvaluationSet(
   split: SpeechDataSplit,
   name: SplitName,
@@ -451,8 +475,10 @@ export function buildEvaluationSet(
   for (const u of utterances) {
     for (const s of resolved.spans) {
       const rng = new SeededRandom(fnv1a(`${seed}|${u.entry.id}|${s.span.noise}|${s.span.start}`));
-      const offset = drawOffset(rng, s.span, u.samples.length);
-      for (const snr of snrs) out.push(makeMixture(name, u, s, offset, snr, options));
+      for (const offset of distinctOffsets(options.offsets ?? 1, () =>
+        drawOffset(rng, s.span, u.samples.length),
+      ))
+        for (const snr of snrs) out.push(makeMixture(name, u, s, offset, snr, options));
     }
   }
   return out;
