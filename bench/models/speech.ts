@@ -24,7 +24,7 @@
  *   the served pair) and of frames before the first crop; the other runs take the full graph. (A model
  *   trained on centred crops would centre constant crops to zeros, so its audio-visual rows would time the
  *   folded graph too; no committed model is.) The served ensemble is timed a second time with every run on
- *   the full graph (`-full-graph` rows), so the saving shows in the same run.
+ *   the full graph (`-full-graph` rows), so that both are timed in one run.
  * - logMMSE (project baseline, src/models/speech/logmmse.ts), whole signal.
  * - RNNoise (npm peer @echogarden/rnnoise-wasm, bench/speech/rnnoise.ts): frame by frame in WebAssembly,
  *   with the wrapper's 16 → 48 → 16 kHz resampling included.

@@ -32,7 +32,8 @@ import { trainingExamples } from '../../src/models/speech/examples.ts';
 import {
   SpeechMixer,
   buildEvaluationSet,
-  distinctOffsets,
+  offsetRange,
+  spreadOffsets,
   mixAtSnr,
   parseCategoryWeights,
   snrDb,
@@ -549,21 +550,20 @@ describe('speech mixer', () => {
     );
   });
 
-  test('distinctOffsets: the first draw first, no repeats, fewer when the span has fewer', () => {
-    const seq = [7, 7, 3, 7, 3, 9];
-    let i = 0;
-    assert.deepEqual(
-      distinctOffsets(3, () => seq[i++ % seq.length]!),
-      [7, 3, 9],
-    );
-    let calls = 0;
-    assert.deepEqual(
-      distinctOffsets(4, () => (calls++ % 2 === 0 ? 0 : 1)),
-      [0, 1],
-    );
-    assert.equal(calls, 80, 'at most 20 draws per offset asked for');
-    for (const bad of [0, 17, 1.5, NaN])
-      assert.throws(() => distinctOffsets(bad, () => 0), /1 to 16 expected/);
+  test('spreadOffsets: evenly around the span from the first, no repeats, fewer only on a short span', () => {
+    assert.deepEqual(spreadOffsets(4, 3, 10), [3, 6, 8, 1]);
+    assert.deepEqual(spreadOffsets(1, 7, 10), [7]);
+    assert.deepEqual(spreadOffsets(4, 1, 2), [1, 0], 'a span of two offsets gives two');
+    const wide = spreadOffsets(16, 12_345, 200_000);
+    assert.equal(new Set(wide).size, 16);
+    const gaps = [...wide]
+      .sort((x, y) => x - y)
+      .map((o, i, s) => (i > 0 ? o - s[i - 1]! : o + 200_000 - s[s.length - 1]!));
+    assert.ok(Math.min(...gaps) >= 12_499, `gaps ${Math.min(...gaps)}`);
+    for (const bad of [0, 17, 1.5, NaN]) assert.throws(() => spreadOffsets(bad, 0, 10), /1 to 16 expected/);
+    assert.throws(() => spreadOffsets(2, 10, 10), /first 10 of 10 possible/);
+    assert.equal(offsetRange(100, 30), 71);
+    assert.equal(offsetRange(20, 30), 20, 'a span shorter than the utterance wraps');
   });
 
   test('training examples: ±2 and causal context shapes, visual stacks, visual dropout', async () => {

@@ -395,7 +395,32 @@ describe('eval speech on synthetic pairs', () => {
       assert.deepEqual(starts(one), [first], "the first offset is the default set's");
       assert.equal(rest.length, 2, 'three distinct offsets');
     }
-    assert.match(three.notes.join(' '), /3 fixed noise offsets per utterance and noise/);
+    assert.match(three.notes.join(' '), /3 noise offsets per utterance and noise, spread evenly/);
+    assert.doesNotMatch(three.notes.join(' '), /got fewer/);
+    assert.match(one.notes.join(' '), /SNRs 0, 5 dB, noise offsets from fixed seeds\./);
+    assert.equal((three.data as { offsets?: number }).offsets, 3);
+    // A noise file barely longer than the speech: fewer offsets, and the note says so.
+    await mkdir(join(dir, 'mix-noise-short', 'car'), { recursive: true });
+    const u1 = toneBursts(1, FS, 4).length;
+    await writeWavFile(
+      join(dir, 'mix-noise-short', 'car', 'n.wav'),
+      { sampleRateHz: FS, channels: 1, samples: whiteNoise(u1 + 1, 0.05, 9) },
+      'float32',
+    );
+    const short = JSON.parse(
+      (
+        await runCli([
+          '--speech',
+          join(dir, 'mix-speech'),
+          '--noise',
+          join(dir, 'mix-noise-short'),
+          '--offsets',
+          '3',
+          ...opts,
+        ])
+      ).out[0]!,
+    ) as JsonOut;
+    assert.match(short.notes.join(' '), /got fewer \(a span too short for 3\)/);
     for (const bad of ['0', '17', '2.5'])
       await assert.rejects(
         runCli([...base, '--offsets', bad, ...opts]),

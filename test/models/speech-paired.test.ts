@@ -177,6 +177,21 @@ describe('paired rows per group', () => {
     assert.equal(car.metrics.stoi!.n, 2);
   });
 
+  it('an utterance counts once with several noise offsets too (eval speech --offsets)', () => {
+    const at = (it: ItemResult, start: number) => ({ ...it, id: `${it.id}@${start}`, noiseStart: start });
+    const mixtures = [
+      at(item('u1', 0, false, { ref: scores(0.5), sys: scores(0.6) }), 0),
+      at(item('u1', 0, false, { ref: scores(0.5), sys: scores(0.7) }), 100),
+      at(item('u1', 0, false, { ref: scores(0.5), sys: scores(0.8) }), 200),
+      at(item('u2', 0, false, { ref: scores(0.5), sys: scores(0.45) }), 0),
+      at(item('u2', 0, false, { ref: scores(0.5), sys: scores(0.35) }), 100),
+      at(item('u2', 0, false, { ref: scores(0.5), sys: scores(0.4) }), 200),
+    ];
+    const st = pairedRows(mixtures, ['ref', 'sys'], 'ref')[0]!.metrics.stoi!;
+    assert.equal(st.n, 2, 'two utterances, not six mixtures');
+    close(st.meanDiff, (0.2 - 0.1) / 2, 1e-12, 'mean of the utterance means +0.2 and −0.1');
+  });
+
   it('as text: one block per group, a line per metric with a value', () => {
     const text = pairedText(pairedRows(items, ['noisy', 'ref', 'sys'], 'ref'));
     assert.match(text, /^SNR 0 dB, noise: car-interior: paired against ref/m);

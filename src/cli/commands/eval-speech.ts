@@ -111,8 +111,8 @@ ${SERVING_FLAGS_HELP}
   --categories LIST  only these noise categories (e.g. car-interior)
   --limit N          only the first N utterances (or pairs)
   --offsets K        noise offsets per utterance and noise (mixtures; default 1, at most ${MAX_EVALUATION_OFFSETS}): K times
-                     the mixtures, the first offset the default set's, so that each utterance's mean (the unit
-                     of --paired-with) depends less on where in the noise it fell
+                     the mixtures, spread evenly around the noise from the default set's offset, so that each
+                     utterance's mean (the unit of --paired-with) depends less on where in the noise it fell
   --examples N       mixtures with spectrograms in the report (default 3)
   --paired-with SYS  compare every other system with SYS on the same mixtures: per SNR, category and metric,
                      over utterances, the mean difference, its 95 % interval (Student's t), wins/losses/ties
@@ -123,11 +123,28 @@ ${SERVING_FLAGS_HELP}
 
 Exit status: 0 ok, 1 data or model error, 2 bad arguments.`;
 
-/** The mixtures' noise offsets in a note: one fixed offset, or K per utterance and noise. */
-function offsetNote(offsets: number | undefined): string {
-  return (offsets ?? 1) === 1
-    ? 'fixed noise offsets'
-    : `${offsets} fixed noise offsets per utterance and noise (the first the default set's)`;
+/**
+ * The mixtures' noise offsets in a note: one fixed offset, or K per utterance and noise, with how many
+ * utterance × noise pairs got fewer (a noise span too short for K distinct offsets).
+ */
+function offsetNote(items: readonly EvalItem[], offsets: number | undefined): string {
+  const k = offsets ?? 1;
+  if (k === 1) return 'noise offsets';
+  const per = new Map<string, Set<number>>();
+  for (const it of items) {
+    const key = `${it.utterance}|${it.noise}`;
+    const s = per.get(key) ?? new Set<number>();
+    s.add(it.noiseStart ?? -1);
+    per.set(key, s);
+  }
+  const short = [...per.values()].filter((s) => s.size < k).length;
+  return (
+    `${k} noise offsets per utterance and noise, spread evenly around the noise from the default set's ` +
+    '(mixing.ts spreadOffsets)' +
+    (short > 0
+      ? `; ${short} of ${per.size} utterance × noise pairs got fewer (a span too short for ${k})`
+      : '')
+  );
 }
 
 function parseList(v: string | undefined): string[] | undefined {
@@ -449,7 +466,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
               `${set.noiseSpans.length} noise span(s) held out of training` +
               (split === 'test' ? ' and validation' : ' (the validation part: for choices, not for scores)') +
               ' (src/models/speech/splits.ts).',
-            `Mixtures: buildEvaluationSet (src/models/speech/mixing.ts), RMS level rule, SNRs ${snrs.join(', ')} dB, ${offsetNote(offsets)} (seed 20180101).`,
+            `Mixtures: buildEvaluationSet (src/models/speech/mixing.ts), RMS level rule, SNRs ${snrs.join(', ')} dB, fixed ${offsetNote(set.items, offsets)} (seed 20180101).`,
             ...set.notes,
           );
           data = {
@@ -461,6 +478,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
             speakers: set.speakers,
             noiseSpans: set.noiseSpans,
             snrsDb: snrs,
+            offsets: offsets ?? 1,
           };
         } else {
           if (categories !== undefined)
@@ -477,10 +495,16 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
           notes.push(
             `Folders ${speechDir} and ${noiseDir} are not the project's corpora: every file is used (no split is ` +
               'known); scores are held-out results only if the model never trained on them.',
-            `Mixtures: RMS level rule, SNRs ${snrs.join(', ')} dB, ${offsetNote(offsets)} from fixed seeds.`,
+            `Mixtures: RMS level rule, SNRs ${snrs.join(', ')} dB, ${offsetNote(r.items, offsets)} from fixed seeds.`,
             ...r.notes,
           );
-          data = { kind: 'folders', speech: resolve(speechDir!), noise: resolve(noiseDir!), snrsDb: snrs };
+          data = {
+            kind: 'folders',
+            speech: resolve(speechDir!),
+            noise: resolve(noiseDir!),
+            snrsDb: snrs,
+            offsets: offsets ?? 1,
+          };
         }
       }
       if (items.length === 0) throw new Error('no mixtures to evaluate');

@@ -5,11 +5,12 @@
  * Items (16 kHz mono, equal lengths):
  * - Project corpora (`loadProjectTestSet`): the fixed evaluation mixtures of `buildEvaluationSet` on the
  *   TEST split of splits.ts only (speakers, utterances and noise spans held out of training and
- *   validation; the validation part on request, for choices made before testing), every utterance × every test noise span × every SNR, noise offsets from seeded RNGs
- *   (`EVALUATION_SEED`), so the same mixtures come back on every run and machine.
+ *   validation; the validation part on request, for choices made before testing), every utterance × every
+ *   test noise span × every SNR, noise offsets from seeded RNGs (`EVALUATION_SEED`; K per pair with
+ *   `offsets`, mixing.ts `spreadOffsets`), so the same mixtures come back on every run and machine.
  * - Any other folders (`loadFolderMixtures`): every speech file × every noise file × every SNR, mixed with
  *   the same `mixAtSnr` rule; the noise offset comes from an RNG seeded with a hash of (seed, speech file,
- *   noise file), as `buildEvaluationSet` does. No split is known there: the caller must know that this
+ *   noise file), as `buildEvaluationSet` does (K spread offsets with `offsets`). No split is known there: the caller must know that this
  *   material was not used in training (the CLI says so).
  * - Ready pairs (`loadPairs`): files of the same name in a clean and a noisy folder. The SNR is not
  *   controlled (`snrDb` null); the measured input SNR is reported per item.
@@ -43,7 +44,8 @@ import { logMmse } from './logmmse.ts';
 import { SPEECH_RATE_HZ, decodeAudio16k } from './media.ts';
 import {
   buildEvaluationSet,
-  distinctOffsets,
+  offsetRange,
+  spreadOffsets,
   EVALUATION_SEED,
   fnv1a,
   mixAtSnr,
@@ -478,9 +480,8 @@ export async function loadFolderMixtures(
         const span = { start: 0, end: n.samples.length };
         const rng = new SeededRandom(fnv1a(`${seed}|${id}|${n.id}|0`));
         const len = n.samples.length;
-        const offsets = distinctOffsets(options.offsets ?? 1, () =>
-          rng.int(len >= clean.length ? len - clean.length + 1 : len),
-        );
+        const range = offsetRange(len, clean.length);
+        const offsets = spreadOffsets(options.offsets ?? 1, rng.int(range), range);
         for (const offset of offsets) {
           const segment = spanSegment(n.samples, span, offset, clean.length);
           for (const snr of snrs) {

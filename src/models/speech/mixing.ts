@@ -30,7 +30,8 @@
  * Evaluation sets (`buildEvaluationSet`): every utterance × every noise span of the split × every SNR (default
  * −5, 0, 5 dB). The noise offset of an (utterance, span) pair comes from its own RNG seeded with a hash of
  * (seed, utterance, recording, span start), so it is the same at every SNR and does not change when items
- * are added or removed.
+ * are added or removed. With `offsets` K, the pair gets K offsets: that one first, then the others spread
+ * evenly around the span from it (`spreadOffsets`).
  */
 import { SeededRandom } from '../common/rng.ts';
 import { resample } from '../../streams/features/audio/resample.ts';
@@ -245,8 +246,7 @@ function makeMixture(
 
 /** Random span-relative offset for a segment of `length` samples. */
 function drawOffset(rng: SeededRandom, span: NoiseSpan, length: number): number {
-  const len = span.end - span.start;
-  return rng.int(len >= length ? len - length + 1 : len);
+  return rng.int(offsetRange(span.end - span.start, length));
 }
 
 export interface MixerOptions extends MixOptions, PoolOptions {
@@ -433,9 +433,9 @@ export interface EvaluationSetOptions extends MixOptions, PoolOptions {
   /** Default 20_180_101 (fixed). */
   readonly seed?: number;
   /**
-   * Noise offsets per utterance and span (default 1; at most `MAX_EVALUATION_OFFSETS`): more mixtures of the
-   * same utterances, so that a per-utterance mean depends less on where in the noise it fell. The first is
-   * the offset of a one-offset set, so results with 1 are those of the earlier sets.
+   * Noise offsets per utterance and span (default 1; at most `MAX_EVALUATION_OFFSETS`; `spreadOffsets`): more
+   * mixtures of the same utterances, so that a per-utterance mean depends less on where in the noise it fell.
+   * The first is the offset of a one-offset set, so results with 1 are those of the earlier sets.
    */
   readonly offsets?: number;
 }
@@ -444,18 +444,28 @@ export interface EvaluationSetOptions extends MixOptions, PoolOptions {
 export const MAX_EVALUATION_OFFSETS = 16;
 
 /**
- * `count` distinct offsets from `draw` (the same generator in turn), the first being its first draw; fewer
- * when the span has fewer (at most 20 · count draws). Throws on a count outside 1…MAX_EVALUATION_OFFSETS.
+ * `count` noise offsets spread evenly around the span from `first` (the one-offset set's draw): offset k is
+ * first + round(k · range / count) modulo `range`, the number of offsets the span allows. So the segments
+ * overlap as little as the span lets them, none is a near-repeat of another, and the set is fixed by the
+ * first draw. Fewer than `count` (no repeats) only when `range` < `count`. Throws on a count outside
+ * 1…MAX_EVALUATION_OFFSETS.
  */
-export function distinctOffsets(count: number, draw: () => number): number[] {
+export function spreadOffsets(count: number, first: number, range: number): number[] {
   if (!(Number.isInteger(count) && count >= 1 && count <= MAX_EVALUATION_OFFSETS))
     throw new RangeError(`noise offsets per utterance: ${count}, 1 to ${MAX_EVALUATION_OFFSETS} expected`);
+  if (!(Number.isInteger(range) && range >= 1 && Number.isInteger(first) && first >= 0 && first < range))
+    throw new RangeError(`noise offsets: first ${first} of ${range} possible`);
   const out: number[] = [];
-  for (let tries = 0; out.length < count && tries < 20 * count; tries++) {
-    const o = draw();
+  for (let k = 0; k < count; k++) {
+    const o = (first + Math.round((k * range) / count)) % range;
     if (!out.includes(o)) out.push(o);
   }
   return out;
+}
+
+/** How many offsets a span of `spanLength` samples allows a segment of `length` (drawOffset's range). */
+export function offsetRange(spanLength: number, length: number): number {
+  return spanLength >= length ? spanLength - length + 1 : spanLength;
 }
 
 export const EVALUATION_SEED = 20_180_101;
@@ -475,8 +485,10 @@ export function buildEvaluationSet(
   for (const u of utterances) {
     for (const s of resolved.spans) {
       const rng = new SeededRandom(fnv1a(`${seed}|${u.entry.id}|${s.span.noise}|${s.span.start}`));
-      for (const offset of distinctOffsets(options.offsets ?? 1, () =>
+      for (const offset of spreadOffsets(
+        options.offsets ?? 1,
         drawOffset(rng, s.span, u.samples.length),
+        offsetRange(s.span.end - s.span.start, u.samples.length),
       ))
         for (const snr of snrs) out.push(makeMixture(name, u, s, offset, snr, options));
     }

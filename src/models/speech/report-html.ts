@@ -264,13 +264,13 @@ function itemTable(e: SpeechEvaluation): string {
       return `<td${err}>${num(s.stoi, 3)} / ${num(s.siSdr, 1)}${dn ? ` / ${num(s.dnsmos?.ovrl, 2)}` : ''}${s.errors.length > 0 ? ' ⚠' : ''}</td>`;
     });
     return (
-      `<tr><td>${escapeHtml(it.utterance)}</td><td>${escapeHtml(it.category)}</td><td>${escapeHtml(it.noise ?? '—')}</td>` +
+      `<tr><td>${escapeHtml(it.utterance)}</td><td>${escapeHtml(it.category)}</td><td>${escapeHtml(it.noise ?? '—')}</td><td>${it.noiseStart ?? '—'}</td>` +
       `<td>${it.snrDb === null ? '—' : it.snrDb}</td><td>${num(it.inputSnrDb, 1)}</td><td>${it.hasVideo ? 'yes' : ''}</td>${cells.join('')}</tr>`
     );
   });
   return (
     `<details><summary>Per mixture (${e.items.length}): STOI / SI-SDR dB${dn ? ' / DNSMOS OVRL' : ''} per system</summary>` +
-    `<table><tr><th>utterance</th><th>category</th><th>noise</th><th>SNR</th><th>measured SNR</th><th>video</th>` +
+    `<table><tr><th>utterance</th><th>category</th><th>noise</th><th>noise offset</th><th>SNR</th><th>measured SNR</th><th>video</th>` +
     e.systems.map((s) => `<th>${escapeHtml(s)}</th>`).join('') +
     `</tr>${rows.join('\n')}</table></details>`
   );
