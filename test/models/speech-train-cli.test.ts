@@ -53,6 +53,10 @@ describe('train speech arguments', () => {
       ['--target', 'gain', '--signal-weight', '0'],
       /--signal-weight must be a number in \(0, 1\]/,
     );
+    await refuses(
+      ['--target', 'gain', '--signal-weight', '1.5'],
+      /--signal-weight must be a number in \(0, 1\]/,
+    );
     await refuses(['--signal-weight', '1'], /--signal-weight needs --target gain/);
     await refuses(
       ['--target', 'gain', '--under-weight', '0'],

@@ -27,7 +27,12 @@ import {
   trainSpeechModel,
 } from '../../models/speech/train.ts';
 import type { NoiseTrackerKind, SpeechTrainTarget } from '../../models/speech/train.ts';
-import { LOG_GAIN_FLOOR_DB, UNDER_WEIGHT_MAX, isUnderWeight } from '../../models/speech/examples.ts';
+import {
+  LOG_GAIN_FLOOR_DB,
+  UNDER_WEIGHT_MAX,
+  isSignalWeight,
+  isUnderWeight,
+} from '../../models/speech/examples.ts';
 import { SPEECH_RATE_HZ } from '../../models/speech/media.ts';
 import { DEFAULT_EXTRA_SHARE, parseCategoryWeights } from '../../models/speech/mixing.ts';
 import { MOUTH_AUGMENT } from '../../models/speech/visual-augment.ts';
@@ -285,7 +290,7 @@ export const trainSpeechCommand: Command = {
     if (!(Number.isFinite(command.gainFloorDb) && command.gainFloorDb < 0))
       throw new UsageError('--gain-floor-db must be a number < 0');
     if (command.signalWeight !== undefined) {
-      if (!(command.signalWeight > 0 && command.signalWeight <= 1))
+      if (!isSignalWeight(command.signalWeight))
         throw new UsageError('--signal-weight must be a number in (0, 1]');
       if (command.target !== 'gain') throw new UsageError('--signal-weight needs --target gain');
     }

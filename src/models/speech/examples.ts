@@ -166,10 +166,14 @@ export function checkUnderWeight(beta: number): number {
   return beta;
 }
 
-/** The signal-weighting exponent q must be in (0, 1]; returns it. */
+/** q is a signal-weighting exponent: a number in (0, 1]. */
+export function isSignalWeight(q: number): boolean {
+  return Number.isFinite(q) && q > 0 && q <= 1;
+}
+
+/** The signal-weighting exponent q must be in (0, 1] (`isSignalWeight`); returns it. */
 export function checkSignalWeight(q: number): number {
-  if (!(Number.isFinite(q) && q > 0 && q <= 1))
-    throw new RangeError(`signal weights: exponent ${q} must be in (0, 1]`);
+  if (!isSignalWeight(q)) throw new RangeError(`signal weights: exponent ${q} must be in (0, 1]`);
   return q;
 }
 
