@@ -37,6 +37,7 @@ import { SeededRandom } from '../../src/models/common/rng.ts';
 import { enhanceSamples } from '../../src/models/speech/enhance-samples.ts';
 import {
   DEFAULT_SPEECH_MODEL_PATH,
+  describeCameraAbsent,
   FOLD_CHECK_TOLERANCE,
   foldedGraphDifference,
   loadCameraAbsentGraph,
@@ -470,6 +471,20 @@ describe('the served member folded for the absent camera', () => {
     assert.match(
       bad.graph.folded ? '' : bad.graph.reason,
       /must feed one MatMul or DynamicQuantizeLinear alone; it feeds Identity/,
+    );
+  });
+
+  it('describes in a line how the models run without the camera, with the reasons for the full graph', () => {
+    const folded = { folded: true, removedNodes: 10, foldedRows: 2304 } as const;
+    assert.equal(describeCameraAbsent([folded, folded]), 'camera-absent graph for 2 of 2 model(s)');
+    assert.equal(
+      describeCameraAbsent([
+        folded,
+        { folded: false, reason: 'x' },
+        { folded: false, reason: 'x' },
+        { folded: false, reason: 'y' },
+      ]),
+      'camera-absent graph for 1 of 4 model(s) (the others on the full graph: x; y)',
     );
   });
 
