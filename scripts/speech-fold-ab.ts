@@ -1,11 +1,13 @@
 /**
  * A/B timing of the camera-absent graph (src/models/speech/enhancer-onnx.ts): the served speech model through
- * the live path, audio-only, with every model run on the full graph ("full") and with runs without camera
- * input on the folded graph ("folded"), in alternating child processes so that neither variant gets a
- * process state of its own (docs/performance.md on this machine's spread between processes).
+ * the live path, with every model run on the full graph ("full") and with runs without camera input on the
+ * folded graph ("folded"), in alternating child processes so that neither variant gets a process state of
+ * its own (docs/performance.md on this machine's spread between processes).
  *
- *   taskset -c 0 node --import tsx scripts/speech-fold-ab.ts [--rounds 6] [--passes 3] [--model FILE]
+ *   taskset -c 0 node --import tsx scripts/speech-fold-ab.ts [--rounds 6] [--passes 3] [--model FILE] [--av]
  *
+ * `--av`: with mouth crops (constant mid-gray 16×24 at 25 fps, as `npm run bench` times the audio-visual
+ * mode), where a member served without the camera (run 46) still takes the folded graph; default audio-only.
  * Each child loads the model, runs one warm-up pass and `--passes` timed passes over 10 s of the sample
  * drive's cabin audio (from 30 s, 20 ms chunks, a fresh enhancer per pass) and prints its RTFs; the parent
  * prints every pass, then the median, mean and slowest pass per variant. Pin it to one core (taskset), alone.
@@ -15,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { median } from '../bench/stats.ts';
+import type { MouthFrame } from '../src/models/speech/camera-input.ts';
 import { enhanceSamples } from '../src/models/speech/enhance-samples.ts';
 import {
   DEFAULT_SPEECH_MODEL_PATH,
@@ -26,10 +29,17 @@ import { readWavFile } from '../src/streams/readers/wav.ts';
 const AUDIO = 'devices/sample-drive/audio.wav';
 const START_S = 30;
 const SECONDS = 10;
+const MOUTH_FPS = 25;
 
-async function child(model: string, fold: boolean, passes: number): Promise<number[]> {
+async function child(model: string, fold: boolean, passes: number, av: boolean): Promise<number[]> {
   const wav = await readWavFile(AUDIO);
   const clip = wav.samples.slice(START_S * wav.sampleRateHz, (START_S + SECONDS) * wav.sampleRateHz);
+  const mouth: MouthFrame[] = av
+    ? Array.from({ length: SECONDS * MOUTH_FPS }, (_, i) => ({
+        tUs: Math.round((i * 1e6) / MOUTH_FPS),
+        data: new Float32Array(16 * 24).fill(0.5),
+      }))
+    : [];
   const m = await loadSpeechEnhancerModel(
     model,
     { intraOpThreads: 1, interOpThreads: 1 },
@@ -39,7 +49,7 @@ async function child(model: string, fold: boolean, passes: number): Promise<numb
     const rtfs: number[] = [];
     for (let i = 0; i <= passes; i++) {
       const t = performance.now();
-      await enhanceSamples(m.createEnhancer(), clip, WHOLE_SIGNAL_CHUNK_SAMPLES, []);
+      await enhanceSamples(m.createEnhancer(), clip, WHOLE_SIGNAL_CHUNK_SAMPLES, mouth);
       if (i > 0) rtfs.push((performance.now() - t) / 1000 / SECONDS);
     }
     return rtfs;
@@ -54,11 +64,12 @@ const { values } = parseArgs({
     passes: { type: 'string', default: '3' },
     model: { type: 'string', default: DEFAULT_SPEECH_MODEL_PATH },
     child: { type: 'string' },
+    av: { type: 'boolean', default: false },
   },
 });
 const passes = Number(values.passes);
 if (values.child !== undefined) {
-  console.log(JSON.stringify(await child(values.model, values.child === 'folded', passes)));
+  console.log(JSON.stringify(await child(values.model, values.child === 'folded', passes, values.av)));
 } else {
   const rounds = Number(values.rounds);
   if (!(Number.isInteger(rounds) && rounds > 0 && Number.isInteger(passes) && passes > 0))
@@ -75,6 +86,7 @@ if (values.child !== undefined) {
         String(passes),
         '--model',
         values.model,
+        ...(values.av ? ['--av'] : []),
       ]);
       const rtfs = JSON.parse(stdout.trim().split('\n').pop()!) as number[];
       all[variant].push(...rtfs);
