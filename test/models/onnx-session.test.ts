@@ -14,7 +14,11 @@ import {
   transposeData,
 } from '../../src/models/common/onnx-export.ts';
 import type { OnnxSidecar } from '../../src/models/common/onnx-export.ts';
-import { OnnxSession, providerUnavailableReason } from '../../src/models/common/onnx-session.ts';
+import {
+  maxAbsDifference,
+  OnnxSession,
+  providerUnavailableReason,
+} from '../../src/models/common/onnx-session.ts';
 import { parity, randomInputs, randomizeWeights } from './helpers.ts';
 
 function smallModel(): tf.LayersModel {
@@ -26,6 +30,17 @@ function smallModel(): tf.LayersModel {
   randomizeWeights(model, 3);
   return model;
 }
+
+describe('maxAbsDifference', () => {
+  it('the largest absolute difference; NaN anywhere makes it NaN; lengths must agree', () => {
+    assert.equal(maxAbsDifference([1, 2, 3], [1, 2.5, 2]), 1);
+    assert.equal(maxAbsDifference([], []), 0);
+    assert.ok(Number.isNaN(maxAbsDifference([0, NaN, 0, 5], [0, 0, 0, 0])), 'a NaN before a larger value');
+    assert.ok(Number.isNaN(maxAbsDifference([0, 0], [0, NaN])));
+    assert.equal(maxAbsDifference([0, Infinity], [0, 0]), Infinity);
+    assert.throws(() => maxAbsDifference([1, 2], [1]), /2 values against 1/);
+  });
+});
 
 describe('OnnxSession', () => {
   let dir = '';

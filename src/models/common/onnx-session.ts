@@ -53,6 +53,17 @@ export interface FloatTensor {
   dims: readonly number[];
 }
 
+/**
+ * Largest |a[i] − b[i]| of two runs' values (a parity or fold check); NaN when either holds a NaN, so that a
+ * check `diff <= tolerance` fails on it. Throws when the lengths differ.
+ */
+export function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`${a.length} values against ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
 export interface ProviderAttempt {
   provider: ExecutionProvider;
   error: string;

@@ -19,7 +19,7 @@ import { dirname, resolve } from 'node:path';
 import { exposeTensor, foldConstantInput } from '../common/onnx-fold-input.ts';
 import { pruneOnnxOutputs } from '../common/onnx-prune.ts';
 import { dequantizeOnnxMatMuls, quantizedPathFor } from '../common/onnx-quantize.ts';
-import { OnnxSession } from '../common/onnx-session.ts';
+import { maxAbsDifference, OnnxSession } from '../common/onnx-session.ts';
 import type { OnnxSessionConfig } from '../common/onnx-session.ts';
 import { SeededRandom } from '../common/rng.ts';
 import { AVDCNN_INPUT_NAMES, AVDCNN_OUTPUT_NAMES } from './avdcnn.ts';
@@ -163,7 +163,8 @@ export const FOLD_CHECK_TOLERANCE = 1e-4;
 /**
  * Largest |folded − full| of the `clean` output on seeded inputs with zero crops, over the graphs' float
  * twins (`dequantizeOnnxMatMuls`: an int8 product as the float product of its dequantised weights, so that
- * only the fold differs), on the CPU.
+ * only the fold differs), on the CPU (`maxAbsDifference`: NaN when a value is NaN; Infinity without a
+ * `clean` output; throws when the two differ in length).
  */
 export async function foldedGraphDifference(
   full: Uint8Array,
@@ -184,13 +185,8 @@ export async function foldedGraphDifference(
     sessions.push(await OnnxSession.create(dequantizeOnnxMatMuls(folded), cpu));
     const want = (await sessions[0]!.run({ audio, visual }))[AVDCNN_OUTPUT_NAMES.clean]?.data;
     const got = (await sessions[1]!.run({ audio }))[AVDCNN_OUTPUT_NAMES.clean]?.data;
-    if (want === undefined || got === undefined || want.length !== got.length) return Infinity;
-    let diff = 0;
-    for (let i = 0; i < want.length; i++) {
-      const d = Math.abs(want[i]! - got[i]!);
-      if (!(d <= diff)) diff = d; // NaN propagates as Infinity-like failure below
-    }
-    return Number.isNaN(diff) ? Infinity : diff;
+    if (want === undefined || got === undefined) return Infinity;
+    return maxAbsDifference(want, got);
   } finally {
     await Promise.all(sessions.map((s) => s.release()));
   }

@@ -62,7 +62,7 @@ import type { LoadOptions, TrainingState } from '../common/checkpoint.ts';
 import { checkAverageDecay, WeightAverage } from '../common/weight-average.ts';
 import { saveOnnxModel } from '../common/onnx-export.ts';
 import type { SavedOnnxModel } from '../common/onnx-export.ts';
-import { OnnxSession } from '../common/onnx-session.ts';
+import { maxAbsDifference, OnnxSession } from '../common/onnx-session.ts';
 import { SeededRandom } from '../common/rng.ts';
 import type { RandomState } from '../common/rng.ts';
 import type { ContextSpec } from '../../streams/features/audio/context.ts';
@@ -1639,10 +1639,11 @@ export async function speechParity(
       [AVDCNN_INPUT_NAMES.visual]: { data: visual, dims: visualDims },
     });
     const diff = (a: Float32Array, b: Float32Array): number => {
-      if (a.length !== b.length) throw new Error(`parity: ${a.length} vs ${b.length} values`);
-      let m = 0;
-      for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-      return m;
+      try {
+        return maxAbsDifference(a, b);
+      } catch (e) {
+        throw new Error(`parity: ${(e as Error).message}`);
+      }
     };
     const clean = diff(ref[0]!, out[AVDCNN_OUTPUT_NAMES.clean]!.data);
     const lip = diff(ref[1]!, out[AVDCNN_OUTPUT_NAMES.lip]!.data);

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SavedOnnxModel } from '../common/onnx-export.ts';
 import { saveOnnxModel } from '../common/onnx-export.ts';
-import { OnnxSession } from '../common/onnx-session.ts';
+import { maxAbsDifference, OnnxSession } from '../common/onnx-session.ts';
 import { SeededRandom } from '../common/rng.ts';
 import type { StressModelMeta } from './estimator.ts';
 import { inputShapes } from './inputs.ts';
@@ -58,10 +58,7 @@ export async function stressParity(
   tf.dispose([...xs, y]);
   const session = await OnnxSession.create(onnxPath);
   try {
-    const out = Object.values(await session.run(feeds))[0]!.data;
-    let max = 0;
-    for (let i = 0; i < ref.length; i++) max = Math.max(max, Math.abs(ref[i]! - out[i]!));
-    return max;
+    return maxAbsDifference(ref, Object.values(await session.run(feeds))[0]!.data);
   } finally {
     await session.release();
   }
