@@ -17,7 +17,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Command } from '../command.ts';
 import { numberOpt, stringOpt, UsageError } from '../command.ts';
-import { MAX_EVALUATION_OFFSETS } from '../../models/speech/mixing.ts';
+import { isEvaluationOffsets, MAX_EVALUATION_OFFSETS } from '../../models/speech/mixing.ts';
 import { SERVING_FLAGS_HELP, SERVING_FLAG_OPTIONS, servingFromArgs } from '../serving-flags.ts';
 import {
   DEFAULT_EVAL_SNRS_DB,
@@ -411,10 +411,7 @@ export function createEvalSpeechCommand(deps: EvalSpeechDeps = {}): Command {
         throw new UsageError('--examples must be an integer ≥ 0');
       const offsetsOpt = stringOpt(args, 'offsets');
       const offsets = offsetsOpt === undefined ? undefined : numberOpt(args, 'offsets', 1);
-      if (
-        offsets !== undefined &&
-        !(Number.isInteger(offsets) && offsets >= 1 && offsets <= MAX_EVALUATION_OFFSETS)
-      )
+      if (offsets !== undefined && !isEvaluationOffsets(offsets))
         throw new UsageError(`--offsets must be an integer from 1 to ${MAX_EVALUATION_OFFSETS}`);
       if (pairs && offsets !== undefined)
         throw new UsageError('--offsets applies to mixtures (--speech/--noise), not to ready pairs');

@@ -443,6 +443,11 @@ export interface EvaluationSetOptions extends MixOptions, PoolOptions {
 /** Most noise offsets per utterance and span in an evaluation set. */
 export const MAX_EVALUATION_OFFSETS = 16;
 
+/** K is a count of noise offsets per utterance and span: an integer from 1 to `MAX_EVALUATION_OFFSETS`. */
+export function isEvaluationOffsets(k: number): boolean {
+  return Number.isInteger(k) && k >= 1 && k <= MAX_EVALUATION_OFFSETS;
+}
+
 /**
  * `count` noise offsets spread evenly around the span from `first` (the one-offset set's draw): offset k is
  * first + round(k · range / count) modulo `range`, the number of offsets the span allows. So the segments
@@ -451,7 +456,7 @@ export const MAX_EVALUATION_OFFSETS = 16;
  * 1…MAX_EVALUATION_OFFSETS.
  */
 export function spreadOffsets(count: number, first: number, range: number): number[] {
-  if (!(Number.isInteger(count) && count >= 1 && count <= MAX_EVALUATION_OFFSETS))
+  if (!isEvaluationOffsets(count))
     throw new RangeError(`noise offsets per utterance: ${count}, 1 to ${MAX_EVALUATION_OFFSETS} expected`);
   if (!(Number.isInteger(range) && range >= 1 && Number.isInteger(first) && first >= 0 && first < range))
     throw new RangeError(`noise offsets: first ${first} of ${range} possible`);
