@@ -21,7 +21,14 @@
  * differ by that quantisation (as close to the float model as the unfolded int8 graph is:
  * test/models/onnx-fold-input.test.ts). Pure: bytes in, bytes out; anything it cannot fold throws with why.
  */
-import { attributeInt, graphReaders, initializerNamed, soleReader, sweepGraph } from './onnx-graph.ts';
+import {
+  attributeInt,
+  graphOf,
+  graphReaders,
+  initializerNamed,
+  soleReader,
+  sweepGraph,
+} from './onnx-graph.ts';
 import type { GraphProto, NodeProto, Readers, TensorProto } from './onnx-graph.ts';
 import { quantizedProductAt } from './onnx-quantize.ts';
 import {
@@ -31,8 +38,6 @@ import {
   floatInitializerValues,
   OnnxDataType,
 } from './onnx-writer.ts';
-
-type ModelProto = ReturnType<typeof decodeOnnxModel>;
 
 export interface FoldResult {
   readonly bytes: Uint8Array;
@@ -46,16 +51,8 @@ export interface FoldResult {
 
 /** The branch of `input` and its frontier (see the file comment). */
 interface Branch {
-  readonly graph: GraphProto;
   readonly nodes: ReadonlySet<NodeProto>;
   readonly frontier: string;
-}
-
-function graphOf(model: ModelProto): GraphProto {
-  const graph = model.graph;
-  if (graph === null || graph === undefined || (graph.node ?? []).length === 0)
-    throw new Error('not an ONNX model: no graph nodes');
-  return graph;
 }
 
 function branchOf(graph: GraphProto, input: string): Branch {
@@ -86,7 +83,7 @@ function branchOf(graph: GraphProto, input: string): Branch {
     );
   const [f] = frontier;
   if (f === input) throw new Error(`'${input}' is read directly by a node that also reads other inputs`);
-  return { graph, nodes, frontier: f! };
+  return { nodes, frontier: f! };
 }
 
 /**
@@ -161,17 +158,11 @@ function denseAfter(graph: GraphProto, r: Readers, merged: string): Dense {
   return { weight, rows, k, n, bias, entry };
 }
 
-/** Removes rows [from, from + count) of a k × n initializer of `bytesPerValue` bytes per value, in place. */
-function dropRows(
-  t: TensorProto,
-  k: number,
-  n: number,
-  from: number,
-  count: number,
-  bytesPerValue: number,
-): void {
-  const raw = t.dataType === OnnxDataType.FLOAT ? float32LE(floatInitializerValues(t)) : t.rawData!;
-  const rowBytes = n * bytesPerValue;
+/** Removes rows [from, from + count) of a k × n initializer (float32, or int8 in raw_data), in place. */
+function dropRows(t: TensorProto, k: number, n: number, from: number, count: number): void {
+  const float = t.dataType === OnnxDataType.FLOAT;
+  const raw = float ? float32LE(floatInitializerValues(t)) : t.rawData!;
+  const rowBytes = n * (float ? 4 : 1);
   const out = new Uint8Array((k - count) * rowBytes);
   out.set(raw.subarray(0, from * rowBytes), 0);
   out.set(raw.subarray((from + count) * rowBytes, k * rowBytes), from * rowBytes);
@@ -229,8 +220,7 @@ export function foldConstantInput(bytes: Uint8Array, input: string, value: Front
   }
   dense.bias.rawData = float32LE(Float32Array.from(bias));
   dense.bias.floatData = [];
-  const bytesPerValue = dense.weight.dataType === OnnxDataType.FLOAT ? 4 : 1;
-  dropRows(dense.weight, dense.k, dense.n, from, len, bytesPerValue);
+  dropRows(dense.weight, dense.k, dense.n, from, len);
 
   // The Concat without the frontier; with one operand left, the dense layer reads it directly.
   const rest = operands.filter((_, i) => i !== at);

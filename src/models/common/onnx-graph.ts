@@ -9,6 +9,14 @@ export type GraphProto = NonNullable<ReturnType<typeof decodeOnnxModel>['graph']
 export type NodeProto = NonNullable<GraphProto['node']>[number];
 export type TensorProto = NonNullable<GraphProto['initializer']>[number];
 
+/** The model's graph; throws when it has none or no nodes. */
+export function graphOf(model: ReturnType<typeof decodeOnnxModel>): GraphProto {
+  const graph = model.graph;
+  if (graph === null || graph === undefined || (graph.node ?? []).length === 0)
+    throw new Error('not an ONNX model: no graph nodes');
+  return graph;
+}
+
 /** Readers of each value in the graph: nodes, once per input that names it, and graph outputs as `null`. */
 export type Readers = ReadonlyMap<string, readonly (NodeProto | null)[]>;
 

@@ -25,7 +25,14 @@ import {
   floatInitializerValues,
   OnnxDataType,
 } from './onnx-writer.ts';
-import { attributeInt, graphReaders, initializerNamed, soleReader, sweepGraph } from './onnx-graph.ts';
+import {
+  attributeInt,
+  graphOf,
+  graphReaders,
+  initializerNamed,
+  soleReader,
+  sweepGraph,
+} from './onnx-graph.ts';
 import type { GraphProto, Readers } from './onnx-graph.ts';
 
 const { onnx } = onnxProto;
@@ -99,9 +106,7 @@ export function quantizeColumns(
 export function quantizeOnnxMatMuls(bytes: Uint8Array, options: QuantizeOptions = {}): QuantizeResult {
   const minElements = options.minElements ?? 4096;
   const model = decodeOnnxModel(bytes);
-  const graph = model.graph;
-  if (graph === null || graph === undefined || (graph.node ?? []).length === 0)
-    throw new Error('not an ONNX model: no graph nodes');
+  const graph = graphOf(model);
   const opset = (model.opsetImport ?? []).find((o) => (o.domain ?? '') === '');
   if (opset === undefined || Number(opset.version) < 11)
     throw new Error(
@@ -298,8 +303,7 @@ export function quantizedProductAt(graph: GraphProto, r: Readers, quantize: Node
  */
 export function dequantizeOnnxMatMuls(bytes: Uint8Array): Uint8Array {
   const model = decodeOnnxModel(bytes);
-  const graph = model.graph;
-  if (graph === null || graph === undefined) throw new Error('not an ONNX model: no graph');
+  const graph = graphOf(model);
   const r = graphReaders(graph);
   const replaced = new Map<NodeProto, NodeProto | null>();
   const added: TensorProto[] = [];
