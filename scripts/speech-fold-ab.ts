@@ -6,40 +6,32 @@
  *
  *   taskset -c 0 node --import tsx scripts/speech-fold-ab.ts [--rounds 6] [--passes 3] [--model FILE] [--av]
  *
- * `--av`: with mouth crops (constant mid-gray 16×24 at 25 fps, as `npm run bench` times the audio-visual
- * mode), where a member served without the camera (run 46) still takes the folded graph; default audio-only.
- * Each child loads the model, runs one warm-up pass and `--passes` timed passes over 10 s of the sample
- * drive's cabin audio (from 30 s, 20 ms chunks, a fresh enhancer per pass) and prints its RTFs; the parent
- * prints every pass, then the median, mean and slowest pass per variant. Pin it to one core (taskset), alone.
+ * `--av`: with the bench's mouth crops (constant mid-gray 16×24 at 25 fps, as `npm run bench` times the
+ * audio-visual mode), where a member served without the camera (run 46) still takes the folded graph;
+ * default audio-only.
+ *
+ * Each child loads the model, runs one warm-up pass and `--passes` timed passes over the bench's clip (10 s
+ * of the sample drive's cabin audio from 30 s, bench/models/speech.ts `loadBenchClip`; 20 ms chunks, a fresh
+ * enhancer per pass) and prints its RTFs; the parent prints every pass, then the median, mean and slowest
+ * pass per variant. Pin it to one core (taskset), alone.
  */
 import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { loadBenchClip } from '../bench/models/speech.ts';
 import { median } from '../bench/stats.ts';
-import type { MouthFrame } from '../src/models/speech/camera-input.ts';
 import { enhanceSamples } from '../src/models/speech/enhance-samples.ts';
 import {
   DEFAULT_SPEECH_MODEL_PATH,
   WHOLE_SIGNAL_CHUNK_SAMPLES,
   loadSpeechEnhancerModel,
 } from '../src/models/speech/enhancer-onnx.ts';
-import { readWavFile } from '../src/streams/readers/wav.ts';
-
-const AUDIO = 'devices/sample-drive/audio.wav';
-const START_S = 30;
-const SECONDS = 10;
-const MOUTH_FPS = 25;
 
 async function child(model: string, fold: boolean, passes: number, av: boolean): Promise<number[]> {
-  const wav = await readWavFile(AUDIO);
-  const clip = wav.samples.slice(START_S * wav.sampleRateHz, (START_S + SECONDS) * wav.sampleRateHz);
-  const mouth: MouthFrame[] = av
-    ? Array.from({ length: SECONDS * MOUTH_FPS }, (_, i) => ({
-        tUs: Math.round((i * 1e6) / MOUTH_FPS),
-        data: new Float32Array(16 * 24).fill(0.5),
-      }))
-    : [];
+  const b = await loadBenchClip();
+  if (b === null) throw new Error('no sample drive audio (devices/sample-drive/audio.wav)');
+  const mouth = av ? b.mouth : [];
   const m = await loadSpeechEnhancerModel(
     model,
     { intraOpThreads: 1, interOpThreads: 1 },
@@ -49,8 +41,8 @@ async function child(model: string, fold: boolean, passes: number, av: boolean):
     const rtfs: number[] = [];
     for (let i = 0; i <= passes; i++) {
       const t = performance.now();
-      await enhanceSamples(m.createEnhancer(), clip, WHOLE_SIGNAL_CHUNK_SAMPLES, mouth);
-      if (i > 0) rtfs.push((performance.now() - t) / 1000 / SECONDS);
+      await enhanceSamples(m.createEnhancer(), b.clip, WHOLE_SIGNAL_CHUNK_SAMPLES, mouth);
+      if (i > 0) rtfs.push((performance.now() - t) / 1000 / b.durationS);
     }
     return rtfs;
   } finally {

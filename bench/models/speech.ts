@@ -205,14 +205,14 @@ function fullConfig(model: Readonly<Record<string, unknown>>): AvdcnnConfig | un
   }
 }
 
-interface BenchClip {
+export interface BenchClip {
   readonly clip: Float32Array;
   readonly durationS: number;
   readonly mouth: MouthFrame[];
 }
 
 /** The bench clip and the audio-visual run's mouth crops (see the file comment); null without the audio. */
-async function loadBenchClip(): Promise<BenchClip | null> {
+export async function loadBenchClip(): Promise<BenchClip | null> {
   const wavPath = resolve(ROOT, AUDIO);
   if (!existsSync(wavPath)) return null;
   const wav = await readWavFile(wavPath);
