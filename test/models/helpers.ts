@@ -1,6 +1,7 @@
 /** Shared helpers for the model tests: seeded weights and inputs, TF.js vs ONNX Runtime comparison. */
 import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../../src/models/common/rng.ts';
+import { maxAbsDifference } from '../../src/models/common/onnx-session.ts';
 import type { FloatTensor, OnnxSession } from '../../src/models/common/onnx-session.ts';
 
 /**
@@ -69,14 +70,9 @@ export function tfjsPredict(
   });
 }
 
+/** Largest |a − b| (src `maxAbsDifference`: NaN anywhere gives NaN, so a bound check fails on it). */
 export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs((a[i] as number) - (b[i] as number));
-    if (!(d <= m)) m = d; // NaN propagates as a failure
-  }
-  return m;
+  return maxAbsDifference(a, b);
 }
 
 export function maxAbs(a: Float32Array): number {
